@@ -1,0 +1,76 @@
+// The queue contract: what the harness, the tests and every experiment may assume of
+// a queue — ours, a peer's behind an adapter, or an ipc transport.
+#pragma once
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace ringlab {
+
+// What a queue promises; the harness reads these to decide what it may check
+// (order), what it may run (spsc_only), and what it reports (`ringlab list`).
+struct queue_properties {
+  bool fifo = true;            // per-producer order is kept (every consumer sees each producer's items in order)
+  bool linearizable = true;    // one total order: an item pushed after another was popped is popped after it
+  bool bounded = true;         // try_push fails when capacity() items are inside
+  bool exact_capacity = true;  // exactly capacity() pushes succeed on an empty queue
+  bool lock_free = true;       // no thread can block another's progress by being descheduled
+  bool spsc_only = false;      // one producer thread and one consumer thread at most
+  bool blocks_natively = false;  // offers blocking push/pop/close of its own (wait strategy `block`)
+};
+
+// try_push/try_pop never block; capacity() is the bound the experiment asked for.
+template <class Q>
+concept queue = requires(Q& q, const Q& cq, const typename Q::value_type& in, typename Q::value_type& out) {
+  typename Q::value_type;
+  { q.try_push(in) } -> std::same_as<bool>;
+  { q.try_pop(out) } -> std::same_as<bool>;
+  { cq.capacity() } -> std::convertible_to<std::size_t>;
+  { Q::properties } -> std::convertible_to<queue_properties>;
+};
+
+// A thread's end of a queue. Libraries with per-thread tokens (moodycamel) return their
+// own endpoint from q.producer()/q.consumer(); for the rest the endpoint is the queue.
+// Each thread makes its own endpoint and uses it for every operation.
+template <queue Q>
+decltype(auto) producer_endpoint(Q& q) {
+  if constexpr (requires { q.producer(); }) return q.producer();
+  else return (q);
+}
+template <queue Q>
+decltype(auto) consumer_endpoint(Q& q) {
+  if constexpr (requires { q.consumer(); }) return q.consumer();
+  else return (q);
+}
+
+// How many threads will use a queue. Most queues ignore it; libraries that pre-size
+// per producer (moodycamel) take it as a second constructor argument.
+struct thread_counts {
+  unsigned producers = 1;
+  unsigned consumers = 1;
+};
+
+template <queue Q>
+Q make_queue(std::size_t capacity, thread_counts threads) {
+  if constexpr (std::is_constructible_v<Q, std::size_t, thread_counts>) return Q(capacity, threads);
+  else return Q(capacity);
+}
+
+// Queues that sleep by nature (mutex + condvars, semaphores, events): push blocks while
+// full, pop while empty (on the endpoints, which may be the queue itself); close() wakes
+// everyone, after which a push gives up rather than wait and pop fails once drained.
+template <class Q>
+concept blocking_queue = queue<Q> && requires(Q& q, const typename Q::value_type& in, typename Q::value_type& out) {
+  { producer_endpoint(q).push(in) } -> std::same_as<bool>;
+  { consumer_endpoint(q).pop(out) } -> std::same_as<bool>;
+  q.close();
+};
+
+// The one way a queue rejects a capacity: std::invalid_argument saying why.
+[[noreturn]] inline void reject_capacity(const char* queue_name, std::size_t capacity, const std::string& why) {
+  throw std::invalid_argument(std::string(queue_name) + ": capacity " + std::to_string(capacity) + " " + why);
+}
+
+}  // namespace ringlab

@@ -1,0 +1,58 @@
+// handoff_slot — one slot passed back and forth by two events (the seeds' Event
+// variant: a pool of one). A producer claims the empty slot, fills it and sets the
+// "filled" event; a consumer claims the full slot, empties it and sets the "emptied"
+// event. Claims are one CAS on the slot's state word, so several producers and
+// consumers may share it. The events are futex event counts: setting one wakes a
+// single sleeper, and only when someone sleeps.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include <ringlab/queue.hpp>
+#include <ringlab/wait.hpp>
+
+namespace ringlab {
+
+template <class T>
+class handoff_slot {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{.blocks_natively = true};
+
+  explicit handoff_slot(std::size_t capacity) {
+    if (capacity != 1) reject_capacity("handoff_slot", capacity, "is not 1: a hand-off slot holds exactly one item");
+  }
+
+  std::size_t capacity() const noexcept { return 1; }
+
+  bool try_push(const T& item) {
+    std::uint32_t expected = empty;
+    if (!state_.compare_exchange_strong(expected, writing, std::memory_order_acquire, std::memory_order_relaxed))
+      return false;
+    value_ = item;
+    state_.store(full, std::memory_order_release);
+    return true;
+  }
+
+  bool try_pop(T& item) {
+    std::uint32_t expected = full;
+    if (!state_.compare_exchange_strong(expected, reading, std::memory_order_acquire, std::memory_order_relaxed))
+      return false;
+    item = value_;
+    state_.store(empty, std::memory_order_release);
+    return true;
+  }
+
+  bool push(const T& item) { return ringlab::push(*this, events_, item); }
+  bool pop(T& item) { return ringlab::pop(*this, events_, item); }
+  void close() { ringlab::close(*this, events_); }
+
+ private:
+  enum : std::uint32_t { empty, writing, full, reading };
+  alignas(false_sharing_range) std::atomic<std::uint32_t> state_{empty};
+  T value_{};
+  // events_.not_empty is the "filled" event, events_.not_full the "emptied" one.
+  wait_state<park> events_;
+};
+
+}  // namespace ringlab

@@ -1,0 +1,19 @@
+// The `ringlab` subcommands. Each registers its options on the CLI11 app and returns
+// the exit status when run. Errors are thrown as ringlab::usage_error (exit 2) or
+// std::runtime_error (exit 1) and printed as one line by main().
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+
+namespace ringlab::commands {
+
+struct usage_error : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Adds the subcommand to `app`; the returned function runs it after parsing.
+using runner = std::function<int()>;
+runner add_list(CLI::App& app);
+
+}  // namespace ringlab::commands

@@ -1,0 +1,78 @@
+// `ringlab list`: every queue and wait strategy the build knows, with what each promises.
+#include <fmt/core.h>
+
+#include <new>
+#include <string>
+#include <vector>
+
+#include "commands/commands.hpp"
+#include "registry.hpp"
+
+namespace ringlab::commands {
+namespace {
+
+const char* yes_no(bool b) { return b ? "yes" : "no"; }
+
+struct wait_description {
+  const char* name;
+  const char* description;
+};
+constexpr wait_description wait_strategies[] = {
+    {"spin", "busy-wait with the pause instruction"},
+    {"yield", "spin briefly, then sched_yield between retries"},
+    {"park", "spin briefly, then sleep on a futex; a push/pop wakes one sleeper"},
+    {"block", "the queue's own blocking push/pop (queues marked 'blocks')"},
+};
+
+}  // namespace
+
+runner add_list(CLI::App& app) {
+  auto* cmd = app.add_subcommand("list", "List the queues and wait strategies this build knows");
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto capacity = std::make_shared<long long>(-1);
+  cmd->add_option("queues", *names, "Only these queues (an unknown name is an error)");
+  cmd->add_option("--capacity", *capacity, "Also check that each listed queue can take this capacity");
+  return [names, capacity] {
+    std::vector<const queue_entry*> shown;
+    if (names->empty()) {
+      for (const auto& e : registry::instance().entries()) shown.push_back(&e);
+    } else {
+      for (const auto& n : *names) {
+        try {
+          shown.push_back(&registry::instance().at(n));
+        } catch (const std::invalid_argument& e) {
+          throw usage_error(e.what());
+        }
+      }
+    }
+    if (*capacity != -1) {
+      if (*capacity < 0) throw usage_error(fmt::format("--capacity {}: must be a whole number >= 1", *capacity));
+      for (const auto* e : shown) {
+        try {
+          e->check_capacity(static_cast<std::size_t>(*capacity));
+        } catch (const std::invalid_argument& err) {
+          throw usage_error(fmt::format("--capacity {}: {}", *capacity, err.what()));
+        } catch (const std::bad_alloc&) {
+          throw usage_error(fmt::format("--capacity {}: {} cannot allocate that many slots", *capacity, e->name));
+        }
+      }
+    }
+    fmt::print("{:<22} {:<5} {:<8} {:<8} {:<9} {:<7} {}\n", "queue", "fifo", "bounded", "lockfree", "spsc_only", "blocks",
+               "description");
+    for (const auto* e : shown) {
+      const auto& p = e->properties;
+      const char* fifo = !p.fifo ? "no" : p.linearizable ? "yes" : "per-p";
+      fmt::print("{:<22} {:<5} {:<8} {:<8} {:<9} {:<7} {}\n", e->name, fifo,
+                 p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), yes_no(p.spsc_only),
+                 yes_no(p.blocks_natively), e->description);
+    }
+    if (names->empty()) {
+      fmt::print("\n{:<22} {}\n", "wait strategy", "description");
+      for (const auto& w : wait_strategies) fmt::print("{:<22} {}\n", w.name, w.description);
+      fmt::print("\nfifo: yes = one total order, per-p = each producer's items stay in order\n");
+    }
+    return 0;
+  };
+}
+
+}  // namespace ringlab::commands

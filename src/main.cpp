@@ -1,0 +1,37 @@
+// `ringlab`: the command-line entry point. Subcommands live in src/commands/.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "commands/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ringlab — the producer-consumer research suite"};
+  app.require_subcommand(1);
+  std::map<std::string, ringlab::commands::runner> runners;
+  runners["list"] = ringlab::commands::add_list(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "ringlab: error: {}\n", e.what());
+    return 2;
+  }
+  const std::string name = app.get_subcommands().front()->get_name();
+  try {
+    return runners.at(name)();
+  } catch (const ringlab::commands::usage_error& e) {
+    fmt::print(stderr, "ringlab {}: error: {}\n", name, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ringlab {}: error: {}\n", name, e.what());
+    return 1;
+  }
+}

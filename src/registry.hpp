@@ -1,0 +1,59 @@
+// The queue registry: every queue the harness can run, by the name used on the command
+// line and in CSV. Adding a queue to every experiment is one header plus one line:
+//   RINGLAB_QUEUE("my_ring", my_ring, "one-line description");  // my_ring<T>: a class template
+// in one of the registration files (src/queues.cpp, src/peers/*.cpp).
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ringlab/queue.hpp>
+
+namespace ringlab {
+
+struct queue_entry {
+  std::string name;
+  std::string description;
+  queue_properties properties;
+  std::size_t max_capacity;
+  // Throws std::invalid_argument (queue's own message) if the queue can't take it.
+  std::function<void(std::size_t capacity)> check_capacity;
+};
+
+class registry {
+ public:
+  static registry& instance();
+  void add(queue_entry entry);
+  // Null if unknown.
+  const queue_entry* find(const std::string& name) const;
+  // The entry or std::invalid_argument naming the queue and the known ones.
+  const queue_entry& at(const std::string& name) const;
+  const std::vector<queue_entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<queue_entry> entries_;
+};
+
+// The element type registration uses to ask a queue about itself.
+using probe_item = std::uint64_t;
+
+template <template <class> class Queue>
+bool register_queue(const char* name, const char* description) {
+  using Q = Queue<probe_item>;
+  static_assert(ringlab::queue<Q>, "a registered queue must satisfy the ringlab::queue concept");
+  std::size_t max_capacity = SIZE_MAX;
+  if constexpr (requires { Q::max_capacity; }) max_capacity = Q::max_capacity;
+  registry::instance().add(queue_entry{
+      name, description, Q::properties, max_capacity,
+      // Every queue checks its capacity before allocating, so this is cheap.
+      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }});
+  return true;
+}
+
+}  // namespace ringlab
+
+#define RINGLAB_CONCAT_(a, b) a##b
+#define RINGLAB_CONCAT(a, b) RINGLAB_CONCAT_(a, b)
+#define RINGLAB_QUEUE(cli_name, Template, description) \
+  static const bool RINGLAB_CONCAT(ringlab_registered_, __LINE__) = ::ringlab::register_queue<Template>(cli_name, description)

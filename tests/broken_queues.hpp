@@ -1,0 +1,54 @@
+// Deliberately broken queues: each must be caught by the stress test and by the
+// harness's validation, or those checks prove nothing.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include <ringlab/queues/mpmc_ring.hpp>
+
+namespace ringlab::testing {
+
+enum class defect { drop, duplicate, reorder };
+
+// mpmc_ring that, on every `period`-th push, drops the item, pushes it twice, or (reorder)
+// holds it back and pushes it after the next one.
+template <class T, defect Defect, unsigned Period = 2999>
+class broken_queue {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{};
+  explicit broken_queue(std::size_t capacity) : inner_(capacity < 2 ? 2 : capacity) {}
+  std::size_t capacity() const noexcept { return inner_.capacity(); }
+
+  bool try_push(const T& item) {
+    if (held_ && Defect == defect::reorder) {
+      if (!inner_.try_push(item)) return false;
+      while (!inner_.try_push(held_item_)) {}  // the held item goes after: out of order
+      held_ = false;
+      return true;
+    }
+    if (pushes_.fetch_add(1, std::memory_order_relaxed) % Period != Period - 1) return inner_.try_push(item);
+    switch (Defect) {
+      case defect::drop: return true;
+      case defect::duplicate:
+        if (!inner_.try_push(item)) return false;
+        (void)inner_.try_push(item);
+        return true;
+      case defect::reorder:
+        held_item_ = item;
+        held_ = true;
+        return true;
+    }
+    return false;
+  }
+  bool try_pop(T& item) { return inner_.try_pop(item); }
+
+ private:
+  mpmc_ring<T> inner_;
+  std::atomic<std::uint64_t> pushes_{0};
+  // Only meaningful with one producer (the reorder defect is tested 1x1).
+  bool held_ = false;
+  T held_item_{};
+};
+
+}  // namespace ringlab::testing

@@ -1,0 +1,216 @@
+// The stress test every queue must pass: P producers push (producer, sequence) tags,
+// C consumers pop them; afterwards every tag must have arrived exactly once (seen-set),
+// each consumer must have seen each producer's tags in order (where the queue promises
+// order), and the queue must be empty. Threads inject seeded random pauses to vary the
+// interleavings; a failure names the seed (RINGLAB_SEED=... replays it).
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ringlab/queue.hpp>
+#include <ringlab/tag.hpp>
+#include <ringlab/wait.hpp>
+
+namespace ringlab::testing {
+
+struct stress_config {
+  unsigned producers = 1;
+  unsigned consumers = 1;
+  std::size_t capacity = 64;
+  std::uint64_t items_per_producer = 20000;
+  std::uint64_t seed = 1;
+};
+
+struct stress_report {
+  bool ok = true;
+  std::string failure;  // first problems found, with the seed
+};
+
+// Seed for this process: RINGLAB_SEED if set (to replay), else random.
+inline std::uint64_t stress_seed() {
+  static const std::uint64_t seed = [] {
+    if (const char* s = std::getenv("RINGLAB_SEED")) return static_cast<std::uint64_t>(std::strtoull(s, nullptr, 0));
+    return (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  }();
+  return seed;
+}
+
+// Items per producer: RINGLAB_STRESS_ITEMS, else `normal` (fewer under TSan, ~10x slower).
+inline std::uint64_t stress_items(std::uint64_t normal = 50000) {
+  if (const char* s = std::getenv("RINGLAB_STRESS_ITEMS")) return std::strtoull(s, nullptr, 0);
+#if defined(__SANITIZE_THREAD__)
+  return normal / 5;
+#else
+  return normal;
+#endif
+}
+
+namespace detail {
+
+// Occasional seeded pauses: most operations run back to back, a few stall briefly.
+struct jitter {
+  std::mt19937_64 rng;
+  explicit jitter(std::uint64_t seed) : rng(seed) {}
+  void maybe_pause() {
+    const auto r = rng();
+    if ((r & 255) != 0) return;
+    if ((r & 0xf00) == 0) std::this_thread::yield();
+    else for (unsigned i = 0, n = (r >> 16) & 63; i < n; ++i) cpu_relax();
+  }
+};
+
+struct consumer_log {
+  std::vector<tag> tags;  // every tag this consumer popped, in pop order
+};
+
+// Counts each kind of problem and keeps the first example of each, so one kind cannot
+// hide another in the report.
+template <class Q>
+stress_report check(Q& q, const stress_config& cfg, const std::vector<consumer_log>& logs) {
+  struct kind {
+    const char* name;
+    std::uint64_t count = 0;
+    std::string example = {};
+    explicit kind(const char* n) : name(n) {}
+  };
+  kind corrupt{"corrupt"}, missing{"missing"}, twice{"popped twice"}, disorder{"out of order"}, leftover{"left in queue"};
+  auto note = [](kind& k, std::string example) {
+    if (k.count++ == 0) k.example = std::move(example);
+  };
+  std::vector<std::vector<std::uint8_t>> seen(cfg.producers, std::vector<std::uint8_t>(cfg.items_per_producer, 0));
+  for (unsigned c = 0; c < logs.size(); ++c) {
+    std::vector<std::int64_t> last(cfg.producers, -1);
+    for (tag t : logs[c].tags) {
+      const auto p = tag_producer(t);
+      const auto s = tag_sequence(t);
+      if (p >= cfg.producers || s >= cfg.items_per_producer) {
+        note(corrupt, "consumer " + std::to_string(c) + " popped tag " + std::to_string(t));
+        continue;
+      }
+      if (seen[p][s] < 255) ++seen[p][s];
+      const auto seq = static_cast<std::int64_t>(s);
+      if (Q::properties.fifo && seq < last[p])
+        note(disorder, "consumer " + std::to_string(c) + " saw producer " + std::to_string(p) + " item " +
+                           std::to_string(s) + " after item " + std::to_string(last[p]));
+      if (seq > last[p]) last[p] = seq;
+    }
+  }
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
+      const std::string which = "producer " + std::to_string(p) + " item " + std::to_string(s);
+      if (seen[p][s] == 0) note(missing, which);
+      else if (seen[p][s] > 1) note(twice, which);
+    }
+  typename Q::value_type left{};
+  auto&& end = consumer_endpoint(q);
+  while (end.try_pop(left) && leftover.count < 1000000) note(leftover, "tag " + std::to_string(left));
+
+  stress_report report;
+  for (const kind* k : {&corrupt, &missing, &twice, &disorder, &leftover}) {
+    if (k->count == 0) continue;
+    report.ok = false;
+    report.failure += (report.failure.empty() ? "" : "; ") + std::to_string(k->count) + " " + k->name +
+                      " (first: " + k->example + ")";
+  }
+  if (!report.ok)
+    report.failure += " [" + std::to_string(cfg.producers) + "x" + std::to_string(cfg.consumers) + " capacity " +
+                      std::to_string(cfg.capacity) + "; replay with RINGLAB_SEED=" + std::to_string(cfg.seed) + "]";
+  return report;
+}
+
+}  // namespace detail
+
+// The contract alone: try_push/try_pop retried. Consumers stop when all tags are in,
+// or when producers are done and nothing has arrived for `stall_limit` (a lost item).
+template <class Q>
+stress_report stress_try(const stress_config& cfg) {
+  Q q = make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});
+  const std::uint64_t total = cfg.producers * cfg.items_per_producer;
+  std::atomic<std::uint64_t> consumed{0};
+  std::atomic<unsigned> producers_done{0};
+  std::vector<detail::consumer_log> logs(cfg.consumers);
+  for (auto& l : logs) l.tags.reserve(total);
+  constexpr auto stall_limit = std::chrono::seconds(2);
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    threads.emplace_back([&, p] {
+      detail::jitter j(cfg.seed * 1000 + p);
+      auto&& end = producer_endpoint(q);
+      for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
+        const tag t = make_tag(p, s);
+        for (unsigned tries = 0; !end.try_push(t); ++tries)
+          if (tries > 64) std::this_thread::yield();
+        j.maybe_pause();
+      }
+      producers_done.fetch_add(1);
+    });
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    threads.emplace_back([&, c] {
+      detail::jitter j(cfg.seed * 1000 + 500 + c);
+      auto&& end = consumer_endpoint(q);
+      auto& log = logs[c];
+      auto last_progress = std::chrono::steady_clock::now();
+      std::uint64_t last_seen = 0;
+      typename Q::value_type t{};
+      for (unsigned tries = 0; consumed.load(std::memory_order_relaxed) < total;) {
+        if (end.try_pop(t)) {
+          log.tags.push_back(t);
+          consumed.fetch_add(1, std::memory_order_relaxed);
+          tries = 0;
+          j.maybe_pause();
+          continue;
+        }
+        if (++tries > 64) std::this_thread::yield();
+        if ((tries & 1023) == 0 && producers_done.load() == cfg.producers) {
+          const auto now = std::chrono::steady_clock::now();
+          const auto seen_now = consumed.load();
+          if (seen_now != last_seen) last_seen = seen_now, last_progress = now;
+          else if (now - last_progress > stall_limit) break;  // nothing left to pop: items were lost
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  return detail::check(q, cfg, logs);
+}
+
+// Blocking push/pop through wait strategy W (or the queue's own, W = block). After the
+// producers finish the queue is closed; consumers drain it and stop when pop fails.
+template <class Q, class W>
+stress_report stress_blocking(const stress_config& cfg) {
+  Q q = make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});
+  wait_state<W> ws;
+  std::vector<detail::consumer_log> logs(cfg.consumers);
+  for (auto& l : logs) l.tags.reserve(cfg.producers * cfg.items_per_producer);
+  std::vector<std::thread> producers, consumers;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    producers.emplace_back([&, p] {
+      detail::jitter j(cfg.seed * 1000 + p);
+      auto&& end = producer_endpoint(q);
+      for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
+        if (!push(end, ws, make_tag(p, s))) return;
+        j.maybe_pause();
+      }
+    });
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    consumers.emplace_back([&, c] {
+      detail::jitter j(cfg.seed * 1000 + 500 + c);
+      auto&& end = consumer_endpoint(q);
+      typename Q::value_type t{};
+      while (pop(end, ws, t)) {
+        logs[c].tags.push_back(t);
+        j.maybe_pause();
+      }
+    });
+  for (auto& t : producers) t.join();
+  close(q, ws);
+  for (auto& t : consumers) t.join();
+  return detail::check(q, cfg, logs);
+}
+
+}  // namespace ringlab::testing

@@ -1,0 +1,156 @@
+// Single-threaded contract tests on every queue: capacity honoured, FIFO, wrap-around,
+// and invalid capacities refused with a message.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "queue_types.hpp"
+
+namespace ringlab::testing {
+namespace {
+
+template <class Q>
+std::vector<std::size_t> capacities() {
+  if constexpr (std::is_same_v<Q, handoff_slot<item>>) return {1};
+  return {1, 2, 3, 7, 64, 1000, 1024};
+}
+
+template <class Q>
+class Contract : public ::testing::Test {};
+TYPED_TEST_SUITE(Contract, our_queues, name_generator);
+
+TYPED_TEST(Contract, SatisfiesTheConcept) {
+  static_assert(ringlab::queue<TypeParam>);
+  if constexpr (TypeParam::properties.blocks_natively) static_assert(ringlab::blocking_queue<TypeParam>);
+}
+
+TYPED_TEST(Contract, ExactlyCapacityPushesSucceedOnAnEmptyQueue) {
+  for (auto capacity : capacities<TypeParam>()) {
+    TypeParam q = make_queue<TypeParam>(capacity, {});
+    EXPECT_EQ(q.capacity(), capacity);
+    auto&& producer = producer_endpoint(q);
+    std::size_t pushed = 0;
+    while (pushed < 4 * capacity + 200 && producer.try_push(make_tag(0, pushed))) ++pushed;
+    if (TypeParam::properties.exact_capacity) EXPECT_EQ(pushed, capacity) << "capacity " << capacity;
+    else EXPECT_GE(pushed, capacity) << "capacity " << capacity;
+  }
+}
+
+TYPED_TEST(Contract, EmptyQueuePopsNothing) {
+  TypeParam q = make_queue<TypeParam>(capacities<TypeParam>().back(), {});
+  auto&& consumer = consumer_endpoint(q);
+  item out = 42;
+  EXPECT_FALSE(consumer.try_pop(out));
+  EXPECT_EQ(out, 42u);
+}
+
+// Fill to capacity and drain, many times: order kept, indices wrap many laps.
+TYPED_TEST(Contract, FifoAcrossManyWrapArounds) {
+  for (auto capacity : capacities<TypeParam>()) {
+    TypeParam q = make_queue<TypeParam>(capacity, {});
+    auto&& producer = producer_endpoint(q);
+    auto&& consumer = consumer_endpoint(q);
+    std::uint64_t next_in = 0, next_out = 0;
+    const std::uint64_t laps = 20 + 20000 / capacity;
+    for (std::uint64_t lap = 0; lap < laps; ++lap) {
+      // Vary the fill level so wrap-around happens at every offset.
+      const std::size_t burst = 1 + (lap * 7) % capacity;
+      for (std::size_t i = 0; i < burst; ++i) ASSERT_TRUE(producer.try_push(make_tag(0, next_in++)));
+      for (std::size_t i = 0; i < burst; ++i) {
+        item out = 0;
+        ASSERT_TRUE(consumer.try_pop(out)) << "lap " << lap;
+        ASSERT_EQ(tag_sequence(out), next_out++) << "capacity " << capacity << " lap " << lap;
+      }
+    }
+    item out = 0;
+    EXPECT_FALSE(consumer.try_pop(out));
+  }
+}
+
+TYPED_TEST(Contract, CapacityZeroIsRefusedWithAMessage) {
+  try {
+    TypeParam q(0);
+    FAIL() << "capacity 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("capacity 0"), std::string::npos) << e.what();
+  }
+}
+
+TYPED_TEST(Contract, CapacityAboveTheMaximumIsRefused) {
+  if constexpr (requires { TypeParam::max_capacity; }) {
+    EXPECT_THROW(TypeParam q(TypeParam::max_capacity + 1), std::invalid_argument);
+  } else if constexpr (std::is_same_v<TypeParam, handoff_slot<item>>) {
+    EXPECT_THROW(TypeParam q(2), std::invalid_argument);
+  } else {
+    GTEST_SKIP() << "no maximum capacity";
+  }
+}
+
+// After close(), a blocked pop returns false instead of sleeping forever; items already
+// inside are still delivered.
+TYPED_TEST(Contract, CloseWakesABlockedConsumerAfterDraining) {
+  if constexpr (TypeParam::properties.blocks_natively) {
+    TypeParam q = make_queue<TypeParam>(capacities<TypeParam>().front(), {});
+    auto&& producer = producer_endpoint(q);
+    ASSERT_TRUE(producer.try_push(make_tag(0, 0)));
+    std::atomic<int> popped{0};
+    std::thread consumer([&] {
+      auto&& end = consumer_endpoint(q);
+      item out;
+      while (end.pop(out)) ++popped;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    q.close();
+    consumer.join();
+    EXPECT_EQ(popped.load(), 1);
+  } else {
+    GTEST_SKIP() << "blocks only through a wait strategy (tested in the stress suite)";
+  }
+}
+
+// The counters really do wrap: a narrow index type, many laps, order kept.
+TEST(MpmcRingWrap, SixteenBitIndexWrapsManyTimes) {
+  for (std::size_t capacity : {1u, 3u, 100u, 4096u}) {
+    mpmc_ring<item, mpmc_options{}, std::uint16_t> q(capacity);
+    std::uint64_t in = 0, out_seq = 0;
+    for (int round = 0; round < 300000 / static_cast<int>(capacity) + 50; ++round) {
+      while (q.try_push(make_tag(0, in))) ++in;
+      item out;
+      while (q.try_pop(out)) ASSERT_EQ(tag_sequence(out), out_seq++);
+    }
+    EXPECT_GT(in, 3u * 65536u) << "must cross the 16-bit limit several times";
+  }
+}
+
+TEST(MpmcRingWrap, StartsJustBelowTheSixtyFourBitLimit) {
+  mpmc_ring<item> q(5, ~std::uint64_t{0} - 20);
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(q.try_push(make_tag(0, i)));
+    item out;
+    ASSERT_TRUE(q.try_pop(out));
+    ASSERT_EQ(tag_sequence(out), i);
+  }
+}
+
+TEST(MpmcRing, RefusesACapacityItsIndexCannotCount) {
+  using narrow = mpmc_ring<item, mpmc_options{}, std::uint16_t>;
+  EXPECT_NO_THROW(narrow q(8192));
+  EXPECT_THROW(narrow q(8193), std::invalid_argument);
+}
+
+TEST(SpscRing, LivesInForeignMemoryAndAttaches) {
+  using ring = spsc_ring<item>;
+  std::vector<std::byte> storage(ring::block_bytes(10) + false_sharing_range);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(storage.data()) + 127) & ~std::uintptr_t{127});
+  ring creator(10, aligned);
+  ring viewer = ring::attach(aligned);
+  ASSERT_TRUE(creator.try_push(make_tag(0, 7)));
+  item out;
+  ASSERT_TRUE(viewer.try_pop(out));
+  EXPECT_EQ(tag_sequence(out), 7u);
+  EXPECT_EQ(viewer.capacity(), 10u);
+}
+
+}  // namespace
+}  // namespace ringlab::testing
