@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::map<std::string, ringlab::commands::runner> runners;
   runners["list"] = ringlab::commands::add_list(app);
+  runners["topology"] = ringlab::commands::add_topology(app);
+  runners["run"] = ringlab::commands::add_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

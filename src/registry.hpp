@@ -10,6 +10,8 @@
 
 #include <ringlab/queue.hpp>
 
+#include "harness/run.hpp"
+
 namespace ringlab {
 
 struct queue_entry {
@@ -19,6 +21,8 @@ struct queue_entry {
   std::size_t max_capacity;
   // Throws std::invalid_argument (queue's own message) if the queue can't take it.
   std::function<void(std::size_t capacity)> check_capacity;
+  // One measured point (see harness/run.hpp).
+  harness::run_result (*run)(const harness::run_config&, const harness::run_context&);
 };
 
 class registry {
@@ -47,7 +51,7 @@ bool register_queue(const char* name, const char* description) {
   registry::instance().add(queue_entry{
       name, description, Q::properties, max_capacity,
       // Every queue checks its capacity before allocating, so this is cheap.
-      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }});
+      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>});
   return true;
 }
 

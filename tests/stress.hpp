@@ -179,38 +179,65 @@ stress_report stress_try(const stress_config& cfg) {
   return detail::check(q, cfg, logs);
 }
 
-// Blocking push/pop through wait strategy W (or the queue's own, W = block). After the
-// producers finish the queue is closed; consumers drain it and stop when pop fails.
+// Blocking push/pop through wait strategy W (or the queue's own, W = block), mixed at
+// random with the non-blocking forms, as the harness mixes them. Every item must
+// arrive while the queue is still open: a lost wake-up leaves a thread asleep with
+// work pending, which shows up here as a stall (close() would otherwise hide it by
+// waking everyone). Only then is the queue closed, and every consumer must leave.
 template <class Q, class W>
 stress_report stress_blocking(const stress_config& cfg) {
+  using namespace std::chrono_literals;
   Q q = make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});
   wait_state<W> ws;
+  const std::uint64_t total = cfg.producers * cfg.items_per_producer;
+  std::atomic<std::uint64_t> consumed{0};
   std::vector<detail::consumer_log> logs(cfg.consumers);
-  for (auto& l : logs) l.tags.reserve(cfg.producers * cfg.items_per_producer);
-  std::vector<std::thread> producers, consumers;
+  for (auto& l : logs) l.tags.reserve(total);
+  std::vector<std::thread> threads;
   for (unsigned p = 0; p < cfg.producers; ++p)
-    producers.emplace_back([&, p] {
+    threads.emplace_back([&, p] {
       detail::jitter j(cfg.seed * 1000 + p);
       auto&& end = producer_endpoint(q);
       for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
-        if (!push(end, ws, make_tag(p, s))) return;
+        const tag t = make_tag(p, s);
+        if ((j.rng() & 3) == 0 && try_push(end, ws, t)) continue;
+        if (!push(end, ws, t)) return;
         j.maybe_pause();
       }
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
-    consumers.emplace_back([&, c] {
+    threads.emplace_back([&, c] {
       detail::jitter j(cfg.seed * 1000 + 500 + c);
       auto&& end = consumer_endpoint(q);
       typename Q::value_type t{};
-      while (pop(end, ws, t)) {
+      for (;;) {
+        if (!((j.rng() & 3) == 0 && try_pop(end, ws, t)) && !pop(end, ws, t)) break;
         logs[c].tags.push_back(t);
+        consumed.fetch_add(1, std::memory_order_relaxed);
         j.maybe_pause();
       }
     });
-  for (auto& t : producers) t.join();
+  // Everything must arrive with the queue open; wait for it, allowing for progress.
+  std::uint64_t last = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (consumed.load() < total) {
+    std::this_thread::sleep_for(1ms);
+    const auto now_consumed = consumed.load();
+    if (now_consumed != last) last = now_consumed, last_progress = std::chrono::steady_clock::now();
+    else if (std::chrono::steady_clock::now() - last_progress > 3s) break;
+  }
+  const std::uint64_t arrived_before_close = consumed.load();
   close(q, ws);
-  for (auto& t : consumers) t.join();
-  return detail::check(q, cfg, logs);
+  for (auto& t : threads) t.join();
+  stress_report report = detail::check(q, cfg, logs);
+  if (arrived_before_close < total) {
+    report.ok = false;
+    report.failure = std::to_string(total - arrived_before_close) + " items stalled for 3 s with the queue open "
+                     "(a thread asleep with work pending: lost wake-up?) [" + std::to_string(cfg.producers) + "x" +
+                     std::to_string(cfg.consumers) + " capacity " + std::to_string(cfg.capacity) +
+                     "; replay with RINGLAB_SEED=" + std::to_string(cfg.seed) + "]; " + report.failure;
+  }
+  return report;
 }
 
 }  // namespace ringlab::testing

@@ -138,6 +138,22 @@ bool pop(Endpoint& q, wait_state<W>& ws, T& item) {
   }
 }
 
+// Non-blocking forms for code that mixes them with the blocking ones: a success must
+// still let a waiter on the other side proceed.
+template <wait_strategy W, class Endpoint, class T>
+bool try_push(Endpoint& q, wait_state<W>& ws, const T& item) {
+  if (!q.try_push(item)) return false;
+  if constexpr (!std::is_same_v<W, block>) W::notify(ws.not_empty);
+  return true;
+}
+
+template <wait_strategy W, class Endpoint, class T>
+bool try_pop(Endpoint& q, wait_state<W>& ws, T& item) {
+  if (!q.try_pop(item)) return false;
+  if constexpr (!std::is_same_v<W, block>) W::notify(ws.not_full);
+  return true;
+}
+
 // Wake every waiter for good: pushes fail from now on, pops fail once drained. For
 // `block`, `queue` is the queue itself (its close() wakes its own sleepers).
 template <wait_strategy W, class Q>

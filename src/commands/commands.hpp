@@ -15,5 +15,7 @@ struct usage_error : std::invalid_argument {
 // Adds the subcommand to `app`; the returned function runs it after parsing.
 using runner = std::function<int()>;
 runner add_list(CLI::App& app);
+runner add_run(CLI::App& app);
+runner add_topology(CLI::App& app);
 
 }  // namespace ringlab::commands

@@ -3,7 +3,8 @@
 // "filled" event; a consumer claims the full slot, empties it and sets the "emptied"
 // event. Claims are one CAS on the slot's state word, so several producers and
 // consumers may share it. The events are futex event counts: setting one wakes a
-// single sleeper, and only when someone sleeps.
+// single sleeper, and only when someone sleeps. Every successful operation, try_* too,
+// sets its event, so callers may mix try_* and the blocking forms.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -26,6 +27,30 @@ class handoff_slot {
   std::size_t capacity() const noexcept { return 1; }
 
   bool try_push(const T& item) {
+    if (!fill(item)) return false;
+    park::notify(events_.not_empty);
+    return true;
+  }
+  bool try_pop(T& item) {
+    if (!drain(item)) return false;
+    park::notify(events_.not_full);
+    return true;
+  }
+
+  bool push(const T& item) {
+    if (!park::until(events_.not_full, [&] { return fill(item); }, [&] { return events_.is_closed(); })) return false;
+    park::notify(events_.not_empty);
+    return true;
+  }
+  bool pop(T& item) {
+    if (!park::until(events_.not_empty, [&] { return drain(item); }, [&] { return events_.is_closed(); })) return false;
+    park::notify(events_.not_full);
+    return true;
+  }
+  void close() { ringlab::close(*this, events_); }
+
+ private:
+  bool fill(const T& item) {
     std::uint32_t expected = empty;
     if (!state_.compare_exchange_strong(expected, writing, std::memory_order_acquire, std::memory_order_relaxed))
       return false;
@@ -34,7 +59,7 @@ class handoff_slot {
     return true;
   }
 
-  bool try_pop(T& item) {
+  bool drain(T& item) {
     std::uint32_t expected = full;
     if (!state_.compare_exchange_strong(expected, reading, std::memory_order_acquire, std::memory_order_relaxed))
       return false;
@@ -43,11 +68,6 @@ class handoff_slot {
     return true;
   }
 
-  bool push(const T& item) { return ringlab::push(*this, events_, item); }
-  bool pop(T& item) { return ringlab::pop(*this, events_, item); }
-  void close() { ringlab::close(*this, events_); }
-
- private:
   enum : std::uint32_t { empty, writing, full, reading };
   alignas(false_sharing_range) std::atomic<std::uint32_t> state_{empty};
   T value_{};

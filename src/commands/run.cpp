@@ -1,0 +1,129 @@
+// `ringlab run`: one measured point, appended as one CSV row and echoed.
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+
+#include "commands/commands.hpp"
+#include "harness/interrupt.hpp"
+#include "harness/output.hpp"
+#include "registry.hpp"
+
+namespace ringlab::commands {
+namespace {
+
+// Numbers are read as text so that "-5", "abc" and "1e3x" all get the same clear error.
+double parse_number(const std::string& option, const std::string& text, double min, const char* rule) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v) || v < min)
+    throw usage_error(fmt::format("{} {}: {}", option, text, rule));
+  return v;
+}
+
+std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t min) {
+  const std::string rule = min ? fmt::format("must be a whole number >= {}", min) : "must be a whole number";
+  const double v = parse_number(option, text, static_cast<double>(min), rule.c_str());
+  if (v != std::floor(v) || v > 1e15) throw usage_error(fmt::format("{} {}: {}", option, text, rule));
+  return static_cast<std::uint64_t>(v);
+}
+
+struct run_options {
+  std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
+              payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
+              latency_sample = "0", histogram_out, drain_timeout = "10";
+  bool no_latency = false;
+};
+
+}  // namespace
+
+harness::run_config to_run_config(const run_options& o) {
+  harness::run_config c;
+  c.queue = o.queue;
+  c.wait = o.wait;
+  c.capacity = parse_count("--capacity", o.capacity, 0);
+  c.producers = static_cast<unsigned>(parse_count("--producers", o.producers, 0));
+  c.consumers = static_cast<unsigned>(parse_count("--consumers", o.consumers, 0));
+  c.offered_rate = parse_number("--rate", o.rate, 0, "must be a number >= 0 (items/s; 0 = as fast as possible)");
+  c.payload_bytes = parse_count("--payload", o.payload, 1);
+  c.pin = o.pin;
+  c.duration_s = parse_number("--duration", o.duration, 1e-6, "must be a number of seconds > 0");
+  if (!o.items.empty()) c.items = parse_count("--items", o.items, 1);
+  if (!o.warmup.empty()) c.warmup_s = parse_number("--warmup", o.warmup, 0, "must be a number of seconds >= 0");
+  if (o.termination == "sentinel") c.ending = harness::termination::sentinel;
+  else if (o.termination == "join") c.ending = harness::termination::join;
+  else throw usage_error(fmt::format("--termination {}: must be sentinel or join", o.termination));
+  c.record_latency = !o.no_latency;
+  c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
+  c.histogram_out = o.histogram_out;
+  c.drain_timeout_s = parse_number("--drain-timeout", o.drain_timeout, 0.001, "must be a number of seconds > 0");
+  try {
+    harness::validate(c);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+  return c;
+}
+
+runner add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Measure one point and append it as a CSV row");
+  auto o = std::make_shared<run_options>();
+  cmd->add_option("--queue", o->queue, "Queue (see `ringlab list`)")->capture_default_str();
+  cmd->add_option("--wait", o->wait, "Wait strategy: spin, yield, park, block")->capture_default_str();
+  cmd->add_option("--capacity", o->capacity, "Queue capacity in items")->capture_default_str();
+  cmd->add_option("--producers", o->producers, "Producer threads")->capture_default_str();
+  cmd->add_option("--consumers", o->consumers, "Consumer threads")->capture_default_str();
+  cmd->add_option("--rate", o->rate, "Offered rate, items/s over all producers (0: closed loop)")->capture_default_str();
+  cmd->add_option("--payload", o->payload, "Item size in bytes: 8, 16, 64, 256, 1024")->capture_default_str();
+  cmd->add_option("--pin", o->pin, "none, compact, scatter, same-core, or p:N,c:M,...")->capture_default_str();
+  auto* duration = cmd->add_option("--duration", o->duration, "Seconds to run (after warm-up)")->capture_default_str();
+  cmd->add_option("--items", o->items, "Run this many items in total instead of a duration")->excludes(duration);
+  cmd->add_option("--warmup", o->warmup, "Seconds excluded at the start (default: 20% of the duration, <= 0.2)");
+  cmd->add_option("--termination", o->termination, "sentinel (a pill per consumer) or join (task_done counting)")->capture_default_str();
+  cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
+  cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
+  cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");
+  cmd->add_option("--histogram-out", o->histogram_out, "Write the full latency histograms to this CSV");
+  cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();
+  return [o] {
+    const harness::run_config config = to_run_config(*o);
+    const auto topo = harness::topology::this_machine();
+    try {
+      (void)harness::parse_pin(config.pin, topo);
+      if (!o->out.empty()) harness::check_writable(o->out);
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
+    } catch (const std::runtime_error& e) {
+      throw usage_error(fmt::format("--out {}", e.what()));
+    }
+    harness::install_interrupt_handler();
+    const auto& clock = harness::calibrated_clock();
+    const harness::provenance prov = harness::collect_provenance(clock, topo);
+    harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit()};
+    harness::run_result result;
+    const std::string started = harness::utc_now();
+    try {
+      result = registry::instance().at(config.queue).run(config, ctx);
+    } catch (const harness::run_interrupted&) {
+      fmt::print(stderr, "ringlab run: interrupted; nothing written\n");
+      return harness::interrupted_exit_status;
+    }
+    result.started_utc = started;
+    if (!o->out.empty()) {
+      harness::append_row(o->out, harness::csv_header(result), harness::csv_values(result));
+      const auto json = std::filesystem::path(o->out).replace_extension(".json");
+      if (!std::filesystem::exists(json)) harness::write_provenance(o->out, prov);
+    }
+    fmt::print("{}\n", harness::describe(result));
+    if (!result.valid) {
+      fmt::print(stderr, "ringlab run: error: delivery check failed: {}\n", result.validation_error);
+      return 1;
+    }
+    return 0;
+  };
+}
+
+}  // namespace ringlab::commands

@@ -1,0 +1,63 @@
+#include "harness/config.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <stdexcept>
+
+#include "harness/item.hpp"
+#include "registry.hpp"
+
+namespace ringlab::harness {
+
+const char* to_string(termination t) { return t == termination::join ? "join" : "sentinel"; }
+
+void validate(const run_config& c) {
+  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
+  const queue_entry* q = registry::instance().find(c.queue);
+  if (!q) {
+    try {
+      registry::instance().at(c.queue);
+    } catch (const std::invalid_argument& e) {
+      bad(fmt::format("--queue {}: {}", c.queue, e.what()));
+    }
+  }
+  static const char* waits[] = {"spin", "yield", "park", "block"};
+  if (std::find_if(std::begin(waits), std::end(waits), [&](const char* w) { return c.wait == w; }) == std::end(waits))
+    bad(fmt::format("--wait {}: unknown wait strategy (spin, yield, park, block)", c.wait));
+  if (c.wait == "block" && !q->properties.blocks_natively)
+    bad(fmt::format("--wait block: {} has no blocking push/pop of its own (use spin, yield or park)", c.queue));
+  if (c.producers == 0) bad("--producers 0: need at least one producer");
+  if (c.consumers == 0) bad("--consumers 0: need at least one consumer");
+  if (c.producers > 1024) bad(fmt::format("--producers {}: at most 1024", c.producers));
+  if (c.consumers > 1024) bad(fmt::format("--consumers {}: at most 1024", c.consumers));
+  if (q->properties.spsc_only && (c.producers > 1 || c.consumers > 1))
+    bad(fmt::format("--producers {} --consumers {}: {} is single-producer single-consumer", c.producers, c.consumers, c.queue));
+  try {
+    q->check_capacity(c.capacity);
+  } catch (const std::invalid_argument& e) {
+    bad(fmt::format("--capacity {}: {}", c.capacity, e.what()));
+  } catch (const std::bad_alloc&) {
+    bad(fmt::format("--capacity {}: {} cannot allocate that many slots", c.capacity, c.queue));
+  }
+  if (!std::isfinite(c.offered_rate) || c.offered_rate < 0)
+    bad(fmt::format("--rate {}: must be >= 0 items/s (0: as fast as possible)", c.offered_rate));
+  if (std::find(std::begin(payload_sizes), std::end(payload_sizes), c.payload_bytes) == std::end(payload_sizes))
+    bad(fmt::format("--payload {}: not one of 8, 16, 64, 256, 1024 bytes", c.payload_bytes));
+  if (c.items == 0 && (!std::isfinite(c.duration_s) || c.duration_s <= 0 || c.duration_s > 86400))
+    bad(fmt::format("--duration {}: must be > 0 and at most 86400 seconds", c.duration_s));
+  if (c.items != 0 && c.items < c.producers)
+    bad(fmt::format("--items {}: fewer items than producers ({})", c.items, c.producers));
+  if (c.warmup_s != -1 && (!std::isfinite(c.warmup_s) || c.warmup_s < 0))
+    bad(fmt::format("--warmup {}: must be >= 0 seconds", c.warmup_s));
+  if (c.items == 0 && c.effective_warmup_s() >= c.duration_s)
+    bad(fmt::format("--warmup {}: must be shorter than --duration {}", c.effective_warmup_s(), c.duration_s));
+  if (c.latency_sample_every != 0 && (c.latency_sample_every & (c.latency_sample_every - 1)) != 0)
+    bad(fmt::format("--latency-sample {}: must be a power of two", c.latency_sample_every));
+  if (c.ending == termination::sentinel && !q->properties.fifo)
+    bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
+}
+
+}  // namespace ringlab::harness

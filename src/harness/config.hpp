@@ -1,0 +1,42 @@
+// One run = one point: what `ringlab run` is asked for, after validation.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace ringlab::harness {
+
+enum class termination { sentinel, join };
+
+struct run_config {
+  std::string queue = "spsc_ring";
+  std::string wait = "spin";            // spin | yield | park | block
+  std::uint64_t capacity = 1024;
+  unsigned producers = 1;
+  unsigned consumers = 1;
+  double offered_rate = 0;              // items/s over all producers; 0 = closed loop
+  std::uint64_t payload_bytes = 8;
+  std::string pin = "compact";
+  double duration_s = 1.0;              // used when items == 0
+  std::uint64_t items = 0;              // total items; 0 = run for duration_s
+  double warmup_s = -1;                 // -1: 20% of the duration, at most 0.2 s; 0 in items mode
+  termination ending = termination::sentinel;
+  bool record_latency = true;
+  std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
+  std::string histogram_out;            // optional: full histograms as CSV
+  double drain_timeout_s = 10;          // a run that cannot finish is stopped and marked invalid
+
+  double effective_warmup_s() const {
+    if (warmup_s >= 0) return warmup_s;
+    return items ? 0.0 : std::min(0.2, 0.2 * duration_s);
+  }
+};
+
+// Throws std::invalid_argument naming the option and value for anything a run cannot
+// take: an unknown queue or wait strategy, block on a queue without its own blocking,
+// P or C > 1 on an SPSC-only queue, a capacity the queue refuses, an unsupported
+// payload, negative numbers.
+void validate(const run_config& config);
+
+const char* to_string(termination t);
+
+}  // namespace ringlab::harness

@@ -1,0 +1,44 @@
+// The item a run moves: B bytes, the first 8 the (producer, sequence) tag. For B = 8
+// the item is the bare tag, so queues of atomic words (atomic_queue) can carry it.
+#pragma once
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include <ringlab/tag.hpp>
+
+namespace ringlab::harness {
+
+template <std::size_t Bytes>
+struct payload_item {
+  static_assert(Bytes > sizeof(tag));
+  tag id;
+  std::byte body[Bytes - sizeof(tag)];
+};
+
+template <std::size_t Bytes>
+using item_of = std::conditional_t<Bytes == sizeof(tag), tag, payload_item<Bytes>>;
+
+inline constexpr std::size_t payload_sizes[] = {8, 16, 64, 256, 1024};
+
+inline tag tag_of(tag t) noexcept { return t; }
+template <std::size_t B>
+tag tag_of(const payload_item<B>& item) noexcept { return item.id; }
+
+// An item with this tag and the body of `prototype` (the body is copied every time:
+// moving the payload is part of what a run measures).
+inline tag with_tag(const tag&, tag t) noexcept { return t; }
+template <std::size_t B>
+payload_item<B> with_tag(const payload_item<B>& prototype, tag t) noexcept {
+  payload_item<B> item = prototype;
+  item.id = t;
+  return item;
+}
+
+// Keep the compiler from dropping a popped item's body as unused.
+template <class Item>
+inline void consume_body(const Item& item) noexcept {
+  if constexpr (!std::is_same_v<Item, tag>) asm volatile("" : : "r"(&item) : "memory");
+}
+
+}  // namespace ringlab::harness

@@ -1,0 +1,119 @@
+#include "harness/result.hpp"
+
+#include <fmt/core.h>
+
+#include <cmath>
+
+namespace ringlab::harness {
+
+latency_summary latency_summary::of(const histogram& h, double ns_per_unit) {
+  latency_summary s;
+  s.samples = h.count();
+  if (!s.samples) return s;
+  s.p50 = h.percentile(0.50) * ns_per_unit;
+  s.p90 = h.percentile(0.90) * ns_per_unit;
+  s.p99 = h.percentile(0.99) * ns_per_unit;
+  s.p999 = h.percentile(0.999) * ns_per_unit;
+  s.p9999 = h.percentile(0.9999) * ns_per_unit;
+  s.max = static_cast<double>(h.max()) * ns_per_unit;
+  s.mean = h.mean() * ns_per_unit;
+  return s;
+}
+
+namespace {
+
+std::string number(double v, int decimals) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, decimals) : ""; }
+
+std::string pus(const std::vector<int>& list) {
+  std::string s;
+  for (std::size_t i = 0; i < list.size(); ++i) s += (i ? ";" : "") + std::to_string(list[i]);
+  return s;
+}
+
+// (name, value) for every column, in order.
+std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
+  const run_config& c = r.config;
+  std::vector<std::pair<std::string, std::string>> cols = r.context;
+  auto add = [&](std::string name, std::string value) { cols.emplace_back(std::move(name), std::move(value)); };
+  add("queue", c.queue);
+  add("wait", c.wait);
+  add("capacity", std::to_string(c.capacity));
+  add("producers", std::to_string(c.producers));
+  add("consumers", std::to_string(c.consumers));
+  add("payload_bytes", std::to_string(c.payload_bytes));
+  add("offered_rate_items_per_s", number(c.offered_rate, 0));
+  add("pin", c.pin);
+  add("termination", to_string(c.ending));
+  add("duration_s", c.items ? "" : number(c.duration_s, 3));
+  add("items_requested", c.items ? std::to_string(c.items) : "");
+  add("warmup_s", number(r.warmup_s, 3));
+  add("latency_recorded", c.record_latency ? "1" : "0");
+  add("valid", r.valid ? "1" : "0");
+  add("validation_error", r.validation_error);
+  add("items_pushed", std::to_string(r.items_pushed));
+  add("items_popped", std::to_string(r.items_popped));
+  add("measured_s", number(r.measured_s, 4));
+  add("throughput_items_per_s", number(r.throughput_items_per_s, 0));
+  for (const auto& [prefix, s] : {std::pair<std::string, const latency_summary*>{"lat", &r.latency}, {"service", &r.service}}) {
+    add(prefix + "_p50_ns", number(s->p50, 1));
+    add(prefix + "_p90_ns", number(s->p90, 1));
+    add(prefix + "_p99_ns", number(s->p99, 1));
+    add(prefix + "_p999_ns", number(s->p999, 1));
+    add(prefix + "_p9999_ns", number(s->p9999, 1));
+    add(prefix + "_max_ns", number(s->max, 1));
+    add(prefix + "_mean_ns", number(s->mean, 1));
+  }
+  add("lat_samples", std::to_string(r.latency.samples));
+  add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");
+  add("producer_cpu_ns_per_item", number(r.producer_cpu_ns_per_item, 2));
+  add("consumer_cpu_ns_per_item", number(r.consumer_cpu_ns_per_item, 2));
+  add("cpu_ns_per_item", number(r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item, 2));
+  add("drain_ns", number(r.drain_ns, 0));
+  add("producer_pus", pus(r.producer_pus));
+  add("consumer_pus", pus(r.consumer_pus));
+  add("oversubscribed", r.oversubscribed ? "1" : "0");
+  add("probe_before_ns", number(r.probe_before_ns, 1));
+  add("probe_after_ns", number(r.probe_after_ns, 1));
+  add("foreign_busy_fraction", number(r.foreign_busy_fraction, 4));
+  add("steal_fraction", number(r.steal_fraction, 4));
+  add("disturbed", r.disturbed ? "1" : "0");
+  add("clock_source", r.clock_name);
+  add("clock_read_ns", number(r.clock_read_ns, 2));
+  add("host", r.host);
+  add("commit", r.commit);
+  add("started_utc", r.started_utc);
+  return cols;
+}
+
+}  // namespace
+
+std::vector<std::string> csv_header(const run_result& r) {
+  std::vector<std::string> names;
+  for (auto& [n, v] : columns(r)) names.push_back(n);
+  return names;
+}
+
+std::vector<std::string> csv_values(const run_result& r) {
+  std::vector<std::string> values;
+  for (auto& [n, v] : columns(r)) values.push_back(v);
+  return values;
+}
+
+std::string describe(const run_result& r) {
+  const run_config& c = r.config;
+  auto us = [](double ns) { return std::isfinite(ns) ? fmt::format("{:.2f} us", ns / 1000) : std::string("n/a"); };
+  std::string load = c.offered_rate > 0 ? fmt::format("open loop {:.4g} items/s", c.offered_rate) : "closed loop";
+  std::string text = fmt::format("{} {} cap {} {}P{}C {} {} B pin {} {}: {:.2f} M items/s, cpu {:.1f} ns/item",
+                                 c.queue, c.wait, c.capacity, c.producers, c.consumers, load, c.payload_bytes, c.pin,
+                                 to_string(c.ending), r.throughput_items_per_s / 1e6,
+                                 r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item);
+  if (c.record_latency && r.latency.samples)
+    text += fmt::format(", latency p50 {} p99 {} p99.99 {} max {} (service p99 {}; {} samples)", us(r.latency.p50),
+                        us(r.latency.p99), us(r.latency.p9999), us(r.latency.max), us(r.service.p99), r.latency.samples);
+  text += fmt::format(", drain {}", us(r.drain_ns));
+  if (r.oversubscribed) text += ", OVERSUBSCRIBED";
+  text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;
+  return text;
+}
+
+}  // namespace ringlab::harness

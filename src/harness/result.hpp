@@ -1,0 +1,49 @@
+// What one run measured, and how it becomes a CSV row.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/config.hpp"
+#include "harness/histogram.hpp"
+
+namespace ringlab::harness {
+
+struct latency_summary {
+  double p50 = NAN, p90 = NAN, p99 = NAN, p999 = NAN, p9999 = NAN, max = NAN, mean = NAN;
+  std::uint64_t samples = 0;
+  static latency_summary of(const histogram& h, double ns_per_unit = 1.0);
+};
+
+struct run_result {
+  run_config config;
+  // Environment
+  std::string host, clock_name, commit, started_utc;
+  double clock_read_ns = 0;
+  std::vector<int> producer_pus, consumer_pus;  // where each thread last ran
+  bool oversubscribed = false;
+  // Delivery
+  bool valid = true;
+  std::string validation_error;
+  std::uint64_t items_pushed = 0, items_popped = 0;
+  // Speed and cost
+  double warmup_s = 0, measured_s = 0;
+  double throughput_items_per_s = 0;
+  double producer_cpu_ns_per_item = 0, consumer_cpu_ns_per_item = 0;
+  double drain_ns = 0;  // last push to last consumer exit
+  latency_summary latency, service;
+  std::uint64_t latency_sample_every = 0;  // k after the run (0: latency off)
+  // Noise guards (filled by the sweep's guards; defaults when unguarded)
+  double probe_before_ns = NAN, probe_after_ns = NAN, foreign_busy_fraction = NAN, steal_fraction = NAN;
+  bool disturbed = false;
+  // Extra parameter columns a sweep adds (experiment, point, repetition, ...).
+  std::vector<std::pair<std::string, std::string>> context;
+};
+
+// Column names in order; the context's names come first.
+std::vector<std::string> csv_header(const run_result& r);
+std::vector<std::string> csv_values(const run_result& r);
+// "spsc_ring spin cap 1024 1P1C closed loop 8 B: 312.4 M items/s; latency p50 ... valid"
+std::string describe(const run_result& r);
+
+}  // namespace ringlab::harness

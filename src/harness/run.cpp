@@ -1,0 +1,219 @@
+#include "harness/run.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "harness/interrupt.hpp"
+
+namespace ringlab::harness {
+namespace {
+
+using mono = std::chrono::steady_clock;
+
+// Sleep on a futex word until pred(value) holds, the deadline passes (false) or Ctrl-C
+// (throws run_interrupted after `on_interrupt`). Ctrl-C interrupts the futex wait
+// (workers block the signal), so the conductor wakes only when something happened.
+template <class Pred>
+bool wait_on(std::atomic<std::uint32_t>& word, Pred pred, mono::time_point deadline,
+             const std::function<void()>& on_interrupt) {
+  for (;;) {
+    const std::uint32_t seen = word.load(std::memory_order_acquire);
+    if (pred(seen)) return true;
+    if (interrupted()) {
+      on_interrupt();
+      throw run_interrupted();
+    }
+    const auto now = mono::now();
+    if (now >= deadline) return false;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+    timespec ts{ns / 1000000000, ns % 1000000000};
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+  }
+}
+
+// Sleep until the clock reads `ticks` (one nanosleep, which Ctrl-C cuts short), then
+// spin the last 100 us so the phase changes on time.
+void sleep_until_ticks(const clock_source& clock, std::uint64_t ticks, const std::function<void()>& on_interrupt) {
+  for (std::uint64_t now = clock.ticks(); now < ticks; now = clock.ticks()) {
+    if (interrupted()) {
+      on_interrupt();
+      throw run_interrupted();
+    }
+    const double ns = clock.to_ns(static_cast<double>(ticks - now));
+    if (ns > 200e3) {
+      const auto sleep_ns = static_cast<long>(ns - 100e3);
+      timespec ts{sleep_ns / 1000000000L, sleep_ns % 1000000000L};
+      nanosleep(&ts, nullptr);
+    } else {
+      cpu_relax();
+    }
+  }
+}
+
+}  // namespace
+
+conductor_times conduct(control_block& ctl, const run_config& cfg, const run_context& ctx,
+                        const std::function<void()>& close_queue) {
+  const clock_source& clock = *ctx.clock;
+  conductor_times times;
+  const unsigned threads = cfg.producers + cfg.consumers;
+  auto stop_everyone = [&] {
+    ctl.phase.store(stop, std::memory_order_release);
+    detail::futex_wake(ctl.phase, detail::wake_everyone, false);
+    close_queue();
+  };
+  // On Ctrl-C: stop, let every thread leave, then report the interruption.
+  auto on_interrupt = [&] {
+    stop_everyone();
+    wait_on(ctl.consumers_exited, [&](std::uint32_t v) { return v == cfg.consumers; },
+            mono::now() + std::chrono::seconds(5), [] {});
+  };
+  if (!wait_on(ctl.ready, [&](std::uint32_t v) { return v == threads; }, mono::now() + std::chrono::seconds(30),
+               on_interrupt))
+    throw std::runtime_error("threads did not start within 30 s");
+
+  const double ticks_per_ns = 1.0 / clock.ns_per_tick;
+  times.t0 = clock.ticks() + static_cast<std::uint64_t>(2e6 * ticks_per_ns);  // 2 ms for everyone to wake
+  ctl.plan = schedule{times.t0, cfg.offered_rate > 0 ? 1e9 / cfg.offered_rate * ticks_per_ns : 0.0, cfg.producers};
+  const double warmup_s = cfg.effective_warmup_s();
+  ctl.phase.store(warmup_s > 0 ? warmup : measure, std::memory_order_release);
+  detail::futex_wake(ctl.phase, detail::wake_everyone, false);
+
+  times.measure_start = times.t0 + static_cast<std::uint64_t>(warmup_s * 1e9 * ticks_per_ns);
+  if (warmup_s > 0) {
+    if (cfg.items) {  // a short items run may be over before its warm-up is
+      const auto left = clock.to_ns(static_cast<double>(times.measure_start - std::min(times.measure_start, clock.ticks())));
+      wait_on(ctl.producers_finished, [&](std::uint32_t v) { return v == cfg.producers; },
+              mono::now() + std::chrono::nanoseconds(static_cast<long>(left)), on_interrupt);
+    } else {
+      sleep_until_ticks(clock, times.measure_start, on_interrupt);
+    }
+    ctl.phase.store(measure, std::memory_order_release);
+  }
+  const auto drain_deadline = [&] {
+    return mono::now() + std::chrono::duration_cast<mono::duration>(std::chrono::duration<double>(cfg.drain_timeout_s));
+  };
+  if (cfg.items == 0) {
+    times.stop = times.measure_start + static_cast<std::uint64_t>(cfg.duration_s * 1e9 * ticks_per_ns);
+    sleep_until_ticks(clock, times.stop, on_interrupt);
+    ctl.phase.store(stop, std::memory_order_release);
+  }
+  // Items mode: the run lasts as long as the items take (generous bound: 1 h).
+  const mono::time_point producers_deadline = cfg.items ? mono::now() + std::chrono::hours(1) : drain_deadline();
+  bool finished = wait_on(ctl.producers_finished, [&](std::uint32_t v) { return v == cfg.producers; },
+                          producers_deadline, on_interrupt);
+  if (finished && cfg.ending == termination::join) {
+    // join(): wait until every pushed item was task_done, then release the consumers.
+    finished = wait_on(ctl.join_reached,
+                       [&](std::uint32_t) {
+                         return ctl.done_total.load(std::memory_order_acquire) ==
+                                ctl.pushed_total.load(std::memory_order_acquire);
+                       },
+                       drain_deadline(), on_interrupt);
+    if (finished) close_queue();
+  }
+  if (finished)
+    finished = wait_on(ctl.consumers_exited, [&](std::uint32_t v) { return v == cfg.consumers; }, drain_deadline(),
+                       on_interrupt);
+  if (!finished) {
+    times.timed_out = true;
+    times.stop_reason = fmt::format("the run did not finish within {} s of its end (items lost or a side stuck); stopped",
+                                    cfg.drain_timeout_s);
+    stop_everyone();
+    if (!wait_on(ctl.consumers_exited, [&](std::uint32_t v) { return v == cfg.consumers; },
+                 mono::now() + std::chrono::seconds(10), on_interrupt)) {
+      fmt::print(stderr, "ringlab: error: {} {} threads are stuck even after close; giving up\n", cfg.queue, cfg.wait);
+      std::_Exit(1);
+    }
+  }
+  return times;
+}
+
+run_result analyse(const run_config& cfg, const run_context& ctx, const control_block& ctl, const conductor_times& times,
+                   const std::vector<producer_state>& producers, const std::vector<consumer_state>& consumers,
+                   const pin_plan& plan) {
+  const clock_source& clock = *ctx.clock;
+  run_result r;
+  r.config = cfg;
+  r.host = ctx.host;
+  r.commit = ctx.commit;
+  r.clock_name = clock.name();
+  r.clock_read_ns = clock.read_ns();
+  r.oversubscribed = plan.oversubscribed;
+  r.warmup_s = cfg.effective_warmup_s();
+
+  // Delivery.
+  std::vector<std::uint64_t> pushed;
+  std::vector<delivery_tally> tallies;
+  for (const auto& p : producers) pushed.push_back(p.pushed), r.items_pushed += p.pushed, r.producer_pus.push_back(p.outcome.pu);
+  for (const auto& c : consumers) tallies.push_back(c.tally), r.items_popped += c.popped, r.consumer_pus.push_back(c.outcome.pu);
+  const validation_result v = validate_delivery(pushed, tallies);
+  r.valid = v.valid && !times.timed_out;
+  r.validation_error = times.timed_out ? times.stop_reason + (v.valid ? "" : "; " + v.problem) : v.problem;
+
+  // Throughput over the measured window.
+  std::uint64_t counted = 0;
+  std::uint64_t window_end = times.stop;
+  for (const auto& c : consumers) counted += c.popped_at_stop - c.popped_at_measure;
+  if (cfg.items) {
+    window_end = 0;
+    for (const auto& c : consumers) window_end = std::max(window_end, c.last_pop_ticks);
+    if (cfg.ending == termination::join && ctl.join_reached_ticks.load()) window_end = ctl.join_reached_ticks.load();
+  }
+  r.measured_s = window_end > times.measure_start ? clock.to_ns(static_cast<double>(window_end - times.measure_start)) / 1e9 : 0;
+  // A run that ended inside its warm-up measured nothing: no figure rather than 0.
+  r.throughput_items_per_s = r.measured_s > 0 ? static_cast<double>(counted) / r.measured_s : NAN;
+
+  // CPU per item, and the drain: last push to last consumer exit.
+  double producer_cpu = 0, consumer_cpu = 0;
+  std::uint64_t last_push = 0, last_exit = 0;
+  for (const auto& p : producers) producer_cpu += static_cast<double>(p.outcome.cpu_ns), last_push = std::max(last_push, p.last_push_ticks);
+  for (const auto& c : consumers) consumer_cpu += static_cast<double>(c.outcome.cpu_ns), last_exit = std::max(last_exit, c.outcome.end_ticks);
+  if (r.items_pushed) r.producer_cpu_ns_per_item = producer_cpu / static_cast<double>(r.items_pushed);
+  if (r.items_popped) r.consumer_cpu_ns_per_item = consumer_cpu / static_cast<double>(r.items_popped);
+  r.drain_ns = last_exit > last_push ? clock.to_ns(static_cast<double>(last_exit - last_push)) : 0;
+
+  // Latency: join the consumers' samples with the producers' enqueue times.
+  if (cfg.record_latency) {
+    std::uint64_t every = 1;
+    for (const auto& p : producers) every = std::max(every, p.log.every());
+    for (const auto& c : consumers) every = std::max(every, c.log.every());
+    r.latency_sample_every = every;
+    histogram end_to_end, service;
+    const schedule& sched = ctl.plan;
+    for (const auto& c : consumers) {
+      histogram mine_e2e, mine_service;  // per consumer, merged below
+      for (const auto& s : c.log) {
+        const std::uint64_t seq = tag_sequence(s.id);
+        const std::uint32_t p = tag_producer(s.id);
+        if ((seq & (every - 1)) != 0 || p >= producers.size() || seq >= producers[p].pushed) continue;
+        const std::uint64_t enqueued = producers[p].log.enqueue_ticks(seq);
+        if (enqueued == 0) continue;
+        const std::uint64_t due = sched.open_loop() ? sched.due(p, seq) : enqueued;
+        if (due < times.measure_start) continue;  // warm-up
+        auto ns = [&](std::uint64_t from) {
+          return s.dequeue_ticks > from ? static_cast<std::uint64_t>(clock.to_ns(static_cast<double>(s.dequeue_ticks - from))) : 0;
+        };
+        mine_e2e.record(ns(due));
+        mine_service.record(ns(enqueued));
+      }
+      end_to_end.merge(mine_e2e);
+      service.merge(mine_service);
+    }
+    r.latency = latency_summary::of(end_to_end);
+    r.service = latency_summary::of(service);
+    if (!cfg.histogram_out.empty()) {
+      std::ofstream out(cfg.histogram_out);
+      out << "kind,bucket_low_ns,bucket_width_ns,count\n";
+      for (const auto& [kind, h] : {std::pair<const char*, const histogram*>{"latency", &end_to_end}, {"service", &service}})
+        for (std::size_t i = 0; i < histogram::buckets; ++i)
+          if (h->count_at(i)) out << kind << ',' << histogram::lower_bound_of(i) << ',' << histogram::width_of(i) << ',' << h->count_at(i) << '\n';
+      if (!out) throw std::runtime_error("--histogram-out " + cfg.histogram_out + ": could not write");
+    }
+  }
+  return r;
+}
+
+}  // namespace ringlab::harness

@@ -1,0 +1,134 @@
+// One run: build the queue, start P producer and C consumer threads pinned by the plan,
+// let the conductor (the calling thread) drive the phases and the termination
+// protocol, then turn what the sides recorded into a run_result. The template part is
+// only the wiring; everything that is not about the queue's type lives in run.cpp.
+#pragma once
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ringlab/queue.hpp>
+#include <ringlab/wait.hpp>
+
+#include "harness/clock.hpp"
+#include "harness/config.hpp"
+#include "harness/item.hpp"
+#include "harness/pinning.hpp"
+#include "harness/result.hpp"
+#include "harness/sides.hpp"
+
+namespace ringlab::harness {
+
+// What every run on this machine shares.
+struct run_context {
+  const clock_source* clock = nullptr;
+  const topology* topo = nullptr;
+  std::string host, commit;
+};
+
+// Thrown when a run was stopped by Ctrl-C: nothing of it is kept.
+struct run_interrupted : std::runtime_error {
+  run_interrupted() : std::runtime_error("interrupted") {}
+};
+
+struct conductor_times {
+  std::uint64_t t0 = 0, measure_start = 0, stop = 0;  // ticks
+  bool timed_out = false;
+  std::string stop_reason;  // why the run was cut short, if it was
+};
+
+// The calling thread's part: start everyone, move through warm-up / measure / stop,
+// carry out the termination protocol, release or abort through `close_queue`.
+conductor_times conduct(control_block& ctl, const run_config& cfg, const run_context& ctx,
+                        const std::function<void()>& close_queue);
+
+run_result analyse(const run_config& cfg, const run_context& ctx, const control_block& ctl, const conductor_times& times,
+                   const std::vector<producer_state>& producers, const std::vector<consumer_state>& consumers,
+                   const pin_plan& plan);
+
+// Wiring for one queue type, wait strategy and item type.
+template <class Q, class W, class Item>
+run_result run_typed(const run_config& cfg, const run_context& ctx) {
+  const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
+  Q q = make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});
+  auto ws = std::make_unique<wait_state<W>>();
+  auto ctl = std::make_unique<control_block>();
+  std::vector<producer_state> producers;
+  std::vector<consumer_state> consumers;
+  producers.reserve(cfg.producers);
+  consumers.reserve(cfg.consumers);
+  for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
+  for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
+
+  const double ticks_per_s = 1e9 / ctx.clock->ns_per_tick;
+  side_plan sides{cfg.producers, cfg.consumers, cfg.ending, Q::properties.linearizable, Q::properties.fifo,
+                  cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
+                  std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
+                  cfg.offered_rate / ticks_per_s};
+  Item prototype{};
+  if constexpr (!std::is_same_v<Item, tag>)
+    for (std::size_t i = 0; i < sizeof prototype.body; ++i) prototype.body[i] = static_cast<std::byte>(i * 131 + 7);
+
+  std::vector<std::string> bind_errors(cfg.producers + cfg.consumers);
+  auto bind = [&](int pu, std::size_t slot) {
+    try {
+      bind_this_thread(*ctx.topo, pu);
+    } catch (const std::exception& e) {
+      bind_errors[slot] = e.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    threads.emplace_back([&, p] {
+      leave_interrupts_to_the_conductor();
+      bind(plan.producer_pu[p], p);
+      auto&& end = producer_endpoint(q);
+      run_producer<Item>(end, *ws, *ctl, producers[p], sides, *ctx.clock, prototype);
+      producers[p].outcome.pu = current_pu(*ctx.topo);
+    });
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    threads.emplace_back([&, c] {
+      leave_interrupts_to_the_conductor();
+      bind(plan.consumer_pu[c], cfg.producers + c);
+      auto&& end = consumer_endpoint(q);
+      run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
+      consumers[c].outcome.pu = current_pu(*ctx.topo);
+    });
+  conductor_times times;
+  try {
+    times = conduct(*ctl, cfg, ctx, [&] { ringlab::close(q, *ws); });
+  } catch (...) {  // Ctrl-C: the conductor has stopped everyone; let them leave first
+    for (auto& t : threads) t.join();
+    throw;
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : bind_errors)
+    if (!e.empty()) throw std::runtime_error(e);
+  return analyse(cfg, ctx, *ctl, times, producers, consumers, plan);
+}
+
+template <class Q, class Item>
+run_result run_with_wait(const run_config& cfg, const run_context& ctx) {
+  if (cfg.wait == "spin") return run_typed<Q, spin, Item>(cfg, ctx);
+  if (cfg.wait == "yield") return run_typed<Q, yield, Item>(cfg, ctx);
+  if (cfg.wait == "park") return run_typed<Q, park, Item>(cfg, ctx);
+  if constexpr (Q::properties.blocks_natively)
+    if (cfg.wait == "block") return run_typed<Q, block, Item>(cfg, ctx);
+  throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
+}
+
+// The entry point a registered queue family gets: dispatch on payload size.
+template <template <class> class Queue>
+run_result run_point(const run_config& cfg, const run_context& ctx) {
+  switch (cfg.payload_bytes) {
+    case 8: return run_with_wait<Queue<item_of<8>>, item_of<8>>(cfg, ctx);
+    case 16: return run_with_wait<Queue<item_of<16>>, item_of<16>>(cfg, ctx);
+    case 64: return run_with_wait<Queue<item_of<64>>, item_of<64>>(cfg, ctx);
+    case 256: return run_with_wait<Queue<item_of<256>>, item_of<256>>(cfg, ctx);
+    case 1024: return run_with_wait<Queue<item_of<1024>>, item_of<1024>>(cfg, ctx);
+  }
+  throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": not one of 8, 16, 64, 256, 1024");
+}
+
+}  // namespace ringlab::harness

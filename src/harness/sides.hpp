@@ -1,0 +1,235 @@
+// What a producer and a consumer do in a run, apart from how they are started. Each
+// side's state is a plain struct on its own cache lines; the only things both sides
+// touch are the queue (and its wait state) and the control block, which is written
+// rarely (phase changes, one count per producer at its end, join flushes).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <algorithm>
+#include <csignal>
+#include <ctime>
+
+#include <ringlab/tag.hpp>
+#include <ringlab/wait.hpp>
+
+#include "harness/clock.hpp"
+#include "harness/config.hpp"
+#include "harness/item.hpp"
+#include "harness/latency_log.hpp"
+#include "harness/schedule.hpp"
+#include "harness/validation.hpp"
+
+namespace ringlab::harness {
+
+enum phase : std::uint32_t { waiting = 0, warmup = 1, measure = 2, stop = 3 };
+
+struct control_block {
+  alignas(false_sharing_range) std::atomic<std::uint32_t> phase{waiting};  // futex word while waiting
+  schedule plan;                                                            // written before phase leaves waiting
+  alignas(false_sharing_range) std::atomic<std::uint32_t> ready{0};       // threads bound and initialised
+  alignas(false_sharing_range) std::atomic<std::uint32_t> producers_finished{0};
+  alignas(false_sharing_range) std::atomic<std::uint64_t> pushed_total{0};  // join: producers' counts
+  alignas(false_sharing_range) std::atomic<std::uint64_t> done_total{0};    // join: task_done, flushed in batches
+  alignas(false_sharing_range) std::atomic<std::uint32_t> join_reached{0};  // bumped when done == pushed
+  std::atomic<std::uint64_t> join_reached_ticks{0};                          // when that happened
+  alignas(false_sharing_range) std::atomic<std::uint32_t> consumers_exited{0};
+};
+
+struct side_plan {
+  unsigned producers = 1, consumers = 1;
+  termination ending = termination::sentinel;
+  bool linearizable = true;  // sentinel: one pill per consumer from the last producer
+  bool check_order = true;
+  std::uint64_t items_per_producer = 0;  // 0: until the stop phase
+  unsigned first_extra_producers = 0;    // producers below this index push one item more
+  // Latency sampling for the measured window (see latency_log.hpp).
+  bool record_latency = true;
+  std::uint64_t sample_floor = 1;   // the smallest interval allowed (--latency-sample)
+  double window_ticks = 0;          // length of the measured window; 0 in items mode
+  double offered_items_per_tick = 0;  // over all producers; 0 in closed loop
+
+  // The interval a side uses from the start of the measured window, given what it did
+  // in the warm-up (`done` items over `elapsed` ticks).
+  std::uint64_t sampling_every(bool producer, std::uint64_t done, double elapsed) const {
+    if (!record_latency) return latency_off_every;
+    const double sides = producer ? producers : consumers;
+    double expected;
+    if (window_ticks == 0) expected = (items_per_producer + 1.0) * producers / sides * (producer ? 1 : 2);
+    else if (offered_items_per_tick > 0) expected = offered_items_per_tick * window_ticks / sides * 1.25;
+    else if (done > 0 && elapsed > 0) expected = done / elapsed * window_ticks * 1.25;
+    else return std::max<std::uint64_t>(sample_floor, 64);  // no warm-up to learn from
+    return sampling_interval(expected, sample_floor);
+  }
+};
+
+struct thread_outcome {
+  std::uint64_t cpu_ns = 0;
+  int pu = -1;
+  std::uint64_t start_ticks = 0, end_ticks = 0;
+};
+
+struct alignas(false_sharing_range) producer_state {
+  unsigned id = 0;
+  std::uint64_t pushed = 0;
+  std::uint64_t pushed_at_measure = 0, pushed_at_stop = 0;
+  std::uint64_t last_push_ticks = 0;
+  thread_outcome outcome;
+  producer_latency_log log;
+  explicit producer_state(unsigned i) : id(i) {}
+};
+
+struct alignas(false_sharing_range) consumer_state {
+  unsigned id = 0;
+  std::uint64_t popped = 0;
+  std::uint64_t popped_at_measure = 0, popped_at_stop = 0;
+  bool saw_measure = false, saw_stop = false;
+  std::uint64_t last_pop_ticks = 0;  // its last item (sentinel: when its last pill came)
+  thread_outcome outcome;
+  delivery_tally tally;
+  consumer_latency_log log;
+  consumer_state(unsigned i, unsigned producers) : id(i), tally(producers) {}
+};
+
+inline std::uint64_t thread_cpu_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Workers leave SIGINT/SIGTERM to the conductor, whose sleeps they interrupt.
+inline void leave_interrupts_to_the_conductor() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Both sides: sleep until the run starts, then spin to t0 so everyone leaves together.
+inline void wait_for_start(control_block& ctl, const clock_source& clock, thread_outcome& out) {
+  ctl.ready.fetch_add(1, std::memory_order_acq_rel);
+  detail::futex_wake(ctl.ready, 1, false);
+  while (ctl.phase.load(std::memory_order_acquire) == waiting) detail::futex_wait(ctl.phase, waiting, false);
+  while (clock.ticks() < ctl.plan.t0_ticks) cpu_relax();
+  out.cpu_ns = thread_cpu_ns();
+  out.start_ticks = clock.ticks();
+}
+
+template <class Item, class Endpoint, class W>
+void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_state& me, const side_plan& plan,
+                  const clock_source& clock, const Item& prototype) {
+  wait_for_start(ctl, clock, me.outcome);
+  const schedule sched = ctl.plan;
+  const std::uint64_t limit = plan.items_per_producer
+                                  ? plan.items_per_producer + (me.id < plan.first_extra_producers ? 1 : 0)
+                                  : ~std::uint64_t{0};
+  std::uint32_t seen_phase = warmup;
+  std::uint64_t s = 0;
+  for (; s < limit; ++s) {
+    if ((s & 63) == 0) {
+      const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
+      if (now_phase != seen_phase) {
+        if (now_phase >= measure && seen_phase < measure) {
+          me.pushed_at_measure = s;
+          const double elapsed = static_cast<double>(clock.ticks() - sched.t0_ticks);
+          me.log.start(s, plan.sampling_every(true, s, elapsed));
+        }
+        if (now_phase >= stop) break;
+        seen_phase = now_phase;
+      }
+    }
+    std::uint64_t enqueue_ticks = 0;
+    if (sched.open_loop()) {
+      const std::uint64_t due = sched.due(me.id, s);
+      enqueue_ticks = clock.ticks();
+      if (enqueue_ticks < due) enqueue_ticks = wait_until(clock, due, enqueue_ticks);
+    }
+    if (me.log.wants(s)) me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
+    if (!push(q, ws, with_tag(prototype, make_tag(me.id, s)))) break;  // closed: the run was stopped
+  }
+  me.pushed = me.pushed_at_stop = s;
+  me.last_push_ticks = clock.ticks();
+
+  // Termination. join: publish the count, then (in the control thread) wait for task_done.
+  if (plan.ending == termination::join) {
+    ctl.pushed_total.fetch_add(s, std::memory_order_acq_rel);
+    ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
+    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+  } else {
+    const auto finished = ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel) + 1;
+    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+    // Total order: the last producer's pills follow every item. Per-producer order
+    // only: every producer sends one pill per consumer after its own items.
+    if (!plan.linearizable || finished == plan.producers)
+      for (unsigned c = 0; c < plan.consumers; ++c)
+        if (!push(q, ws, with_tag(prototype, pill_tag))) break;
+  }
+  me.outcome.end_ticks = clock.ticks();
+  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+}
+
+template <class Item, class Endpoint, class W>
+void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
+                  const clock_source& clock) {
+  constexpr std::uint64_t join_batch = 64;  // task_done flushed every this many items, and when idle
+  wait_for_start(ctl, clock, me.outcome);
+  const bool join = plan.ending == termination::join;
+  const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
+  unsigned pills = 0;
+  std::uint64_t popped = 0, unflushed = 0, next_phase_check = 1024;
+  Item item{};
+  auto flush = [&] {
+    if (unflushed == 0) return;
+    const auto done = ctl.done_total.fetch_add(unflushed, std::memory_order_acq_rel) + unflushed;
+    unflushed = 0;
+    if (ctl.producers_finished.load(std::memory_order_acquire) == plan.producers &&
+        done == ctl.pushed_total.load(std::memory_order_acquire)) {
+      ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
+      ctl.join_reached.fetch_add(1, std::memory_order_release);
+      detail::futex_wake(ctl.join_reached, 1, false);
+    }
+  };
+  auto check_phase = [&] {
+    const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
+    if (p >= measure && !me.saw_measure) {
+      me.saw_measure = true;
+      me.popped_at_measure = popped;
+      const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
+      me.log.start(plan.sampling_every(false, popped, elapsed));
+    }
+    if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
+  };
+  check_phase();
+  for (;;) {
+    if (!try_pop(q, ws, item)) {
+      if (join) flush();
+      check_phase();
+      if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
+    }
+    const tag t = tag_of(item);
+    if (is_pill(t)) [[unlikely]] {
+      if (++pills == pills_needed) break;
+      continue;
+    }
+    consume_body(item);
+    ++popped;
+    me.tally.record(t, plan.check_order);
+    if (me.log.wants(tag_sequence(t))) [[unlikely]] me.log.record(t, clock.ticks());
+    if (join && ++unflushed == join_batch) flush();
+    if (popped == next_phase_check) [[unlikely]] {
+      check_phase();
+      next_phase_check += 1024;
+    }
+  }
+  me.last_pop_ticks = clock.ticks();
+  if (join) flush();
+  check_phase();
+  me.popped = popped;
+  if (!me.saw_stop) me.popped_at_stop = popped;
+  me.outcome.end_ticks = clock.ticks();
+  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
+  detail::futex_wake(ctl.consumers_exited, 1, false);
+}
+
+}  // namespace ringlab::harness

@@ -1,0 +1,48 @@
+#include "harness/validation.hpp"
+
+#include <fmt/core.h>
+
+namespace ringlab::harness {
+
+validation_result validate_delivery(const std::vector<std::uint64_t>& pushed, const std::vector<delivery_tally>& consumers) {
+  validation_result r;
+  std::vector<std::string> problems;
+  for (std::size_t p = 0; p < pushed.size(); ++p) {
+    const unsigned __int128 n = pushed[p];
+    std::uint64_t count = 0, sum = 0, squares = 0, disorder = 0, first_disorder = 0;
+    for (const auto& c : consumers) {
+      const auto& t = c.by_producer[p];
+      count += t.count;
+      sum += t.sequence_sum;
+      squares += t.sequence_squares;
+      if (t.out_of_order && !disorder) first_disorder = t.first_out_of_order;
+      disorder += t.out_of_order;
+    }
+    const auto expected_sum = static_cast<std::uint64_t>(n == 0 ? 0 : n * (n - 1) / 2);
+    const auto expected_squares = static_cast<std::uint64_t>(n == 0 ? 0 : (n - 1) * n * (2 * n - 1) / 6);
+    if (count < pushed[p]) {
+      r.missing += pushed[p] - count;
+      problems.push_back(fmt::format("producer {}: {} of {} items never arrived", p, pushed[p] - count, pushed[p]));
+    } else if (count > pushed[p]) {
+      r.duplicated += count - pushed[p];
+      problems.push_back(fmt::format("producer {}: {} items arrived more than once", p, count - pushed[p]));
+    } else if (sum != expected_sum || squares != expected_squares) {
+      r.missing += 1;
+      r.duplicated += 1;
+      problems.push_back(fmt::format("producer {}: right count but wrong items (some lost, others duplicated)", p));
+    }
+    if (disorder) {
+      r.out_of_order += disorder;
+      problems.push_back(fmt::format("producer {}: {} items out of order (first: sequence {} arrived late)", p,
+                                     disorder, first_disorder));
+    }
+  }
+  for (const auto& c : consumers) r.corrupt += c.corrupt;
+  if (r.corrupt) problems.push_back(fmt::format("{} items carried no valid producer", r.corrupt));
+  r.valid = problems.empty();
+  for (std::size_t i = 0; i < problems.size() && i < 4; ++i) r.problem += (i ? "; " : "") + problems[i];
+  if (problems.size() > 4) r.problem += fmt::format("; and {} more", problems.size() - 4);
+  return r;
+}
+
+}  // namespace ringlab::harness

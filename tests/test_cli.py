@@ -1,0 +1,126 @@
+"""The `ringlab` command as a user meets it: bad input gets one line naming the option
+and value, a non-zero exit and no file; a good run appends one row beside its
+provenance; Ctrl-C leaves nothing behind. Usage: test_cli.py path/to/ringlab"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+RINGLAB = None
+
+
+def ringlab(*args, timeout=60):
+    return subprocess.run([RINGLAB, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class BadInput(unittest.TestCase):
+    # (arguments, words the one-line error must contain)
+    CASES = [
+        (["--queue", "nosuch"], ["--queue", "nosuch", "unknown queue"]),
+        (["--wait", "snooze"], ["--wait", "snooze"]),
+        (["--queue", "spsc_ring", "--producers", "2"], ["--producers 2", "single-producer"]),
+        (["--queue", "spsc_ring", "--consumers", "3"], ["--consumers 3", "single-producer"]),
+        (["--capacity", "0"], ["--capacity 0", "too small"]),
+        (["--queue", "handoff_slot", "--capacity", "2"], ["--capacity 2", "handoff_slot"]),
+        (["--queue", "semaphore_ring", "--capacity", "9999999"], ["--capacity 9999999", "maximum"]),
+        (["--pin", "p:0,c:4096"], ["--pin p:0,c:4096", "PU 4096 does not exist"]),
+        (["--pin", "sideways"], ["--pin sideways", "unknown policy"]),
+        (["--rate", "-5"], ["--rate -5"]),
+        (["--rate", "fast"], ["--rate fast"]),
+        (["--duration", "-1"], ["--duration -1"]),
+        (["--duration", "soon"], ["--duration soon"]),
+        (["--payload", "-8"], ["--payload -8"]),
+        (["--payload", "100"], ["--payload 100", "8, 16, 64, 256, 1024"]),
+        (["--queue", "spsc_ring", "--wait", "block"], ["--wait block", "spsc_ring"]),
+        (["--termination", "maybe"], ["--termination maybe"]),
+    ]
+
+    def test_each_is_one_line_a_nonzero_exit_and_no_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            for args, words in self.CASES:
+                with self.subTest(args=args):
+                    r = ringlab("run", *args, "--duration", "0.1", "--out", out) if "--duration" not in args \
+                        else ringlab("run", *args, "--out", out)
+                    self.assertNotEqual(r.returncode, 0)
+                    lines = r.stderr.strip().splitlines()
+                    self.assertEqual(len(lines), 1, r.stderr)
+                    for w in words:
+                        self.assertIn(w, lines[0])
+                    self.assertEqual(os.listdir(d), [], "nothing may be written")
+
+    def test_unwritable_output_is_refused_before_running(self):
+        with tempfile.TemporaryDirectory() as d:
+            for bad in [d, "/proc/ringlab-no/r.csv"]:
+                start = time.monotonic()
+                r = ringlab("run", "--duration", "5", "--out", bad)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(bad, r.stderr)
+                self.assertLess(time.monotonic() - start, 3, "must fail before the 5 s run")
+
+    def test_list_refuses_unknown_queue_and_bad_capacity(self):
+        r = ringlab("list", "nosuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nosuch", r.stderr)
+        r = ringlab("list", "handoff_slot", "--capacity", "3")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--capacity 3", r.stderr)
+
+
+class Output(unittest.TestCase):
+    def test_rows_append_under_one_header_with_provenance_beside(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "sub", "r.csv")
+            for queue in ["spsc_ring", "mpmc_ring"]:
+                r = ringlab("run", "--queue", queue, "--wait", "yield", "--duration", "0.2", "--out", out)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("valid", r.stdout)
+            with open(out) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(len(lines), 3)
+            header = lines[0].split(",")
+            for column in ["queue", "throughput_items_per_s", "lat_p99_ns", "service_p99_ns", "cpu_ns_per_item",
+                           "producer_pus", "consumer_pus", "oversubscribed", "valid", "clock_source"]:
+                self.assertIn(column, header)
+            row = dict(zip(header, lines[2].split(",")))
+            self.assertEqual(row["queue"], "mpmc_ring")
+            self.assertEqual(row["valid"], "1")
+            with open(os.path.join(d, "sub", "r.json")) as f:
+                prov = json.load(f)
+            for key in ["cpu_model", "pus", "topology", "kernel", "compiler", "cxx_flags", "build_type", "git_commit",
+                        "git_dirty", "date_utc", "clock"]:
+                self.assertIn(key, prov)
+
+    def test_a_file_with_another_header_is_not_touched(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "other.csv")
+            with open(out, "w") as f:
+                f.write("a,b\n1,2\n")
+            r = ringlab("run", "--duration", "0.1", "--out", out)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("header differs", r.stderr)
+            with open(out) as f:
+                self.assertEqual(f.read(), "a,b\n1,2\n")
+
+    def test_ctrl_c_stops_cleanly_writes_nothing_and_exits_130(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            p = subprocess.Popen([RINGLAB, "run", "--queue", "mpmc_ring", "--wait", "park", "--producers", "2",
+                                  "--consumers", "2", "--duration", "20", "--out", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            start = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=15)
+            self.assertEqual(p.returncode, 130, err)
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual(os.listdir(d), [])
+
+
+if __name__ == "__main__":
+    RINGLAB = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
