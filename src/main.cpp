@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   runners["list"] = ringlab::commands::add_list(app);
   runners["topology"] = ringlab::commands::add_topology(app);
   runners["run"] = ringlab::commands::add_run(app);
+  runners["provenance"] = ringlab::commands::add_provenance(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -19,6 +19,7 @@ struct queue_entry {
   std::string description;
   queue_properties properties;
   std::size_t max_capacity;
+  std::vector<std::size_t> payloads;  // item sizes its library can carry
   // Throws std::invalid_argument (queue's own message) if the queue can't take it.
   std::function<void(std::size_t capacity)> check_capacity;
   // One measured point (see harness/run.hpp).
@@ -48,8 +49,17 @@ bool register_queue(const char* name, const char* description) {
   static_assert(ringlab::queue<Q>, "a registered queue must satisfy the ringlab::queue concept");
   std::size_t max_capacity = SIZE_MAX;
   if constexpr (requires { Q::max_capacity; }) max_capacity = Q::max_capacity;
+  std::vector<std::size_t> payloads;
+  auto add_if_carried = [&]<std::size_t B>() {
+    if constexpr (!is_unsupported<Queue<harness::item_of<B>>>) payloads.push_back(B);
+  };
+  add_if_carried.template operator()<8>();
+  add_if_carried.template operator()<16>();
+  add_if_carried.template operator()<64>();
+  add_if_carried.template operator()<256>();
+  add_if_carried.template operator()<1024>();
   registry::instance().add(queue_entry{
-      name, description, Q::properties, max_capacity,
+      name, description, Q::properties, max_capacity, payloads,
       // Every queue checks its capacity before allocating, so this is cheap.
       [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>});
   return true;

@@ -2,6 +2,7 @@
 // a queue — ours, a peer's behind an adapter, or an ipc transport.
 #pragma once
 #include <concepts>
+#include <cstdint>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -66,6 +67,31 @@ concept blocking_queue = queue<Q> && requires(Q& q, const typename Q::value_type
   { producer_endpoint(q).push(in) } -> std::same_as<bool>;
   { consumer_endpoint(q).pop(out) } -> std::same_as<bool>;
   q.close();
+};
+
+// An adapter alias maps an element type its library cannot carry to this (atomic_queue's
+// AtomicQueue holds atomic words only), so the registry leaves that payload out instead
+// of failing to compile. It is never constructed.
+template <class T>
+struct unsupported_queue {
+  using value_type = T;
+  static constexpr queue_properties properties{};
+};
+template <class Q>
+inline constexpr bool is_unsupported = false;
+template <class T>
+inline constexpr bool is_unsupported<unsupported_queue<T>> = true;
+
+// An item no producer ever sends. An adapter whose blocking pop can only be woken by an
+// item (atomic_queue's optimist pop spins on its reserved slot) pushes one per consumer
+// on close() and turns it into "closed, nothing popped". Specialised for the types
+// ringlab moves: 64-bit tags here, payload items in the harness.
+template <class T>
+struct release_item;
+template <>
+struct release_item<std::uint64_t> {
+  static constexpr std::uint64_t get() noexcept { return ~std::uint64_t{0}; }
+  static constexpr bool is(std::uint64_t v) noexcept { return v == get(); }
 };
 
 // The one way a queue rejects a capacity: std::invalid_argument saying why.

@@ -17,5 +17,6 @@ using runner = std::function<int()>;
 runner add_list(CLI::App& app);
 runner add_run(CLI::App& app);
 runner add_topology(CLI::App& app);
+runner add_provenance(CLI::App& app);
 
 }  // namespace ringlab::commands

@@ -46,6 +46,8 @@ void validate(const run_config& c) {
     bad(fmt::format("--rate {}: must be >= 0 items/s (0: as fast as possible)", c.offered_rate));
   if (std::find(std::begin(payload_sizes), std::end(payload_sizes), c.payload_bytes) == std::end(payload_sizes))
     bad(fmt::format("--payload {}: not one of 8, 16, 64, 256, 1024 bytes", c.payload_bytes));
+  if (std::find(q->payloads.begin(), q->payloads.end(), c.payload_bytes) == q->payloads.end())
+    bad(fmt::format("--payload {}: {} cannot carry items of this size", c.payload_bytes, c.queue));
   if (c.items == 0 && (!std::isfinite(c.duration_s) || c.duration_s <= 0 || c.duration_s > 86400))
     bad(fmt::format("--duration {}: must be > 0 and at most 86400 seconds", c.duration_s));
   if (c.items != 0 && c.items < c.producers)

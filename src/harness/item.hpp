@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include <ringlab/queue.hpp>
 #include <ringlab/tag.hpp>
 
 namespace ringlab::harness {
@@ -20,6 +21,20 @@ template <std::size_t Bytes>
 using item_of = std::conditional_t<Bytes == sizeof(tag), tag, payload_item<Bytes>>;
 
 inline constexpr std::size_t payload_sizes[] = {8, 16, 64, 256, 1024};
+
+}  // namespace ringlab::harness
+
+template <std::size_t B>
+struct ringlab::release_item<ringlab::harness::payload_item<B>> {
+  static ringlab::harness::payload_item<B> get() noexcept {
+    ringlab::harness::payload_item<B> item{};
+    item.id = release_item<std::uint64_t>::get();
+    return item;
+  }
+  static bool is(const ringlab::harness::payload_item<B>& item) noexcept { return release_item<std::uint64_t>::is(item.id); }
+};
+
+namespace ringlab::harness {
 
 inline tag tag_of(tag t) noexcept { return t; }
 template <std::size_t B>

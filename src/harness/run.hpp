@@ -109,13 +109,22 @@ run_result run_typed(const run_config& cfg, const run_context& ctx) {
 }
 
 template <class Q, class Item>
-run_result run_with_wait(const run_config& cfg, const run_context& ctx) {
+run_result run_with_supported_wait(const run_config& cfg, const run_context& ctx) {
   if (cfg.wait == "spin") return run_typed<Q, spin, Item>(cfg, ctx);
   if (cfg.wait == "yield") return run_typed<Q, yield, Item>(cfg, ctx);
   if (cfg.wait == "park") return run_typed<Q, park, Item>(cfg, ctx);
   if constexpr (Q::properties.blocks_natively)
     if (cfg.wait == "block") return run_typed<Q, block, Item>(cfg, ctx);
   throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
+}
+
+// Queues whose library cannot carry this item type (see unsupported_queue) refuse it.
+template <class Q, class Item>
+run_result run_with_wait(const run_config& cfg, const run_context& ctx) {
+  if constexpr (is_unsupported<Q>)
+    throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": " + cfg.queue +
+                                " cannot carry items of this size");
+  else return run_with_supported_wait<Q, Item>(cfg, ctx);
 }
 
 // The entry point a registered queue family gets: dispatch on payload size.
