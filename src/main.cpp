@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   runners["topology"] = ringlab::commands::add_topology(app);
   runners["run"] = ringlab::commands::add_run(app);
   runners["provenance"] = ringlab::commands::add_provenance(app);
+  runners["sweep"] = ringlab::commands::add_sweep(app);
+  runners["plot"] = ringlab::commands::add_plot(app);
+  runners["reproduce"] = ringlab::commands::add_reproduce(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

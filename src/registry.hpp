@@ -11,6 +11,7 @@
 #include <ringlab/queue.hpp>
 
 #include "harness/run.hpp"
+#include "harness/seed_scenario.hpp"
 
 namespace ringlab {
 
@@ -24,6 +25,8 @@ struct queue_entry {
   std::function<void(std::size_t capacity)> check_capacity;
   // One measured point (see harness/run.hpp).
   harness::run_result (*run)(const harness::run_config&, const harness::run_context&);
+  // The seed scenario (harness/seed_scenario.hpp): tick in ms, a seed for the batch sizes.
+  harness::run_result (*run_seed)(const harness::run_config&, double, std::uint64_t, const harness::run_context&);
 };
 
 class registry {
@@ -61,7 +64,8 @@ bool register_queue(const char* name, const char* description) {
   registry::instance().add(queue_entry{
       name, description, Q::properties, max_capacity, payloads,
       // Every queue checks its capacity before allocating, so this is cheap.
-      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>});
+      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>,
+      &harness::run_seed_point<Queue>});
   return true;
 }
 

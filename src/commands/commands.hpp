@@ -18,5 +18,8 @@ runner add_list(CLI::App& app);
 runner add_run(CLI::App& app);
 runner add_topology(CLI::App& app);
 runner add_provenance(CLI::App& app);
+runner add_sweep(CLI::App& app);
+runner add_plot(CLI::App& app);
+runner add_reproduce(CLI::App& app);
 
 }  // namespace ringlab::commands

@@ -32,6 +32,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text, st
 }
 
 struct run_options {
+  std::string pattern = "stream";
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
               latency_sample = "0", histogram_out, drain_timeout = "10";
@@ -56,6 +57,9 @@ harness::run_config to_run_config(const run_options& o) {
   if (o.termination == "sentinel") c.ending = harness::termination::sentinel;
   else if (o.termination == "join") c.ending = harness::termination::join;
   else throw usage_error(fmt::format("--termination {}: must be sentinel or join", o.termination));
+  if (o.pattern == "stream") c.shape = harness::pattern::stream;
+  else if (o.pattern == "pingpong") c.shape = harness::pattern::pingpong;
+  else throw usage_error(fmt::format("--pattern {}: must be stream or pingpong", o.pattern));
   c.record_latency = !o.no_latency;
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
@@ -83,6 +87,7 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--items", o->items, "Run this many items in total instead of a duration")->excludes(duration);
   cmd->add_option("--warmup", o->warmup, "Seconds excluded at the start (default: 20% of the duration, <= 0.2)");
   cmd->add_option("--termination", o->termination, "sentinel (a pill per consumer) or join (task_done counting)")->capture_default_str();
+  cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");

@@ -13,6 +13,7 @@
 namespace ringlab::harness {
 
 const char* to_string(termination t) { return t == termination::join ? "join" : "sentinel"; }
+const char* to_string(pattern p) { return p == pattern::pingpong ? "pingpong" : "stream"; }
 
 void validate(const run_config& c) {
   auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
@@ -58,6 +59,13 @@ void validate(const run_config& c) {
     bad(fmt::format("--warmup {}: must be shorter than --duration {}", c.effective_warmup_s(), c.duration_s));
   if (c.latency_sample_every != 0 && (c.latency_sample_every & (c.latency_sample_every - 1)) != 0)
     bad(fmt::format("--latency-sample {}: must be a power of two", c.latency_sample_every));
+  if (c.shape == pattern::pingpong) {
+    if (c.producers != 1 || c.consumers != 1)
+      bad(fmt::format("--pattern pingpong: round trips are between one producer and one consumer, not {}P{}C", c.producers, c.consumers));
+    if (c.offered_rate != 0) bad(fmt::format("--pattern pingpong: --rate {} makes no sense; a round trip waits for the last", c.offered_rate));
+    if (c.items) bad("--pattern pingpong: runs for a --duration, not --items");
+    if (c.ending == termination::join) bad("--pattern pingpong: the echo thread stops on a pill (--termination sentinel)");
+  }
   if (c.ending == termination::sentinel && !q->properties.fifo)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
 }

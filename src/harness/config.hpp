@@ -6,6 +6,8 @@
 namespace ringlab::harness {
 
 enum class termination { sentinel, join };
+// stream: producers push, consumers pop; pingpong: 1P1C round trips through two queues.
+enum class pattern { stream, pingpong };
 
 struct run_config {
   std::string queue = "spsc_ring";
@@ -20,6 +22,7 @@ struct run_config {
   std::uint64_t items = 0;              // total items; 0 = run for duration_s
   double warmup_s = -1;                 // -1: 20% of the duration, at most 0.2 s; 0 in items mode
   termination ending = termination::sentinel;
+  pattern shape = pattern::stream;
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV
@@ -38,5 +41,6 @@ struct run_config {
 void validate(const run_config& config);
 
 const char* to_string(termination t);
+const char* to_string(pattern p);
 
 }  // namespace ringlab::harness

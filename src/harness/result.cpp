@@ -44,6 +44,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("offered_rate_items_per_s", number(c.offered_rate, 0));
   add("pin", c.pin);
   add("termination", to_string(c.ending));
+  add("pattern", to_string(c.shape));
   add("duration_s", c.items ? "" : number(c.duration_s, 3));
   add("items_requested", c.items ? std::to_string(c.items) : "");
   add("warmup_s", number(r.warmup_s, 3));
@@ -63,6 +64,11 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
     add(prefix + "_max_ns", number(s->max, 1));
     add(prefix + "_mean_ns", number(s->mean, 1));
   }
+  add("rtt_p50_ns", number(r.rtt.p50, 1));
+  add("rtt_p99_ns", number(r.rtt.p99, 1));
+  add("rtt_p999_ns", number(r.rtt.p999, 1));
+  add("rtt_max_ns", number(r.rtt.max, 1));
+  add("rtt_mean_ns", number(r.rtt_mean_ns, 1));
   add("lat_samples", std::to_string(r.latency.samples));
   add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");
   add("producer_cpu_ns_per_item", number(r.producer_cpu_ns_per_item, 2));
@@ -82,6 +88,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("host", r.host);
   add("commit", r.commit);
   add("started_utc", r.started_utc);
+  cols.insert(cols.end(), r.metrics.begin(), r.metrics.end());
   return cols;
 }
 
@@ -107,9 +114,12 @@ std::string describe(const run_result& r) {
                                  c.queue, c.wait, c.capacity, c.producers, c.consumers, load, c.payload_bytes, c.pin,
                                  to_string(c.ending), r.throughput_items_per_s / 1e6,
                                  r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item);
+  if (c.shape == pattern::pingpong)
+    text += fmt::format(", round trip mean {:.1f} ns p50 {:.1f} p99 {:.1f} ns", r.rtt_mean_ns, r.rtt.p50, r.rtt.p99);
   if (c.record_latency && r.latency.samples)
     text += fmt::format(", latency p50 {} p99 {} p99.99 {} max {} (service p99 {}; {} samples)", us(r.latency.p50),
                         us(r.latency.p99), us(r.latency.p9999), us(r.latency.max), us(r.service.p99), r.latency.samples);
+  for (const auto& [name, value] : r.metrics) text += fmt::format(", {} {}", name, value);
   text += fmt::format(", drain {}", us(r.drain_ns));
   if (r.oversubscribed) text += ", OVERSUBSCRIBED";
   text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;

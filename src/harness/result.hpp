@@ -32,12 +32,16 @@ struct run_result {
   double producer_cpu_ns_per_item = 0, consumer_cpu_ns_per_item = 0;
   double drain_ns = 0;  // last push to last consumer exit
   latency_summary latency, service;
+  latency_summary rtt;      // pingpong: sampled round trips
+  double rtt_mean_ns = NAN; // pingpong: window / round trips
   std::uint64_t latency_sample_every = 0;  // k after the run (0: latency off)
   // Noise guards (filled by the sweep's guards; defaults when unguarded)
   double probe_before_ns = NAN, probe_after_ns = NAN, foreign_busy_fraction = NAN, steal_fraction = NAN;
   bool disturbed = false;
-  // Extra parameter columns a sweep adds (experiment, point, repetition, ...).
+  // Extra parameter columns a sweep adds (experiment, point, repetition, ...), first.
   std::vector<std::pair<std::string, std::string>> context;
+  // Extra figures a scenario measures (the seed's consume_20_ms), last.
+  std::vector<std::pair<std::string, std::string>> metrics;
 };
 
 // Column names in order; the context's names come first.

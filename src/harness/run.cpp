@@ -216,4 +216,37 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
   return r;
 }
 
+run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const conductor_times& times,
+                            const pinger_state& pinger, const thread_outcome& echoer, const pin_plan& plan) {
+  const clock_source& clock = *ctx.clock;
+  run_result r;
+  r.config = cfg;
+  r.host = ctx.host;
+  r.commit = ctx.commit;
+  r.clock_name = clock.name();
+  r.clock_read_ns = clock.read_ns();
+  r.oversubscribed = plan.oversubscribed;
+  r.warmup_s = cfg.effective_warmup_s();
+  r.producer_pus = {pinger.outcome.pu};
+  r.consumer_pus = {echoer.pu};
+  r.items_pushed = r.items_popped = pinger.rounds;
+  r.valid = !times.timed_out && pinger.mismatches == 0;
+  if (pinger.mismatches) r.validation_error = fmt::format("{} echoes were not the item sent", pinger.mismatches);
+  if (times.timed_out) r.validation_error = times.stop_reason;
+  const std::uint64_t rounds = pinger.rounds_at_stop - pinger.rounds_at_measure;
+  r.measured_s = clock.to_ns(static_cast<double>(times.stop - times.measure_start)) / 1e9;
+  r.throughput_items_per_s = r.measured_s > 0 ? static_cast<double>(rounds) / r.measured_s : NAN;
+  if (rounds) r.rtt_mean_ns = r.measured_s * 1e9 / static_cast<double>(rounds);
+  histogram h;
+  for (auto ns : pinger.timed_ns) h.record(ns);
+  r.rtt = latency_summary::of(h);
+  if (pinger.rounds) {
+    r.producer_cpu_ns_per_item = static_cast<double>(pinger.outcome.cpu_ns) / static_cast<double>(pinger.rounds);
+    r.consumer_cpu_ns_per_item = static_cast<double>(echoer.cpu_ns) / static_cast<double>(pinger.rounds);
+  }
+  r.drain_ns = echoer.end_ticks > pinger.outcome.end_ticks
+                   ? clock.to_ns(static_cast<double>(echoer.end_ticks - pinger.outcome.end_ticks)) : 0;
+  return r;
+}
+
 }  // namespace ringlab::harness

@@ -108,13 +108,16 @@ run_result run_typed(const run_config& cfg, const run_context& ctx) {
   return analyse(cfg, ctx, *ctl, times, producers, consumers, plan);
 }
 
+template <class Q, class W, class Item>
+run_result run_pattern(const run_config& cfg, const run_context& ctx);  // below: stream or pingpong
+
 template <class Q, class Item>
 run_result run_with_supported_wait(const run_config& cfg, const run_context& ctx) {
-  if (cfg.wait == "spin") return run_typed<Q, spin, Item>(cfg, ctx);
-  if (cfg.wait == "yield") return run_typed<Q, yield, Item>(cfg, ctx);
-  if (cfg.wait == "park") return run_typed<Q, park, Item>(cfg, ctx);
+  if (cfg.wait == "spin") return run_pattern<Q, spin, Item>(cfg, ctx);
+  if (cfg.wait == "yield") return run_pattern<Q, yield, Item>(cfg, ctx);
+  if (cfg.wait == "park") return run_pattern<Q, park, Item>(cfg, ctx);
   if constexpr (Q::properties.blocks_natively)
-    if (cfg.wait == "block") return run_typed<Q, block, Item>(cfg, ctx);
+    if (cfg.wait == "block") return run_pattern<Q, block, Item>(cfg, ctx);
   throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
 }
 
@@ -140,4 +143,13 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
   throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": not one of 8, 16, 64, 256, 1024");
 }
 
+}  // namespace ringlab::harness
+
+#include "harness/pingpong.hpp"
+
+namespace ringlab::harness {
+template <class Q, class W, class Item>
+run_result run_pattern(const run_config& cfg, const run_context& ctx) {
+  return cfg.shape == pattern::pingpong ? run_pingpong_typed<Q, W, Item>(cfg, ctx) : run_typed<Q, W, Item>(cfg, ctx);
+}
 }  // namespace ringlab::harness

@@ -1,0 +1,57 @@
+// An experiment file (experiments/*.toml): fixed parameters, axes whose cartesian
+// product is the sweep, exclude rules, repetitions, and the plots and claims that
+// plots/*.py draw and evaluate. Parsed strictly: an unknown key or a wrong type is an
+// error naming the file, line and key.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "harness/config.hpp"
+
+namespace ringlab::sweep {
+
+using value = std::variant<std::string, std::int64_t, double, bool>;
+std::string to_text(const value& v);
+
+struct experiment_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A condition of an exclude rule on one parameter: one of some values, or a range.
+struct condition {
+  std::string key;
+  std::vector<value> any_of;  // empty: use the bounds
+  double above = -1e300, below = 1e300;
+  bool matches(const value& v) const;
+};
+
+struct experiment {
+  std::string path, name, description;
+  std::string scenario = "run";  // "run": ringlab run points; "seed": the seed scenario
+  unsigned repetitions = 5;
+  double noisy_spread = 0.25;
+  bool skip_unsupported = false;  // drop points a queue refuses (fixed-size peers) instead of failing
+  std::vector<std::pair<std::string, value>> fixed;
+  std::vector<std::pair<std::string, std::vector<value>>> axes;
+  std::vector<std::vector<condition>> excludes;  // a point matching every condition of a rule is left out
+  std::size_t plots = 0, claims = 0;
+};
+
+// One point of the sweep: the run it describes and its identity.
+struct point {
+  std::string id;  // the axes' values, "queue=spsc_ring capacity=1024"
+  harness::run_config config;
+  std::vector<std::pair<std::string, std::string>> parameters;  // every parameter, as CSV text
+  double tick_ms = 1;  // seed scenario only
+};
+
+experiment load_experiment(const std::string& path);
+// The cartesian product of the axes minus the excluded points, in axis order.
+std::vector<point> expand(const experiment& e);
+// Parameter columns the scenario adds to its rows (beyond the harness's own).
+std::vector<std::string> extra_parameter_columns(const experiment& e);
+
+}  // namespace ringlab::sweep
