@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Draw an experiment's [[plot]]s from its results, and print what they show.
+
+    plot.py RESULTS.csv [--experiment TOML] [--out-dir DIR] [--formats png,pdf] [--include-disturbed]
+
+For each [[plot]] in the experiment's TOML (default: experiments/<the CSV's
+experiment>.toml) writes <out-dir>/<experiment>-<plot name>.<format> (default out-dir:
+plots/<host>/ in the repository) and prints each point's n, median, 95% CI and a
+NOISY flag. The figures are a pure function of the CSV (+ its JSON) and the TOML:
+the same inputs give the same bytes (see ringlab_figure).
+
+A plot's xlabel / ylabel replace the quantity's name; the unit the values were
+scaled to is still appended, since it depends on the data. A plot whose `where`
+matches no row is skipped with a warning. Errors (unreadable input, a missing
+column, no valid rows) are one line on stderr and exit status 1.
+"""
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+import ringlab_experiment as experiments
+import ringlab_figure as figure
+import ringlab_points as points
+import ringlab_stats as stats
+import ringlab_style as style
+from ringlab_stats import DataError
+
+
+def provenance_line(results, pts):
+    """host · CPU · commit · the data's date · what the markers mean."""
+    rows, prov = results.rows, results.provenance
+    host = one_of(rows, "host") or prov.get("host", "unknown host")
+    commit = one_of(rows, "commit")
+    if not commit and prov.get("git_commit"):
+        commit = prov["git_commit"][:10] + ("-dirty" if prov.get("git_dirty") else "")
+    days = sorted({d[:10] for d in rows["started_utc"].dropna()}) if "started_utc" in rows else []
+    date = (days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}") if days else prov.get("date_utc", "?")[:10]
+    counts = sorted({p.y.n for p in pts})
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return (f"{host} · {prov.get('cpu_model', 'CPU unknown')} · commit {commit or 'unknown'} · data {date} · "
+            f"median of {n} repetitions, 95% CI")
+
+
+def one_of(rows, column):
+    """The column's values joined ('a, b' when a resumed sweep spans several)."""
+    if column not in rows:
+        return ""
+    return ", ".join(sorted(str(v) for v in rows[column].dropna().unique()))
+
+
+def noisy_line(spec, pts, noisy_spread, limit=4):
+    noisy = [p for p in pts if p.y.noisy]
+    if not noisy:
+        return []
+    listed = [f"{points.describe(p, spec)} ({p.y.spread:.0%})" for p in noisy[:limit]]
+    more = f" and {len(noisy) - limit} more" if len(noisy) > limit else ""
+    return [f"hollow: noisy, spread (max-min)/median > {noisy_spread:.0%}: " + "; ".join(listed) + more]
+
+
+def summary(spec, pts, sc, written):
+    where = " and ".join(f"{c} in {v}" if isinstance(v, list) else f"{c}={v}" for c, v in spec.where.items())
+    lines = [f"{spec.name}: {sc.ylabel} by {sc.xlabel}" + (f", series {spec.series}" if spec.series else "")
+             + (f", facet {spec.facet}" if spec.facet else "") + (f", where {where}" if where else "")]
+    table = [["point", "n", "median", "95% CI", ""]]
+    for p in pts:
+        ci = (f"[{style.format_number(p.y.ci_low / sc.ydiv)}, {style.format_number(p.y.ci_high / sc.ydiv)}]"
+              if p.y.n >= 2 else "n/a")
+        flag = f"NOISY (spread {p.y.spread:.0%})" if p.y.noisy else ""
+        table.append([p.point, str(p.y.n), style.format_number(p.y.median / sc.ydiv), ci, flag])
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4] for r in table]
+    lines.append("  wrote " + ", ".join(written))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def out_dir_for(results, override):
+    if override:
+        return Path(override)
+    host = one_of(results.rows, "host") or results.provenance.get("host", "")
+    if not host or "," in host or "/" in host:
+        raise DataError(f"{results.path}: cannot tell the host (got '{host}'); pass --out-dir")
+    return experiments.REPO_ROOT / "plots" / host
+
+
+def draw_all(args):
+    results = stats.load_results(args.csv, args.include_disturbed)
+    toml_path = experiments.locate(results, args.experiment)
+    exp = experiments.load(toml_path)
+    formats = [f for f in args.formats.split(",") if f]
+    unknown = [f for f in formats if f not in figure.METADATA]
+    if unknown or not formats:
+        raise DataError(f"--formats {args.formats}: choose from {', '.join(figure.METADATA)}")
+    if not exp.plots:
+        print(f"{toml_path}: no [[plot]] tables; nothing to draw")
+    for spec in exp.plots:  # check every plot before drawing any
+        needed = [spec.x, spec.y, spec.series, spec.facet, *spec.where]
+        experiments.require_columns(results, needed, f"plot '{spec.name}'", toml_path)
+    out_dir = out_dir_for(results, args.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{out_dir}: cannot create: {e.strerror}") from None
+    for spec in exp.plots:
+        try:
+            pts = [p for p in points.gather(results.rows, spec, exp.noisy_spread) if p.y.n > 0]
+        except DataError as e:
+            raise DataError(f"{results.path}: plot '{spec.name}': {e}") from None
+        if not pts:
+            print(f"plot.py: plot '{spec.name}': no valid rows with a value of '{spec.y}' match its 'where'; skipped",
+                  file=sys.stderr)
+            continue
+        sc = figure.scales(spec, pts)
+        if sc.hidden:
+            print(f"plot.py: plot '{spec.name}': {sc.hidden} point(s) with a value <= 0 cannot be drawn on its "
+                  "log axis (listed in the summary)", file=sys.stderr)
+        title = spec.title or f"{exp.name}: {sc.ylabel.split(' (')[0]} by {sc.xlabel.split(' (')[0]}"
+        footer = noisy_line(spec, pts, exp.noisy_spread) + [provenance_line(results, pts)]
+        fig = figure.draw(spec, pts, sc, title, footer, exp.noisy_spread)
+        written = []
+        for fmt in formats:
+            path = out_dir / f"{exp.name}-{spec.name}.{fmt}"
+            try:
+                figure.save(fig, path, fmt)
+            except OSError as e:
+                raise DataError(f"{path}: cannot write: {e.strerror or e}") from None
+            written.append(experiments.shown(path.resolve()))
+        print(summary(spec, pts, sc, written))
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="plot.py", description="Draw an experiment's [[plot]]s from its results CSV.")
+    ap.add_argument("csv", metavar="RESULTS.csv")
+    ap.add_argument("--experiment", metavar="TOML", help="default: experiments/<the CSV's experiment>.toml")
+    ap.add_argument("--out-dir", metavar="DIR", help="default: plots/<host>/ in the repository")
+    ap.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg (default png,pdf)")
+    ap.add_argument("--include-disturbed", action="store_true", help="draw rows flagged disturbed too")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends us quietly
+    try:
+        draw_all(args)
+    except DataError as e:
+        print(f"plot.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

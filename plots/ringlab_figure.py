@@ -1,0 +1,261 @@
+"""Drawing a [[plot]]'s points as a matplotlib figure, the same bytes every time.
+
+Byte-for-byte reproducible because: the Agg backend; matplotlib's built-in defaults
+(rcdefaults, so no user matplotlibrc leaks in) plus the fixed RC below (DejaVu Sans,
+which matplotlib ships, and a fixed SVG hash salt); a figure size and dpi computed
+only from the number of facets, footer lines and legend; no dates or software
+versions in the files' metadata (PNG Software, PDF Creator/Producer/CreationDate,
+SVG Creator/Date are removed); and nothing drawn that depends on anything but the
+CSV and the TOML (the footer's date is the data's, not today's).
+
+Medians are markers joined by lines (bars for kind = "bar"), the 95% intervals are
+whiskers, noisy points are hollow; colours and dashes come from ringlab_style.
+"""
+import math
+import os
+import tempfile
+import textwrap
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
+
+import ringlab_style as style  # noqa: E402
+from ringlab_points import ordered  # noqa: E402
+from ringlab_stats import text  # noqa: E402
+
+RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 9,
+      "legend.fontsize": 8, "svg.hashsalt": "ringlab", "pdf.fonttype": 42, "axes.grid": True,
+      "grid.color": "#e6e6e6", "grid.linewidth": 0.6, "axes.axisbelow": True}
+matplotlib.rcdefaults()
+matplotlib.rcParams.update(RC)
+
+DPI = 150
+PANEL_W, PANEL_H, LEGEND_W, TITLE_H, LINE_H, MIN_W = 4.6, 3.2, 2.4, 0.3, 0.16, 6.4   # inches
+FOOTER_CHARS_PER_IN = 19   # 6.5 pt DejaVu Sans, with room to spare
+METADATA = {"png": {"Software": None},
+            "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+            "svg": {"Creator": None, "Date": None}}
+MAX_TICKS = 12        # up to this many distinct x values get a tick each
+
+
+@dataclass
+class Scales:
+    xlabel: str
+    xdiv: float
+    logx: bool
+    categorical: bool     # x as evenly spaced categories (bars, or text x values)
+    ylabel: str
+    ydiv: float
+    logy: bool
+    hidden: int = 0       # points a log axis cannot show (a value <= 0)
+
+
+def finite(values):
+    return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+
+
+def wide(values):
+    """True when the values are all positive and span more than 100x (then log scale)."""
+    return len(values) >= 2 and min(values) > 0 and max(values) / min(values) > 100
+
+
+def magnitude(values, log):
+    values = [abs(v) for v in values if v]
+    if not values:
+        return math.nan
+    return math.sqrt(min(values) * max(values)) if log else max(values)
+
+
+def label(column, custom, values, log):
+    """The axis label (custom name + the unit chosen for the data) and the divisor."""
+    derived, div = style.axis_unit(column, magnitude(values, log))
+    if custom:
+        unit = derived[derived.rfind(" ("):] if derived.endswith(")") and " (" in derived else ""
+        return custom + unit, div
+    return derived, div
+
+
+def scales(spec, points):
+    ys = finite(p.y.median for p in points)
+    logy = spec.logy if spec.logy is not None else wide(ys)
+    ylabel, ydiv = label(spec.y, spec.ylabel, ys, logy)
+    xs = finite(p.x for p in points)
+    categorical = spec.kind == "bar" or len(xs) < len(points)
+    hidden = sum(1 for p in points if logy and not p.y.median > 0)
+    if categorical:
+        return Scales(label(spec.x, spec.xlabel, [], False)[0], 1.0, False, True, ylabel, ydiv, logy, hidden)
+    logx = spec.logx if spec.logx is not None else wide(xs)
+    xlabel, xdiv = label(spec.x, spec.xlabel, xs, logx)
+    hidden = sum(1 for p in points if (logy and not p.y.median > 0) or (logx and not p.x > 0))
+    return Scales(xlabel, xdiv, logx, False, ylabel, ydiv, logy, hidden)
+
+
+def whiskers(est, div):
+    """[[below], [above]] the median, in plotted units; 0 where there is no interval."""
+    low = (est.median - est.ci_low) / div if math.isfinite(est.ci_low) else 0.0
+    high = (est.ci_high - est.median) / div if math.isfinite(est.ci_high) else 0.0
+    return [[max(low, 0.0)], [max(high, 0.0)]]
+
+
+class Painter:
+    """Colours and styles for one figure: by series value, else by the point's queue."""
+
+    def __init__(self, spec, points):
+        self.spec = spec
+        self.series = ordered(points, "series", spec.series) if spec.series is not None else []
+        self.index = {text(s): i for i, s in enumerate(self.series)}
+
+    def name(self, p):
+        """The queue name that decides colour and dashes, when there is one."""
+        return p.series if self.spec.series == "queue" else p.queue
+
+    def color(self, p):
+        if self.spec.series is not None:
+            return style.series_color(self.spec.series, p.series, self.index[text(p.series)])
+        return style.queue_color(p.queue) if p.queue is not None else style.NEUTRAL
+
+    def peer(self, p):
+        return self.spec.series in ("queue", None) and p.queue is not None and style.is_peer(self.name(p))
+
+
+def draw_lines(ax, points, painter, sc, categories):
+    position = (lambda p: categories.index(text(p.x))) if sc.categorical else (lambda p: float(p.x) / sc.xdiv)
+    groups = {}
+    for p in points:
+        groups.setdefault(text(p.series), []).append(p)
+    for group in groups.values():
+        group = sorted(group, key=position)
+        color, ls, mk = painter.color(group[0]), "--" if painter.peer(group[0]) else "-", marker(painter, group[0])
+        xs = [position(p) for p in group]
+        ys = [p.y.median / sc.ydiv for p in group]
+        ax.plot(xs, ys, color=color, linestyle=ls, linewidth=1.3, zorder=2)
+        for p, x, y in zip(group, xs, ys):
+            xerr = whiskers(p.x_est, sc.xdiv) if p.x_est is not None else None
+            ax.errorbar([x], [y], yerr=whiskers(p.y, sc.ydiv), xerr=xerr, fmt="none", ecolor=color,
+                        elinewidth=0.9, capsize=2.5, zorder=2)
+            face = "white" if p.y.noisy else color
+            ax.plot([x], [y], linestyle="none", marker=mk, markersize=5, markerfacecolor=face,
+                    markeredgecolor=color, markeredgewidth=1.2, zorder=3)
+
+
+def marker(painter, p):
+    return "s" if painter.peer(p) else "o"
+
+
+def draw_bars(ax, points, painter, sc, categories):
+    slots = max(1, len(painter.series))
+    width = 0.8 / slots
+    for p in points:
+        slot = painter.index.get(text(p.series), 0) if painter.spec.series is not None else 0
+        x = categories.index(text(p.x)) + (slot - (slots - 1) / 2) * width
+        color = painter.color(p)
+        ax.bar([x], [p.y.median / sc.ydiv], width * 0.9, yerr=whiskers(p.y, sc.ydiv), capsize=2.5,
+               color="white" if p.y.noisy else color, edgecolor=color, linewidth=1.0,
+               hatch="////" if painter.peer(p) else None, error_kw={"elinewidth": 0.9, "ecolor": "#333333"},
+               zorder=2)
+
+
+def legend_handles(spec, painter, points, noisy_spread):
+    handles = []
+    for s in painter.series:
+        p = next(q for q in points if text(q.series) == text(s))
+        color = painter.color(p)
+        if spec.kind == "bar":
+            handles.append(Patch(facecolor=color, edgecolor=color, hatch="////" if painter.peer(p) else None,
+                                 label=text(s)))
+        else:
+            handles.append(Line2D([], [], color=color, linestyle="--" if painter.peer(p) else "-",
+                                  marker=marker(painter, p), markersize=5, label=text(s)))
+    if any(p.y.noisy for p in points):
+        what = f"noisy (spread > {noisy_spread:.0%})"
+        handles.append(Patch(facecolor="white", edgecolor="#555555", label=what) if spec.kind == "bar" else
+                       Line2D([], [], linestyle="none", marker="o", markersize=5, markerfacecolor="white",
+                              markeredgecolor="#555555", label=what))
+    return handles
+
+
+def draw(spec, points, sc, title, footer, noisy_spread):
+    """The figure: one panel per facet value (up to three a row), legend at the right,
+    `footer` lines (text) at the bottom."""
+    facets = ordered(points, "facet", spec.facet)
+    categories = [text(v) for v in ordered(points, "x", spec.x)] if sc.categorical else []
+    painter = Painter(spec, points)
+    handles = legend_handles(spec, painter, points, noisy_spread)
+    ncols = min(len(facets), 3)
+    nrows = math.ceil(len(facets) / ncols)
+    width = max(MIN_W, PANEL_W * ncols + (LEGEND_W if handles else 0))
+    footer = [part for line in footer for part in textwrap.wrap(line, int(width * FOOTER_CHARS_PER_IN))]
+    footer_h = LINE_H * len(footer) + 0.1
+    height = TITLE_H + PANEL_H * nrows + footer_h
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    # Shared axes: panels compare at a glance, and a sparse panel keeps the full x range.
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, facet in zip(axes, facets):
+        mine = [p for p in points if text(p.facet) == text(facet)]
+        (draw_bars if spec.kind == "bar" else draw_lines)(ax, mine, painter, sc, categories)
+        decorate(ax, spec, sc, categories, points)
+        if spec.facet is not None:
+            ax.set_title(f"{spec.facet} = {text(facet)}")
+    for i, ax in enumerate(axes):
+        if i >= len(facets):
+            ax.set_visible(False)
+        elif i + ncols >= len(facets):  # the lowest panel in its column: it gets the x axis' labels
+            ax.set_xlabel(sc.xlabel)
+            ax.tick_params(labelbottom=True)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(sc.ylabel)
+    if handles:
+        axes[ncols - 1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    if spec.facet is None:
+        axes[0].set_title(title, fontsize=10)
+    else:
+        fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
+    for i, line in enumerate(reversed(footer)):
+        fig.text(0.01, (0.05 + i * LINE_H) / height, line, fontsize=6.5, color="#555555", ha="left", va="bottom")
+    top = 1 - (TITLE_H / height if spec.facet is not None else 0)
+    fig.tight_layout(rect=(0, footer_h / height, 1, top))
+    return fig
+
+
+def decorate(ax, spec, sc, categories, points):
+    if sc.logy:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: style.format_number(v)))  # 0.1, 1, 10
+    if sc.categorical:
+        ax.set_xticks(range(len(categories)))
+        long = len(categories) > 4 or any(len(c) > 10 for c in categories)
+        ax.set_xticklabels(categories, rotation=30 if long else 0, ha="right" if long else "center")
+        ax.set_xlim(-0.6, len(categories) - 0.4)
+        return
+    if sc.logx:
+        ax.set_xscale("log")
+    xs = sorted({float(p.x) for p in points if p.x_est is None and (p.x > 0 or not sc.logx)})
+    if xs and len(xs) <= MAX_TICKS and all(p.x_est is None for p in points):
+        ax.set_xticks([x / sc.xdiv for x in xs])
+        ax.set_xticklabels([style.format_number(x / sc.xdiv) for x in xs])
+        ax.xaxis.set_minor_locator(NullLocator())
+
+
+def save(fig, path, fmt):
+    """Write through a temporary file in the same directory, then rename: a reader never
+    sees half a figure, and an error leaves the previous one in place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=DPI, metadata=METADATA.get(fmt, {}))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 would hide figures from others
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
