@@ -15,6 +15,7 @@ matches no row is skipped with a warning. Errors (unreadable input, a missing
 column, no valid rows) are one line on stderr and exit status 1.
 """
 import argparse
+import dataclasses
 import signal
 import sys
 from pathlib import Path
@@ -70,7 +71,8 @@ def summary(spec, pts, sc, written):
         table.append([p.point, str(p.y.n), style.format_number(p.y.median / sc.ydiv), ci, flag])
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4] for r in table]
-    lines.append("  wrote " + ", ".join(written))
+    if written:
+        lines.append("  wrote " + ", ".join(written))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -94,7 +96,7 @@ def draw_all(args):
     if not exp.plots:
         print(f"{toml_path}: no [[plot]] tables; nothing to draw")
     for spec in exp.plots:  # check every plot before drawing any
-        needed = [spec.x, spec.y, spec.series, spec.facet, *spec.where]
+        needed = [spec.x, spec.y, spec.series, spec.facet, *spec.metrics, *spec.where]
         experiments.require_columns(results, needed, f"plot '{spec.name}'", toml_path)
     out_dir = out_dir_for(results, args.out_dir)
     try:
@@ -102,21 +104,31 @@ def draw_all(args):
     except OSError as e:
         raise DataError(f"{out_dir}: cannot create: {e.strerror}") from None
     for spec in exp.plots:
-        try:
-            pts = [p for p in points.gather(results.rows, spec, exp.noisy_spread) if p.y.n > 0]
-        except DataError as e:
-            raise DataError(f"{results.path}: plot '{spec.name}': {e}") from None
-        if not pts:
-            print(f"plot.py: plot '{spec.name}': no valid rows with a value of '{spec.y}' match its 'where'; skipped",
-                  file=sys.stderr)
+        # A plot of several metrics is one panel per metric, drawn in one figure.
+        panels = []
+        for metric in spec.metrics or [spec.y]:
+            one = dataclasses.replace(spec, y=metric, metrics=[], ylabel=None if spec.metrics else spec.ylabel)
+            try:
+                pts = [p for p in points.gather(results.rows, one, exp.noisy_spread) if p.y.n > 0]
+            except DataError as e:
+                raise DataError(f"{results.path}: plot '{spec.name}': {e}") from None
+            if not pts:
+                print(f"plot.py: plot '{spec.name}': no valid rows with a value of '{metric}' match its 'where'; "
+                      "skipped", file=sys.stderr)
+                continue
+            sc = figure.scales(one, pts)
+            if sc.hidden:
+                print(f"plot.py: plot '{spec.name}': {sc.hidden} point(s) with a value <= 0 cannot be drawn on its "
+                      "log axis (listed in the summary)", file=sys.stderr)
+            panels.append((one, pts, sc))
+        if not panels:
             continue
-        sc = figure.scales(spec, pts)
-        if sc.hidden:
-            print(f"plot.py: plot '{spec.name}': {sc.hidden} point(s) with a value <= 0 cannot be drawn on its "
-                  "log axis (listed in the summary)", file=sys.stderr)
+        one, pts, sc = panels[0]
+        every = [p for _, ps, _ in panels for p in ps]
         title = spec.title or f"{exp.name}: {sc.ylabel.split(' (')[0]} by {sc.xlabel.split(' (')[0]}"
-        footer = noisy_line(spec, pts, exp.noisy_spread) + [provenance_line(results, pts)]
-        fig = figure.draw(spec, pts, sc, title, footer, exp.noisy_spread)
+        footer = noisy_line(spec, every, exp.noisy_spread) + [provenance_line(results, every)]
+        fig = (figure.draw_metrics(panels, title, footer, exp.noisy_spread) if spec.metrics
+               else figure.draw(one, pts, sc, title, footer, exp.noisy_spread))
         written = []
         for fmt in formats:
             path = out_dir / f"{exp.name}-{spec.name}.{fmt}"
@@ -125,7 +137,8 @@ def draw_all(args):
             except OSError as e:
                 raise DataError(f"{path}: cannot write: {e.strerror or e}") from None
             written.append(experiments.shown(path.resolve()))
-        print(summary(spec, pts, sc, written))
+        for one, pts, sc in panels:
+            print(summary(one, pts, sc, written if one is panels[-1][0] else []))
 
 
 def main(argv):

@@ -22,7 +22,8 @@ PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # it becomes part of a file name
 class PlotSpec:
     name: str
     x: str
-    y: str
+    y: str                     # one metric; see `metrics` for a plot of several
+
     series: str = None
     facet: str = None
     where: dict = field(default_factory=dict)
@@ -32,6 +33,7 @@ class PlotSpec:
     title: str = None
     xlabel: str = None
     ylabel: str = None
+    metrics: list = field(default_factory=list)  # y = [a, b]: one panel per metric, side by side
 
 
 @dataclass
@@ -141,10 +143,18 @@ def plot_spec(path, index, t):
             raise DataError(f"{path}: {what}: '{key}' must be true or false")
     if t.get("kind", "line") not in ("line", "bar"):
         raise DataError(f"{path}: {what}: kind must be \"line\" or \"bar\", not {t['kind']!r}")
+    metrics = []
+    if isinstance(t.get("y"), list):  # several metrics: one panel each
+        metrics = t["y"]
+        if len(metrics) < 2 or not all(isinstance(m, str) and m for m in metrics):
+            raise DataError(f"{path}: {what}: 'y' must be a column or a list of two or more columns")
+        if "facet" in t:
+            raise DataError(f"{path}: {what}: a plot of several metrics cannot also have a facet")
+        t = {**t, "y": metrics[0]}
     texts = {k: text_field(path, what, t, k, required=k in ("x", "y"))
              for k in ("x", "y", "series", "facet", "title", "xlabel", "ylabel")}
     return PlotSpec(name=name, where=where_field(path, what, t), logx=t.get("logx"), logy=t.get("logy"),
-                    kind=t.get("kind", "line"), **texts)
+                    kind=t.get("kind", "line"), metrics=metrics, **texts)
 
 
 def claim_spec(path, index, t):

@@ -223,6 +223,34 @@ def draw(spec, points, sc, title, footer, noisy_spread):
     return fig
 
 
+def draw_metrics(panels, title, footer, noisy_spread):
+    """Several metrics of one plot side by side: `panels` is a list of (spec, points,
+    scales), one per metric, each with its own y axis; legend and footer shared."""
+    spec0, points0, _ = panels[0]
+    painter = Painter(spec0, points0)
+    handles = legend_handles(spec0, painter, [p for _, pts, _ in panels for p in pts], noisy_spread)
+    ncols = len(panels)
+    width = max(MIN_W, PANEL_W * ncols + (LEGEND_W if handles else 0))
+    footer = [part for line in footer for part in textwrap.wrap(line, int(width * FOOTER_CHARS_PER_IN))]
+    footer_h = LINE_H * len(footer) + 0.1
+    height = TITLE_H + PANEL_H + footer_h
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    axes = fig.subplots(1, ncols, squeeze=False).ravel()
+    for ax, (spec, pts, sc) in zip(axes, panels):
+        categories = [text(v) for v in ordered(pts, "x", spec.x)] if sc.categorical else []
+        (draw_bars if spec.kind == "bar" else draw_lines)(ax, pts, Painter(spec, pts), sc, categories)
+        decorate(ax, spec, sc, categories, pts)
+        ax.set_xlabel(sc.xlabel)
+        ax.set_ylabel(sc.ylabel)
+    if handles:
+        axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
+    for i, line in enumerate(reversed(footer)):
+        fig.text(0.01, (0.05 + i * LINE_H) / height, line, fontsize=6.5, color="#555555", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, footer_h / height, 1, 1 - TITLE_H / height))
+    return fig
+
+
 def decorate(ax, spec, sc, categories, points):
     if sc.logy:
         ax.set_yscale("log")

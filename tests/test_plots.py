@@ -15,7 +15,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 CSV, TOML = DATA / "plot-fixture.csv", DATA / "plot-fixture.toml"
-PLOTS = ["throughput", "by-wait", "latency"]
+PLOTS = ["throughput", "by-wait", "latency", "overview"]
 sys.path.insert(0, str(ROOT / "plots"))
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
@@ -66,6 +66,11 @@ class Figures(unittest.TestCase):
         self.assertTrue(noisy and all("queue=spsc_ring wait=spin capacity=65536" in line for line in noisy), out)
         line = next(line for line in out.splitlines() if "queue=spsc_ring wait=spin capacity=16 " in line)
         self.assertEqual(line.split()[3:5], ["5", "180"])  # the disturbed 6th run is not counted
+
+    def test_a_plot_of_several_metrics_summarises_each(self):
+        out = self.runs[0].stdout
+        self.assertIn("overview: throughput (M items/s) by capacity (items)", out)
+        self.assertIn("overview: p99 latency", out)
 
     def test_a_missing_column_fails_in_one_line_naming_it(self):
         with tempfile.TemporaryDirectory() as tmp:

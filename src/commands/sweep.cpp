@@ -35,14 +35,12 @@ runner add_sweep(CLI::App& app) {
 runner add_plot(CLI::App& app) {
   auto* cmd = app.add_subcommand("plot", "Draw an experiment's figures from its CSV (plots/plot.py)");
   auto csv = std::make_shared<std::string>();
-  auto extra = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("csv", *csv, "results/<host>/<experiment>.csv")->required();
-  cmd->add_option("args", *extra, "Passed to plot.py (--experiment, --out-dir, --formats, --include-disturbed)");
-  cmd->allow_extras();
-  return [csv, extra, cmd] {
+  cmd->add_option("csv", *csv, "results/<host>/<experiment>.csv; what follows goes to plot.py as it is "
+                               "(--experiment, --out-dir, --formats, --include-disturbed)")->required();
+  cmd->prefix_command();
+  return [csv, cmd] {
     if (!std::filesystem::exists(*csv)) throw usage_error(*csv + ": no such results file");
     std::vector<std::string> args{*csv};
-    args.insert(args.end(), extra->begin(), extra->end());
     for (const auto& r : cmd->remaining()) args.push_back(r);
     return sweep::run_plot_script("plot.py", args);
   };
