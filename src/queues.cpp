@@ -2,6 +2,8 @@
 // their own names so every experiment can put them side by side.
 #include "registry.hpp"
 
+#include <ringlab/queues/floor_line_ring.hpp>
+#include <ringlab/queues/floor_pingpong.hpp>
 #include <ringlab/queues/handoff_slot.hpp>
 #include <ringlab/queues/mpmc_ring.hpp>
 #include <ringlab/queues/mutex_ring.hpp>
@@ -12,11 +14,16 @@ namespace ringlab::variants {
 template <class T> using mutex_ring = ringlab::mutex_ring<T>;
 template <class T> using mutex_ring_plain = ringlab::mutex_ring<T, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0}>;
 template <class T> using spsc_ring = ringlab::spsc_ring<T>;
+template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
+template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;
 template <class T> using spsc_ring_lamport = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = false}>;
 template <class T> using spsc_ring_uncached = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = true}>;
 template <class T> using spsc_ring_unpadded = ringlab::spsc_ring<T, spsc_options{.cached_indices = true, .padded = false}>;
 template <class T> using mpmc_ring = ringlab::mpmc_ring<T>;
 template <class T> using mpmc_ring_padded = ringlab::mpmc_ring<T, mpmc_options{.padded_slots = true}>;
+// The floors move 64-bit words only.
+template <class T> using floor_pingpong = std::conditional_t<sizeof(T) == 8, ringlab::floor_pingpong<T>, unsupported_queue<T>>;
+template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ringlab::floor_line_ring<T>, unsupported_queue<T>>;
 }  // namespace ringlab::variants
 
 using namespace ringlab;
@@ -24,9 +31,13 @@ RINGLAB_QUEUE("mutex_ring", variants::mutex_ring, "ring + std::mutex + not-full/
 RINGLAB_QUEUE("mutex_ring.plain", variants::mutex_ring_plain, "mutex_ring signalling on every operation, no spin (the textbook monitor)");
 RINGLAB_QUEUE("semaphore_ring", semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side");
 RINGLAB_QUEUE("handoff_slot", handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only");
-RINGLAB_QUEUE("spsc_ring", variants::spsc_ring, "Lamport SPSC ring with cached opposite indices and padded sides (Rigtorp)");
+RINGLAB_QUEUE("spsc_ring", variants::spsc_ring, "SPSC ring, slots as flags (FastForward) + a 32-slot gap, batched probes (B-Queue)");
+RINGLAB_QUEUE("spsc_ring.rigtorp", variants::spsc_ring_rigtorp, "Lamport SPSC ring with cached opposite indices and padded sides (Rigtorp)");
+RINGLAB_QUEUE("spsc_ring.fastforward", variants::spsc_ring_fastforward, "SPSC ring, slots as flags, no gap, no batch (FastForward as published)");
 RINGLAB_QUEUE("spsc_ring.lamport", variants::spsc_ring_lamport, "Lamport's SPSC ring as published: shared indices, no caching, no padding");
-RINGLAB_QUEUE("spsc_ring.uncached", variants::spsc_ring_uncached, "spsc_ring without cached indices (padded sides)");
-RINGLAB_QUEUE("spsc_ring.unpadded", variants::spsc_ring_unpadded, "spsc_ring with cached indices but both sides on one cache line");
+RINGLAB_QUEUE("spsc_ring.uncached", variants::spsc_ring_uncached, "spsc_ring.rigtorp without cached indices (padded sides)");
+RINGLAB_QUEUE("spsc_ring.unpadded", variants::spsc_ring_unpadded, "spsc_ring.rigtorp with cached indices but both sides on one line");
 RINGLAB_QUEUE("mpmc_ring", variants::mpmc_ring, "Vyukov bounded MPMC ring, per-slot sequence numbers, any capacity");
 RINGLAB_QUEUE("mpmc_ring.padded", variants::mpmc_ring_padded, "mpmc_ring with one cache line per slot");
+RINGLAB_QUEUE("floor.pingpong", variants::floor_pingpong, "physical floor: one word alone on a line pair, slot as flag; capacity 1");
+RINGLAB_QUEUE("floor.line_ring", variants::floor_line_ring, "physical bound: whole cache lines of 8 items handed over at once (flush at the end)");

@@ -148,6 +148,7 @@ stress_report stress_try(const stress_config& cfg) {
           if (tries > 64) std::this_thread::yield();
         j.maybe_pause();
       }
+      flush(end);
       producers_done.fetch_add(1);
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
@@ -204,6 +205,7 @@ stress_report stress_blocking(const stress_config& cfg) {
         if (!push(end, ws, t)) return;
         j.maybe_pause();
       }
+      flush(end);
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
     threads.emplace_back([&, c] {

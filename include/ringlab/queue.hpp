@@ -20,6 +20,7 @@ struct queue_properties {
   bool lock_free = true;       // no thread can block another's progress by being descheduled
   bool spsc_only = false;      // one producer thread and one consumer thread at most
   bool blocks_natively = false;  // offers blocking push/pop/close of its own (wait strategy `block`)
+  bool delays_visibility = false;  // an item may stay invisible until more follow or flush() (floors)
 };
 
 // try_push/try_pop never block; capacity() is the bound the experiment asked for.
@@ -44,6 +45,13 @@ template <queue Q>
 decltype(auto) consumer_endpoint(Q& q) {
   if constexpr (requires { q.consumer(); }) return q.consumer();
   else return (q);
+}
+
+// Publish what a producer endpoint holds back (queues with delays_visibility); a
+// no-op for every other queue. Producers call it after their last push.
+template <class Endpoint>
+void flush(Endpoint& producer) {
+  if constexpr (requires { producer.flush(); }) producer.flush();
 }
 
 // How many threads will use a queue. Most queues ignore it; libraries that pre-size

@@ -6,11 +6,16 @@
 #include <functional>
 #include <stdexcept>
 
+#include "harness/noise.hpp"
+
 namespace ringlab::commands {
 
 struct usage_error : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+
+// The noise-guard thresholds, shared by `run` and `sweep`.
+void add_guard_options(CLI::App& cmd, harness::guard_options& options, bool& no_guards);
 
 // Adds the subcommand to `app`; the returned function runs it after parsing.
 using runner = std::function<int()>;

@@ -37,9 +37,21 @@ struct run_options {
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
               latency_sample = "0", histogram_out, drain_timeout = "10";
   bool no_latency = false;
+  harness::guard_options guards;
+  bool no_guards = false;
 };
 
 }  // namespace
+
+void add_guard_options(CLI::App& cmd, harness::guard_options& g, bool& no_guards) {
+  cmd.add_flag("--no-guards", no_guards, "Skip the noise guards (quiet wait, probes, load checks)");
+  cmd.add_option("--quiet-threshold", g.quiet_threshold, "Wait before a point until others use less than this share of the CPUs")->capture_default_str();
+  cmd.add_option("--quiet-wait", g.quiet_wait_s, "... but at most this many seconds")->capture_default_str();
+  cmd.add_option("--probe-tolerance", g.probe_tolerance, "Disturbed if a probe exceeds the fastest by this fraction")->capture_default_str();
+  cmd.add_option("--foreign-threshold", g.foreign_threshold, "Disturbed if others used more than this share of the CPUs")->capture_default_str();
+  cmd.add_option("--steal-threshold", g.steal_threshold, "Disturbed if the hypervisor stole more than this share")->capture_default_str();
+  cmd.add_option("--retries", g.retries, "Runs again a disturbed point this many times at most")->capture_default_str();
+}
 
 harness::run_config to_run_config(const run_options& o) {
   harness::run_config c;
@@ -93,6 +105,7 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");
   cmd->add_option("--histogram-out", o->histogram_out, "Write the full latency histograms to this CSV");
   cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();
+  add_guard_options(*cmd, o->guards, o->no_guards);
   return [o] {
     const harness::run_config config = to_run_config(*o);
     const auto topo = harness::topology::this_machine();
@@ -110,8 +123,10 @@ runner add_run(CLI::App& app) {
     harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit()};
     harness::run_result result;
     const std::string started = harness::utc_now();
+    o->guards.enabled = !o->no_guards;
+    harness::noise_guard guard(o->guards, topo);
     try {
-      result = registry::instance().at(config.queue).run(config, ctx);
+      result = guard.run(config, [&] { return registry::instance().at(config.queue).run(config, ctx); });
     } catch (const harness::run_interrupted&) {
       fmt::print(stderr, "ringlab run: interrupted; nothing written\n");
       return harness::interrupted_exit_status;

@@ -14,14 +14,17 @@ runner add_sweep(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   auto o = std::make_shared<sweep::sweep_options>();
   auto no_plot = std::make_shared<bool>(false);
+  auto no_guards = std::make_shared<bool>(false);
   cmd->add_option("experiment", *file, "The experiment file (experiments/*.toml)")->required();
   cmd->add_flag("--fresh", o->fresh, "Start over: remove the experiment's CSV first");
   cmd->add_flag("--dry-run", o->dry_run, "List the points and the estimated time; run nothing");
   cmd->add_flag("--no-plot", *no_plot, "Do not draw the figures at the end");
   cmd->add_option("--results-dir", o->results_dir, "Instead of <source>/results");
   cmd->add_option("--plots-dir", o->plots_dir, "Instead of <source>/plots/<host>");
-  return [file, o, no_plot] {
+  add_guard_options(*cmd, o->guards, *no_guards);
+  return [file, o, no_plot, no_guards] {
     o->plot = !*no_plot;
+    o->guards.enabled = !*no_guards;
     sweep::experiment e;
     try {
       e = sweep::load_experiment(*file);

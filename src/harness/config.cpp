@@ -59,6 +59,9 @@ void validate(const run_config& c) {
     bad(fmt::format("--warmup {}: must be shorter than --duration {}", c.effective_warmup_s(), c.duration_s));
   if (c.latency_sample_every != 0 && (c.latency_sample_every & (c.latency_sample_every - 1)) != 0)
     bad(fmt::format("--latency-sample {}: must be a power of two", c.latency_sample_every));
+  if (q->properties.delays_visibility && (c.offered_rate != 0 || c.shape == pattern::pingpong))
+    bad(fmt::format("--queue {}: publishes a cache line at a time, so it is a closed-loop streaming bound only "
+                    "(no --rate, no --pattern pingpong)", c.queue));
   if (c.shape == pattern::pingpong) {
     if (c.producers != 1 || c.consumers != 1)
       bad(fmt::format("--pattern pingpong: round trips are between one producer and one consumer, not {}P{}C", c.producers, c.consumers));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include <ringlab/flag_word.hpp>
 #include <ringlab/queue.hpp>
 #include <ringlab/tag.hpp>
 
@@ -23,6 +24,11 @@ using item_of = std::conditional_t<Bytes == sizeof(tag), tag, payload_item<Bytes
 inline constexpr std::size_t payload_sizes[] = {8, 16, 64, 256, 1024};
 
 }  // namespace ringlab::harness
+
+template <std::size_t B>
+struct ringlab::flag_word<ringlab::harness::payload_item<B>> {
+  static std::uint64_t& of(ringlab::harness::payload_item<B>& item) noexcept { return item.id; }
+};
 
 template <std::size_t B>
 struct ringlab::release_item<ringlab::harness::payload_item<B>> {

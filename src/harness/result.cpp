@@ -83,6 +83,8 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("foreign_busy_fraction", number(r.foreign_busy_fraction, 4));
   add("steal_fraction", number(r.steal_fraction, 4));
   add("disturbed", r.disturbed ? "1" : "0");
+  add("disturbance", r.disturbance);
+  add("attempts", std::to_string(r.attempts));
   add("clock_source", r.clock_name);
   add("clock_read_ns", number(r.clock_read_ns, 2));
   add("host", r.host);
@@ -122,6 +124,7 @@ std::string describe(const run_result& r) {
   for (const auto& [name, value] : r.metrics) text += fmt::format(", {} {}", name, value);
   text += fmt::format(", drain {}", us(r.drain_ns));
   if (r.oversubscribed) text += ", OVERSUBSCRIBED";
+  if (r.disturbed) text += fmt::format(", DISTURBED ({}; {} attempts)", r.disturbance, r.attempts);
   text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;
   return text;
 }

@@ -38,6 +38,8 @@ struct run_result {
   // Noise guards (filled by the sweep's guards; defaults when unguarded)
   double probe_before_ns = NAN, probe_after_ns = NAN, foreign_busy_fraction = NAN, steal_fraction = NAN;
   bool disturbed = false;
+  std::string disturbance;  // why it was flagged
+  unsigned attempts = 1;    // runs it took (retries when disturbed)
   // Extra parameter columns a sweep adds (experiment, point, repetition, ...), first.
   std::vector<std::pair<std::string, std::string>> context;
   // Extra figures a scenario measures (the seed's consume_20_ms), last.

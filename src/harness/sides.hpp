@@ -147,6 +147,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     if (me.log.wants(s)) me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
     if (!push(q, ws, with_tag(prototype, make_tag(me.id, s)))) break;  // closed: the run was stopped
   }
+  flush(q);  // queues that publish in lines (floors) hold the last items back until told
   me.pushed = me.pushed_at_stop = s;
   me.last_push_ticks = clock.ticks();
 
@@ -160,9 +161,11 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
     // Total order: the last producer's pills follow every item. Per-producer order
     // only: every producer sends one pill per consumer after its own items.
-    if (!plan.linearizable || finished == plan.producers)
+    if (!plan.linearizable || finished == plan.producers) {
       for (unsigned c = 0; c < plan.consumers; ++c)
         if (!push(q, ws, with_tag(prototype, pill_tag))) break;
+      flush(q);
+    }
   }
   me.outcome.end_ticks = clock.ticks();
   me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;

@@ -132,6 +132,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   const auto& clock = harness::calibrated_clock();
   const harness::provenance prov = harness::collect_provenance(clock, topo);
   const harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit()};
+  harness::noise_guard guard(options.guards, topo);
   auto provenance_extra = [&](std::size_t runs_now) {
     return fmt::format("\"experiment\": {}, \"experiment_file\": {}, \"points\": {}, \"repetitions\": {}, \"rows_this_session\": {}",
                        harness::json_string(e.name), harness::json_string(e.path), points.size(), reps, runs_now);
@@ -144,7 +145,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   const bool terminal = isatty(STDERR_FILENO);
   if (done.size()) fmt::print(stderr, "ringlab sweep: {}: resuming, {} of {} runs already in {}\n", e.name,
                               points.size() * reps - todo, points.size() * reps, csv);
-  std::size_t finished = 0, invalid = 0;
+  std::size_t finished = 0, invalid = 0, disturbed = 0;
   double remaining_estimate = 0;
   for (unsigned r = 0; r < reps; ++r)
     for (const auto& p : points) remaining_estimate += done.count({p.id, r}) ? 0 : estimated_seconds(e, p);
@@ -167,7 +168,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
       const std::string started_utc = harness::utc_now();
       try {
         const auto& entry = registry::instance().at(p->config.queue);
-        result = e.scenario == "seed" ? entry.run_seed(p->config, p->tick_ms, r + 1, ctx) : entry.run(p->config, ctx);
+        result = guard.run(p->config, [&] {
+          return e.scenario == "seed" ? entry.run_seed(p->config, p->tick_ms, r + 1, ctx) : entry.run(p->config, ctx);
+        });
       } catch (const harness::run_interrupted&) {
         interrupted = true;
         break;
@@ -180,6 +183,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
       harness::append_row(csv, harness::csv_header(result), harness::csv_values(result));
       ++finished;
       invalid += !result.valid;
+      disturbed += result.disturbed;
       if (!terminal || !result.valid)
         fmt::print(stderr, "{}[{}/{}] {} rep {}: {}\n", terminal ? "\r\033[K" : "", finished, todo, p->id, r,
                    harness::describe(result));
@@ -192,8 +196,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
                        "resume\n", finished, csv);
     return harness::interrupted_exit_status;
   }
-  fmt::print(stderr, "ringlab sweep: {}: {} runs in {}, {} invalid; {}\n", e.name, finished,
-             minutes(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()), invalid, csv);
+  fmt::print(stderr, "ringlab sweep: {}: {} runs in {}, {} invalid, {} disturbed (left out of statistics); {}\n", e.name,
+             finished, minutes(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()), invalid,
+             disturbed, csv);
   int status = invalid ? 1 : 0;
   if (options.plot) {
     std::vector<std::string> args{csv, "--experiment", e.path};

@@ -5,6 +5,7 @@
 #pragma once
 #include <string>
 
+#include "harness/noise.hpp"
 #include "sweep/experiment.hpp"
 
 namespace ringlab::sweep {
@@ -15,6 +16,7 @@ struct sweep_options {
   bool plot = true;      // draw the figures at the end (plots/plot.py)
   std::string results_dir;  // default: <source>/results
   std::string plots_dir;    // default: plot.py's own (<source>/plots/<host>)
+  harness::guard_options guards;
 };
 
 // The exit status: 0 all valid, 1 a run failed validation (or the plot failed),

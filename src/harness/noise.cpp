@@ -1,0 +1,155 @@
+#include "harness/noise.hpp"
+
+#include <fmt/core.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <ringlab/detail/platform.hpp>
+
+#include "harness/clock.hpp"
+
+namespace ringlab::harness {
+namespace {
+
+// The "cpu" line of /proc/stat, in clock ticks (USER_HZ).
+struct cpu_ticks {
+  double busy = 0, steal = 0, total = 0;
+};
+
+cpu_ticks read_proc_stat() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  cpu_ticks t;
+  t.busy = user + nice + system + irq + softirq;
+  t.steal = steal;
+  t.total = t.busy + idle + iowait + steal;
+  return t;
+}
+
+// Our own process's CPU time, in seconds (every thread, ours included).
+double own_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct load_sample {
+  cpu_ticks stat;
+  double own_s;
+  std::chrono::steady_clock::time_point at;
+  static load_sample now() { return {read_proc_stat(), own_cpu_s(), std::chrono::steady_clock::now()}; }
+};
+
+// Others' busy share of all PUs, and the steal share, between two samples.
+std::pair<double, double> shares(const load_sample& a, const load_sample& b, unsigned pus) {
+  static const double ticks_per_s = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double seconds = std::chrono::duration<double>(b.at - a.at).count();
+  if (seconds <= 0) return {NAN, NAN};
+  const double others_s = (b.stat.busy - a.stat.busy) / ticks_per_s - (b.own_s - a.own_s);
+  const double total = b.stat.total - a.stat.total;
+  return {std::max(0.0, others_s / (seconds * pus)), total > 0 ? (b.stat.steal - a.stat.steal) / total : 0.0};
+}
+
+// Two distinct PUs to probe: the point's first producer and consumer PUs when pinned
+// apart, else the machine's first two.
+std::pair<int, int> probe_pus(const topology& topo, const run_config& cfg) {
+  try {
+    const auto plan = plan_pinning(topo, parse_pin(cfg.pin, topo), cfg.producers, cfg.consumers);
+    const int a = plan.producer_pu.at(0), b = plan.consumer_pu.at(0);
+    if (a >= 0 && b >= 0 && a != b) return {a, b};
+  } catch (const std::exception&) {
+  }
+  if (topo.pus().size() < 2) return {-1, -1};
+  return {static_cast<int>(topo.pus()[0].os_index), static_cast<int>(topo.pus()[1].os_index)};
+}
+
+}  // namespace
+
+double probe_round_trip_ns(const topology& topo, int pu_a, int pu_b) {
+  if (pu_a < 0 || pu_b < 0 || pu_a == pu_b) return NAN;
+  constexpr int batches = 15, rounds = 64;
+  alignas(128) std::atomic<std::uint32_t> ping{0};
+  alignas(128) std::atomic<std::uint32_t> pong{0};
+  const auto& clock = calibrated_clock();
+  std::thread echo([&] {
+    bind_this_thread(topo, pu_b);
+    for (std::uint32_t i = 1; i <= batches * rounds; ++i) {
+      while (ping.load(std::memory_order_acquire) != i) cpu_relax();
+      pong.store(i, std::memory_order_release);
+    }
+  });
+  std::vector<double> per_round;
+  std::thread send([&] {
+    bind_this_thread(topo, pu_a);
+    std::uint32_t i = 0;
+    for (int b = 0; b < batches; ++b) {
+      const auto start = clock.ticks();
+      for (int r = 0; r < rounds; ++r) {
+        ping.store(++i, std::memory_order_release);
+        while (pong.load(std::memory_order_acquire) != i) cpu_relax();
+      }
+      per_round.push_back(clock.to_ns(static_cast<double>(clock.ticks() - start)) / rounds);
+    }
+  });
+  send.join();
+  echo.join();
+  std::nth_element(per_round.begin(), per_round.begin() + batches / 2, per_round.end());
+  return per_round[batches / 2];
+}
+
+noise_guard::noise_guard(const guard_options& options, const topology& topo) : options_(options), topo_(&topo) {}
+
+run_result noise_guard::run(const run_config& cfg, const std::function<run_result()>& run) {
+  if (!options_.enabled) return run();
+  const unsigned pus = static_cast<unsigned>(topo_->pus().size());
+  const auto [pu_a, pu_b] = probe_pus(*topo_, cfg);
+  run_result result;
+  for (unsigned attempt = 0;; ++attempt) {
+    // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.quiet_wait_s);
+    for (;;) {
+      const auto a = load_sample::now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (shares(a, load_sample::now(), pus).first <= options_.quiet_threshold ||
+          std::chrono::steady_clock::now() >= give_up)
+        break;
+    }
+    // (b) Probe, run, probe; (c) measure the load during the run.
+    const double before = probe_round_trip_ns(*topo_, pu_a, pu_b);
+    const auto start = load_sample::now();
+    result = run();
+    const auto end = load_sample::now();
+    const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
+    for (double p : {before, after})
+      if (std::isfinite(p) && (fastest_probe_ns_ == 0 || p < fastest_probe_ns_)) fastest_probe_ns_ = p;
+    const auto [foreign, steal] = shares(start, end, pus);
+    result.probe_before_ns = before;
+    result.probe_after_ns = after;
+    result.foreign_busy_fraction = foreign;
+    result.steal_fraction = steal;
+    result.attempts = attempt + 1;
+    const double slowest = std::max(std::isfinite(before) ? before : 0.0, std::isfinite(after) ? after : 0.0);
+    std::string why;
+    if (slowest > fastest_probe_ns_ * (1 + options_.probe_tolerance))
+      why = fmt::format("probe {:.0f} ns > {:.0f} ns", slowest, fastest_probe_ns_ * (1 + options_.probe_tolerance));
+    else if (foreign > options_.foreign_threshold)
+      why = fmt::format("other processes used {:.0f}% of the CPUs", foreign * 100);
+    else if (steal > options_.steal_threshold)
+      why = fmt::format("the hypervisor stole {:.0f}%", steal * 100);
+    result.disturbed = !why.empty();
+    result.disturbance = why;
+    if (!result.disturbed || attempt >= options_.retries) return result;
+  }
+}
+
+}  // namespace ringlab::harness
