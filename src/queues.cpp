@@ -9,6 +9,7 @@
 #include <ringlab/queues/mutex_ring.hpp>
 #include <ringlab/queues/semaphore_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
+#include <ringlab/queues/textbook_mutex_queue.hpp>
 
 namespace ringlab::variants {
 template <class T> using mutex_ring = ringlab::mutex_ring<T>;
@@ -29,6 +30,7 @@ template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ri
 using namespace ringlab;
 RINGLAB_QUEUE("mutex_ring", variants::mutex_ring, "ring + std::mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping");
 RINGLAB_QUEUE("mutex_ring.plain", variants::mutex_ring_plain, "mutex_ring signalling on every operation, no spin (the textbook monitor)");
+RINGLAB_QUEUE("textbook_mutex_queue", textbook_mutex_queue, "std::deque + std::mutex + two condvars, notify_one on every op under the lock, no spin (the tutorial's; naive on purpose)");
 RINGLAB_QUEUE("semaphore_ring", semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side");
 RINGLAB_QUEUE("handoff_slot", handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only");
 RINGLAB_QUEUE("spsc_ring", variants::spsc_ring, "SPSC ring, slots as flags (FastForward) + a 32-slot gap, batched probes (B-Queue)");

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -12,8 +13,21 @@
 #include <ringlab/queues/mutex_ring.hpp>
 #include <ringlab/queues/semaphore_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
+#include <ringlab/queues/textbook_mutex_queue.hpp>
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
+#endif
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+#include "peers/atomic_queue.hpp"
+#endif
+#if RINGLAB_HAVE_BOOST_LOCKFREE
+#include "peers/boost_lockfree.hpp"
+#endif
+#if RINGLAB_HAVE_TBB
+#include "peers/tbb.hpp"
+#endif
+#if RINGLAB_HAVE_READERWRITERQUEUE
+#include "peers/readerwriterqueue.hpp"
 #endif
 
 namespace ringlab::testing {
@@ -47,6 +61,39 @@ RINGLAB_TEST_NAME("mpmc_ring_wrap32", mpmc_ring_near_wrap<item, std::uint32_t>);
 RINGLAB_TEST_NAME("moodycamel", peers::moodycamel_queue<item>);
 RINGLAB_TEST_NAME("moodycamel_blocking", peers::moodycamel_blocking_queue<item>);
 #endif
+RINGLAB_TEST_NAME("textbook_mutex_queue", textbook_mutex_queue<item>);
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+RINGLAB_TEST_NAME("aq_AtomicQueue", peers::aq_AtomicQueue<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueue_spsc", peers::aq_AtomicQueue_spsc<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueueB", peers::aq_AtomicQueueB<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueueB_spsc", peers::aq_AtomicQueueB_spsc<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueue2", peers::aq_AtomicQueue2<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueue2_spsc", peers::aq_AtomicQueue2_spsc<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueueB2", peers::aq_AtomicQueueB2<item>);
+RINGLAB_TEST_NAME("aq_AtomicQueueB2_spsc", peers::aq_AtomicQueueB2_spsc<item>);
+#endif
+#if RINGLAB_HAVE_BOOST_LOCKFREE
+RINGLAB_TEST_NAME("boost_spsc_queue", peers::boost_spsc_queue<item>);
+RINGLAB_TEST_NAME("boost_queue", peers::boost_queue<item>);
+#endif
+#if RINGLAB_HAVE_TBB
+RINGLAB_TEST_NAME("tbb_concurrent_bounded_queue", peers::tbb_bounded_queue<item>);
+#endif
+#if RINGLAB_HAVE_READERWRITERQUEUE
+RINGLAB_TEST_NAME("rwq_ReaderWriterQueue", peers::rwq_queue<item>);
+RINGLAB_TEST_NAME("rwq_BlockingReaderWriterCircularBuffer", peers::rwq_circular_buffer<item>);
+#endif
+
+// The capacities a suite runs Q at: the suite's own list, unless Q's library is built
+// for a few sizes only (Q::fixed_capacities: atomic_queue's AtomicQueue, sized at
+// compile time); then those, so the queue is tested rather than skipped.
+template <class Q>
+std::vector<std::size_t> capacities_or_fixed(std::vector<std::size_t> usual) {
+  if constexpr (requires { Q::fixed_capacities; })
+    return {std::begin(Q::fixed_capacities), std::end(Q::fixed_capacities)};
+  else
+    return usual;
+}
 
 struct name_generator {
   template <class Q>
@@ -60,6 +107,21 @@ using our_queues = ::testing::Types<
     mpmc_ring_near_wrap<item, std::uint32_t>
 #if RINGLAB_HAVE_MOODYCAMEL
     , peers::moodycamel_queue<item>, peers::moodycamel_blocking_queue<item>
+#endif
+    , textbook_mutex_queue<item>
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+    , peers::aq_AtomicQueue<item>, peers::aq_AtomicQueue_spsc<item>, peers::aq_AtomicQueueB<item>,
+    peers::aq_AtomicQueueB_spsc<item>, peers::aq_AtomicQueue2<item>, peers::aq_AtomicQueue2_spsc<item>,
+    peers::aq_AtomicQueueB2<item>, peers::aq_AtomicQueueB2_spsc<item>
+#endif
+#if RINGLAB_HAVE_BOOST_LOCKFREE
+    , peers::boost_spsc_queue<item>, peers::boost_queue<item>
+#endif
+#if RINGLAB_HAVE_TBB
+    , peers::tbb_bounded_queue<item>
+#endif
+#if RINGLAB_HAVE_READERWRITERQUEUE
+    , peers::rwq_queue<item>, peers::rwq_circular_buffer<item>
 #endif
     >;
 

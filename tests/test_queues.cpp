@@ -13,7 +13,7 @@ namespace {
 template <class Q>
 std::vector<std::size_t> capacities() {
   if constexpr (std::is_same_v<Q, handoff_slot<item>>) return {1};
-  return {1, 2, 3, 7, 64, 1000, 1024};
+  return capacities_or_fixed<Q>({1, 2, 3, 7, 64, 1000, 1024});
 }
 
 template <class Q>
