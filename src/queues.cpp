@@ -13,7 +13,10 @@
 
 namespace ringlab::variants {
 template <class T> using mutex_ring = ringlab::mutex_ring<T>;
-template <class T> using mutex_ring_plain = ringlab::mutex_ring<T, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0}>;
+template <class T> using mutex_ring_plain =
+    ringlab::mutex_ring<T, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0, .adaptive_lock = false,
+                                         .push_hysteresis = false}>;
+template <class T> using mutex_ring_std = ringlab::mutex_ring<T, mutex_options{.adaptive_lock = false}>;
 template <class T> using spsc_ring = ringlab::spsc_ring<T>;
 template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
 template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;
@@ -28,8 +31,9 @@ template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ri
 }  // namespace ringlab::variants
 
 using namespace ringlab;
-RINGLAB_QUEUE("mutex_ring", variants::mutex_ring, "ring + std::mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping");
-RINGLAB_QUEUE("mutex_ring.plain", variants::mutex_ring_plain, "mutex_ring signalling on every operation, no spin (the textbook monitor)");
+RINGLAB_QUEUE("mutex_ring", variants::mutex_ring, "ring + adaptive mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping");
+RINGLAB_QUEUE("mutex_ring.std", variants::mutex_ring_std, "mutex_ring with std::mutex (sleeps at once on contention)");
+RINGLAB_QUEUE("mutex_ring.plain", variants::mutex_ring_plain, "mutex_ring with std::mutex, signalling every operation, no spinning (the bare monitor)");
 RINGLAB_QUEUE("textbook_mutex_queue", textbook_mutex_queue, "std::deque + std::mutex + two condvars, notify_one on every op under the lock, no spin (the tutorial's; naive on purpose)");
 RINGLAB_QUEUE("semaphore_ring", semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side");
 RINGLAB_QUEUE("handoff_slot", handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only");

@@ -57,7 +57,6 @@ bool register_queue(const char* name, const char* description) {
     if constexpr (!is_unsupported<Queue<harness::item_of<B>>>) payloads.push_back(B);
   };
   add_if_carried.template operator()<8>();
-  add_if_carried.template operator()<16>();
   add_if_carried.template operator()<64>();
   add_if_carried.template operator()<256>();
   add_if_carried.template operator()<1024>();

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <ringlab/tag.hpp>
+#include <ringlab/queues/floor_line_ring.hpp>
+#include <ringlab/queues/floor_pingpong.hpp>
 #include <ringlab/queues/handoff_slot.hpp>
 #include <ringlab/queues/mpmc_ring.hpp>
 #include <ringlab/queues/mutex_ring.hpp>
@@ -47,12 +49,18 @@ template <class Q> struct queue_name;
 #define RINGLAB_TEST_NAME(text, ...) \
   template <> struct queue_name<__VA_ARGS__> { static std::string get() { return text; } }
 RINGLAB_TEST_NAME("mutex_ring", mutex_ring<item>);
-RINGLAB_TEST_NAME("mutex_ring_plain", mutex_ring<item, mutex_options{false, 0}>);
+RINGLAB_TEST_NAME("mutex_ring_plain", mutex_ring<item, mutex_options{false, 0, false}>);
+RINGLAB_TEST_NAME("mutex_ring_std", mutex_ring<item, mutex_options{true, 512, false}>);
 RINGLAB_TEST_NAME("semaphore_ring", semaphore_ring<item>);
 RINGLAB_TEST_NAME("handoff_slot", handoff_slot<item>);
 RINGLAB_TEST_NAME("spsc_ring", spsc_ring<item>);
 RINGLAB_TEST_NAME("spsc_ring_lamport", spsc_ring<item, spsc_options{false, false}>);
 RINGLAB_TEST_NAME("spsc_ring_unpadded", spsc_ring<item, spsc_options{true, false}>);
+RINGLAB_TEST_NAME("spsc_ring_rigtorp", spsc_ring<item, rigtorp_spsc>);
+RINGLAB_TEST_NAME("spsc_ring_fastforward", spsc_ring<item, fastforward_spsc>);
+RINGLAB_TEST_NAME("spsc_ring_gap3_batch5", spsc_ring<item, spsc_options{.slot_flag = true, .gap = 3, .batch = 5}>);
+RINGLAB_TEST_NAME("floor_pingpong", floor_pingpong<item>);
+RINGLAB_TEST_NAME("floor_line_ring", floor_line_ring<item>);
 RINGLAB_TEST_NAME("mpmc_ring", mpmc_ring<item>);
 RINGLAB_TEST_NAME("mpmc_ring_padded", mpmc_ring<item, mpmc_options{true}>);
 RINGLAB_TEST_NAME("mpmc_ring_wrap64", mpmc_ring_near_wrap<item, std::uint64_t>);
@@ -84,15 +92,27 @@ RINGLAB_TEST_NAME("rwq_ReaderWriterQueue", peers::rwq_queue<item>);
 RINGLAB_TEST_NAME("rwq_BlockingReaderWriterCircularBuffer", peers::rwq_circular_buffer<item>);
 #endif
 
-// The capacities a suite runs Q at: the suite's own list, unless Q's library is built
-// for a few sizes only (Q::fixed_capacities: atomic_queue's AtomicQueue, sized at
-// compile time); then those, so the queue is tested rather than skipped.
+template <class Q>
+inline constexpr bool single_slot = std::is_same_v<Q, handoff_slot<item>> || std::is_same_v<Q, floor_pingpong<item>>;
+
+// The capacities a suite runs Q at: the suite's own list, except for queues that take
+// only some, which are tested at those rather than skipped — libraries built for a few
+// sizes (Q::fixed_capacities: atomic_queue's AtomicQueue), single slots (1), and the
+// line floor (whole cache lines: the list's multiples of 8, at least 16).
 template <class Q>
 std::vector<std::size_t> capacities_or_fixed(std::vector<std::size_t> usual) {
-  if constexpr (requires { Q::fixed_capacities; })
+  if constexpr (requires { Q::fixed_capacities; }) {
     return {std::begin(Q::fixed_capacities), std::end(Q::fixed_capacities)};
-  else
+  } else if constexpr (single_slot<Q>) {
+    return {1};
+  } else if constexpr (std::is_same_v<Q, floor_line_ring<item>>) {
+    std::vector<std::size_t> lines{16};
+    for (auto c : usual)
+      if (c > 16 && c % 8 == 0) lines.push_back(c);
+    return lines;
+  } else {
     return usual;
+  }
 }
 
 struct name_generator {
@@ -101,8 +121,11 @@ struct name_generator {
 };
 
 using our_queues = ::testing::Types<
-    mutex_ring<item>, mutex_ring<item, mutex_options{false, 0}>, semaphore_ring<item>, handoff_slot<item>,
+    mutex_ring<item>, mutex_ring<item, mutex_options{false, 0, false}>, mutex_ring<item, mutex_options{true, 512, false}>,
+    semaphore_ring<item>, handoff_slot<item>,
     spsc_ring<item>, spsc_ring<item, spsc_options{false, false}>, spsc_ring<item, spsc_options{true, false}>,
+    spsc_ring<item, rigtorp_spsc>, spsc_ring<item, fastforward_spsc>,
+    spsc_ring<item, spsc_options{.slot_flag = true, .gap = 3, .batch = 5}>, floor_pingpong<item>, floor_line_ring<item>,
     mpmc_ring<item>, mpmc_ring<item, mpmc_options{true}>, mpmc_ring_near_wrap<item, std::uint64_t>,
     mpmc_ring_near_wrap<item, std::uint32_t>
 #if RINGLAB_HAVE_MOODYCAMEL

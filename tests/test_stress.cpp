@@ -22,7 +22,6 @@ std::vector<shape> shapes_for() {
 
 template <class Q>
 std::vector<std::size_t> capacities_for() {
-  if constexpr (std::is_same_v<Q, handoff_slot<item>>) return {1};
   return capacities_or_fixed<Q>({1, 2, 3, 64, 1024});
 }
 
@@ -43,7 +42,6 @@ template <class Q, class W>
 void blocking_matrix() {
   for (auto [p, c] : shapes_for<Q>())
     for (std::size_t capacity : capacities_or_fixed<Q>({1, 64})) {
-      if (capacity != 1 && std::is_same_v<Q, handoff_slot<item>>) continue;
       stress_config cfg{p, c, capacity, stress_items() / 4, stress_seed()};
       const auto report = stress_blocking<Q, W>(cfg);
       ASSERT_TRUE(report.ok) << W::name << ": " << report.failure;

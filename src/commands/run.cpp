@@ -93,7 +93,7 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--producers", o->producers, "Producer threads")->capture_default_str();
   cmd->add_option("--consumers", o->consumers, "Consumer threads")->capture_default_str();
   cmd->add_option("--rate", o->rate, "Offered rate, items/s over all producers (0: closed loop)")->capture_default_str();
-  cmd->add_option("--payload", o->payload, "Item size in bytes: 8, 16, 64, 256, 1024")->capture_default_str();
+  cmd->add_option("--payload", o->payload, "Item size in bytes: 8, 64, 256, 1024")->capture_default_str();
   cmd->add_option("--pin", o->pin, "none, compact, scatter, same-core, or p:N,c:M,...")->capture_default_str();
   auto* duration = cmd->add_option("--duration", o->duration, "Seconds to run (after warm-up)")->capture_default_str();
   cmd->add_option("--items", o->items, "Run this many items in total instead of a duration")->excludes(duration);

@@ -46,7 +46,7 @@ void validate(const run_config& c) {
   if (!std::isfinite(c.offered_rate) || c.offered_rate < 0)
     bad(fmt::format("--rate {}: must be >= 0 items/s (0: as fast as possible)", c.offered_rate));
   if (std::find(std::begin(payload_sizes), std::end(payload_sizes), c.payload_bytes) == std::end(payload_sizes))
-    bad(fmt::format("--payload {}: not one of 8, 16, 64, 256, 1024 bytes", c.payload_bytes));
+    bad(fmt::format("--payload {}: not one of 8, 64, 256, 1024 bytes", c.payload_bytes));
   if (std::find(q->payloads.begin(), q->payloads.end(), c.payload_bytes) == q->payloads.end())
     bad(fmt::format("--payload {}: {} cannot carry items of this size", c.payload_bytes, c.queue));
   if (c.items == 0 && (!std::isfinite(c.duration_s) || c.duration_s <= 0 || c.duration_s > 86400))
@@ -68,6 +68,7 @@ void validate(const run_config& c) {
     if (c.offered_rate != 0) bad(fmt::format("--pattern pingpong: --rate {} makes no sense; a round trip waits for the last", c.offered_rate));
     if (c.items) bad("--pattern pingpong: runs for a --duration, not --items");
     if (c.ending == termination::join) bad("--pattern pingpong: the echo thread stops on a pill (--termination sentinel)");
+    if (c.payload_bytes != 8) bad(fmt::format("--pattern pingpong: round trips carry 8-byte items, not --payload {}", c.payload_bytes));
   }
   if (c.ending == termination::sentinel && !q->properties.fifo)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));

@@ -21,7 +21,7 @@ struct payload_item {
 template <std::size_t Bytes>
 using item_of = std::conditional_t<Bytes == sizeof(tag), tag, payload_item<Bytes>>;
 
-inline constexpr std::size_t payload_sizes[] = {8, 16, 64, 256, 1024};
+inline constexpr std::size_t payload_sizes[] = {8, 64, 256, 1024};
 
 }  // namespace ringlab::harness
 

@@ -46,6 +46,7 @@ class producer_latency_log {
     size_ = slot + 1;
   }
   std::uint64_t every() const noexcept { return every_; }
+  std::uint64_t first() const noexcept { return base_; }
   // Enqueue time of `sequence` (a multiple of every()), or 0 if not logged.
   std::uint64_t enqueue_ticks(std::uint64_t sequence) const noexcept {
     if (sequence < base_ || every_ == latency_off_every) return 0;

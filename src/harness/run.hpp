@@ -135,12 +135,11 @@ template <template <class> class Queue>
 run_result run_point(const run_config& cfg, const run_context& ctx) {
   switch (cfg.payload_bytes) {
     case 8: return run_with_wait<Queue<item_of<8>>, item_of<8>>(cfg, ctx);
-    case 16: return run_with_wait<Queue<item_of<16>>, item_of<16>>(cfg, ctx);
     case 64: return run_with_wait<Queue<item_of<64>>, item_of<64>>(cfg, ctx);
     case 256: return run_with_wait<Queue<item_of<256>>, item_of<256>>(cfg, ctx);
     case 1024: return run_with_wait<Queue<item_of<1024>>, item_of<1024>>(cfg, ctx);
   }
-  throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": not one of 8, 16, 64, 256, 1024");
+  throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": not one of 8, 64, 256, 1024");
 }
 
 }  // namespace ringlab::harness
@@ -148,8 +147,11 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
 #include "harness/pingpong.hpp"
 
 namespace ringlab::harness {
+// Round trips carry 8-byte items only (validate() says so), which halves what gets compiled.
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
-  return cfg.shape == pattern::pingpong ? run_pingpong_typed<Q, W, Item>(cfg, ctx) : run_typed<Q, W, Item>(cfg, ctx);
+  if constexpr (std::is_same_v<Item, tag>)
+    if (cfg.shape == pattern::pingpong) return run_pingpong_typed<Q, W, Item>(cfg, ctx);
+  return run_typed<Q, W, Item>(cfg, ctx);
 }
 }  // namespace ringlab::harness

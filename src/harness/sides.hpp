@@ -115,14 +115,20 @@ inline void wait_for_start(control_block& ctl, const clock_source& clock, thread
   out.start_ticks = clock.ticks();
 }
 
+// Hot loops keep what they touch per item in locals (the schedule, the sampling mask,
+// the current producer's tally): state behind a pointer would be written back to memory
+// before every release store inside the queue, which costs more than a fast queue.
 template <class Item, class Endpoint, class W>
 void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_state& me, const side_plan& plan,
                   const clock_source& clock, const Item& prototype) {
   wait_for_start(ctl, clock, me.outcome);
   const schedule sched = ctl.plan;
+  const bool open_loop = sched.open_loop();
+  const unsigned id = me.id;
   const std::uint64_t limit = plan.items_per_producer
-                                  ? plan.items_per_producer + (me.id < plan.first_extra_producers ? 1 : 0)
+                                  ? plan.items_per_producer + (id < plan.first_extra_producers ? 1 : 0)
                                   : ~std::uint64_t{0};
+  std::uint64_t sample_mask = me.log.every() - 1, sample_from = me.log.first();
   std::uint32_t seen_phase = warmup;
   std::uint64_t s = 0;
   for (; s < limit; ++s) {
@@ -133,19 +139,25 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
           me.pushed_at_measure = s;
           const double elapsed = static_cast<double>(clock.ticks() - sched.t0_ticks);
           me.log.start(s, plan.sampling_every(true, s, elapsed));
+          sample_mask = me.log.every() - 1;
+          sample_from = me.log.first();
         }
         if (now_phase >= stop) break;
         seen_phase = now_phase;
       }
     }
     std::uint64_t enqueue_ticks = 0;
-    if (sched.open_loop()) {
-      const std::uint64_t due = sched.due(me.id, s);
+    if (open_loop) {
+      const std::uint64_t due = sched.due(id, s);
       enqueue_ticks = clock.ticks();
       if (enqueue_ticks < due) enqueue_ticks = wait_until(clock, due, enqueue_ticks);
     }
-    if (me.log.wants(s)) me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
-    if (!push(q, ws, with_tag(prototype, make_tag(me.id, s)))) break;  // closed: the run was stopped
+    if ((s & sample_mask) == 0 && s >= sample_from) [[unlikely]] {
+      me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
+      sample_mask = me.log.every() - 1;
+      sample_from = me.log.first();
+    }
+    if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
   }
   flush(q);  // queues that publish in lines (floors) hold the last items back until told
   me.pushed = me.pushed_at_stop = s;
@@ -177,9 +189,15 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   constexpr std::uint64_t join_batch = 64;  // task_done flushed every this many items, and when idle
   wait_for_start(ctl, clock, me.outcome);
   const bool join = plan.ending == termination::join;
+  const bool check_order = plan.check_order;
+  const unsigned producers = plan.producers;
   const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
   unsigned pills = 0;
-  std::uint64_t popped = 0, unflushed = 0, next_phase_check = 1024;
+  std::uint64_t popped = 0, unflushed = 0, next_phase_check = 1024, corrupt = 0;
+  std::uint64_t sample_mask = me.log.every() - 1;
+  // The tally of the producer whose item came last, in registers; others wait in me.tally.
+  std::uint32_t current = 0;
+  producer_tally tally = me.tally.by_producer[0];
   Item item{};
   auto flush = [&] {
     if (unflushed == 0) return;
@@ -199,6 +217,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
       me.popped_at_measure = popped;
       const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
       me.log.start(plan.sampling_every(false, popped, elapsed));
+      sample_mask = me.log.every() - 1;
     }
     if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
   };
@@ -216,14 +235,30 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
     }
     consume_body(item);
     ++popped;
-    me.tally.record(t, plan.check_order);
-    if (me.log.wants(tag_sequence(t))) [[unlikely]] me.log.record(t, clock.ticks());
+    const std::uint32_t p = tag_producer(t);
+    if (p != current) [[unlikely]] {
+      if (p >= producers) {
+        ++corrupt;
+        continue;
+      }
+      me.tally.by_producer[current] = tally;
+      tally = me.tally.by_producer[p];
+      current = p;
+    }
+    const std::uint64_t seq = tag_sequence(t);
+    delivery_tally::add(tally, seq, check_order);
+    if ((seq & sample_mask) == 0) [[unlikely]] {
+      me.log.record(t, clock.ticks());
+      sample_mask = me.log.every() - 1;
+    }
     if (join && ++unflushed == join_batch) flush();
     if (popped == next_phase_check) [[unlikely]] {
       check_phase();
       next_phase_check += 1024;
     }
   }
+  me.tally.by_producer[current] = tally;
+  me.tally.corrupt += corrupt;
   me.last_pop_ticks = clock.ticks();
   if (join) flush();
   check_phase();

@@ -35,8 +35,10 @@ struct delivery_tally {
       ++corrupt;
       return;
     }
-    const std::uint64_t s = tag_sequence(t);
-    producer_tally& tally = by_producer[p];
+    add(by_producer[p], tag_sequence(t), check_order);
+  }
+
+  static void add(producer_tally& tally, std::uint64_t s, bool check_order) noexcept {
     ++tally.count;
     tally.sequence_sum += s;
     tally.sequence_squares += s * s;

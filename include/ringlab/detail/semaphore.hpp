@@ -27,10 +27,11 @@ class basic_semaphore {
     return false;
   }
 
-  // Spin a little, then sleep. False only when closed with no permit left.
+  // Spin a little (watching the count without writing it, so the releasing side keeps
+  // its line), then sleep. False only when closed with no permit left.
   bool acquire() noexcept {
     for (unsigned i = 0; i < spin_iterations; ++i) {
-      if (try_acquire()) return true;
+      if (permits() != 0 && try_acquire()) return true;
       cpu_relax();
     }
     std::uint32_t w = word_.load(std::memory_order_relaxed);
@@ -62,7 +63,7 @@ class basic_semaphore {
   std::uint32_t permits() const noexcept { return word_.load(std::memory_order_relaxed) & permit_mask; }
 
  private:
-  static constexpr unsigned spin_iterations = 128;
+  static constexpr unsigned spin_iterations = 512;  // about one sleep + wake-up
   static constexpr std::uint32_t permit_mask = max_permits;      // bits 0-19
   static constexpr std::uint32_t sleeper_one = 1u << 20;          // bits 20-30
   static constexpr std::uint32_t sleeper_mask = 0x7ffu << 20;

@@ -1,7 +1,9 @@
 // floor_line_ring — the physical bound for streaming: items move a whole cache line (8
 // words) at a time, the most a pair of cores can hand over per line transfer. The
 // producer fills a line's first 7 words plainly and publishes the 8th with release; the
-// consumer takes the line into a private buffer and frees it at once. Items become
+// consumer takes the line into a private buffer and frees it at once. Like spsc_ring,
+// the producer starts a line only when the line `gap_lines` ahead is free too, so the
+// two sides never wait on the same line. Items become
 // visible a line at a time, so the producer flush()es its last, partial line (its
 // unused words stay 0 and the 8th word is a marker). Not a queue to use: a yardstick
 // for closed-loop throughput (delays_visibility keeps it out of open-loop and round-
@@ -24,6 +26,7 @@ class floor_line_ring {
   static_assert(sizeof(T) == sizeof(std::uint64_t) && std::is_trivially_copyable_v<T>, "words, never 0");
   static constexpr unsigned words = cache_line / sizeof(std::uint64_t);  // 8
   static constexpr std::uint64_t flushed = ~std::uint64_t{0};            // 8th word of a partial line
+  static constexpr std::size_t gap_lines = 4;                             // spare lines ahead of the producer
   struct alignas(cache_line) line {
     std::uint64_t word[words - 1];
     std::atomic<std::uint64_t> last;  // the flag: 0 = free
@@ -33,12 +36,16 @@ class floor_line_ring {
   using value_type = T;
   static constexpr queue_properties properties{.exact_capacity = false, .spsc_only = true, .delays_visibility = true};
 
-  explicit floor_line_ring(std::size_t capacity) : lines_(checked(capacity) / words) {}
-  std::size_t capacity() const noexcept { return lines_.size() * words; }
+  explicit floor_line_ring(std::size_t capacity) : lines_(checked(capacity) / words + gap_lines) {}
+  std::size_t capacity() const noexcept { return (lines_.size() - gap_lines) * words; }
 
   bool try_push(const T& item) {
     line& l = lines_[p_.line];
-    if (p_.filled == 0 && l.last.load(std::memory_order_acquire) != 0) return false;  // line not yet taken
+    if (p_.filled == 0) {  // a new line: it and the gap ahead of it must have been taken
+      std::size_t ahead = p_.line + gap_lines;
+      if (ahead >= lines_.size()) ahead -= lines_.size();
+      if (lines_[ahead].last.load(std::memory_order_acquire) != 0) return false;
+    }
     const auto w = std::bit_cast<std::uint64_t>(item);
     if (p_.filled < words - 1) {
       l.word[p_.filled++] = w;
