@@ -20,6 +20,7 @@ template <class T> using mutex_ring_std = ringlab::mutex_ring<T, mutex_options{.
 template <class T> using spsc_ring = ringlab::spsc_ring<T>;
 template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
 template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;
+template <class T> using spsc_ring_gap = ringlab::spsc_ring<T, spsc_options{.slot_flag = true, .gap = bqueue_spsc.gap, .batch = 1}>;
 template <class T> using spsc_ring_lamport = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = false}>;
 template <class T> using spsc_ring_uncached = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = true}>;
 template <class T> using spsc_ring_unpadded = ringlab::spsc_ring<T, spsc_options{.cached_indices = true, .padded = false}>;
@@ -40,6 +41,7 @@ RINGLAB_QUEUE("handoff_slot", handoff_slot, "one slot handed over by two events 
 RINGLAB_QUEUE("spsc_ring", variants::spsc_ring, "SPSC ring, slots as flags (FastForward) + a 32-slot gap, batched probes (B-Queue)");
 RINGLAB_QUEUE("spsc_ring.rigtorp", variants::spsc_ring_rigtorp, "Lamport SPSC ring with cached opposite indices and padded sides (Rigtorp)");
 RINGLAB_QUEUE("spsc_ring.fastforward", variants::spsc_ring_fastforward, "SPSC ring, slots as flags, no gap, no batch (FastForward as published)");
+RINGLAB_QUEUE("spsc_ring.gap", variants::spsc_ring_gap, "spsc_ring without batched probes: slots as flags and the 32-slot gap only");
 RINGLAB_QUEUE("spsc_ring.lamport", variants::spsc_ring_lamport, "Lamport's SPSC ring as published: shared indices, no caching, no padding");
 RINGLAB_QUEUE("spsc_ring.uncached", variants::spsc_ring_uncached, "spsc_ring.rigtorp without cached indices (padded sides)");
 RINGLAB_QUEUE("spsc_ring.unpadded", variants::spsc_ring_unpadded, "spsc_ring.rigtorp with cached indices but both sides on one line");

@@ -64,12 +64,38 @@ capacity = { from = 1, to = 64, scale = "log2" }
 offered_rate_items_per_s = { from = 1e3, to = 1e6, steps = 4, scale = "log" }
 consumers = { from = 1, to = 4, steps = 4 }
 )");
-  ASSERT_EQ(e.axes.size(), 3u);
-  EXPECT_EQ(e.axes[0].first, "capacity");
-  EXPECT_EQ(e.axes[0].second.size(), 7u);  // 1 2 4 8 16 32 64
-  EXPECT_EQ(to_text(e.axes[1].second.back()), "4");  // consumers 1..4 linear
-  EXPECT_EQ(to_text(e.axes[2].second[1]), "10000");   // 1e3, 1e4, 1e5, 1e6
+  const auto& axes = e.groups.at(0).axes;
+  ASSERT_EQ(axes.size(), 3u);
+  EXPECT_EQ(axes[0].first, "capacity");
+  EXPECT_EQ(axes[0].second.size(), 7u);  // 1 2 4 8 16 32 64
+  EXPECT_EQ(to_text(axes[1].second.back()), "4");  // consumers 1..4 linear
+  EXPECT_EQ(to_text(axes[2].second[1]), "10000");   // 1e3, 1e4, 1e5, 1e6
   EXPECT_EQ(expand(e).size(), 7u * 4u * 4u);
+}
+
+TEST(Experiment, GroupsAreUnitedAndNamedInThePoint) {
+  const auto e = load("x", std::string(header) + R"(
+[fixed]
+duration_s = 0.5
+[[group]]
+name = "spsc"
+fixed = { producers = 1 }
+axes = { queue = ["spsc_ring", "boost.spsc_queue"], capacity = [1024, 65536] }
+[[group]]
+name = "rtt"
+fixed = { pattern = "pingpong" }
+axes = { queue = ["spsc_ring"] }
+)");
+  const auto points = expand(e);
+  ASSERT_EQ(points.size(), 5u);
+  EXPECT_EQ(points[0].id, "group=spsc capacity=1024 queue=spsc_ring");
+  EXPECT_EQ(points[4].id, "group=rtt queue=spsc_ring");
+  EXPECT_EQ(points[4].config.shape, harness::pattern::pingpong);
+  EXPECT_DOUBLE_EQ(points[4].config.duration_s, 0.5);
+  EXPECT_EQ(extra_parameter_columns(e), std::vector<std::string>{"group"});
+  EXPECT_NE(error_of("x", std::string(header) + "[axes]\nqueue = [\"a\"]\n[[group]]\nname = \"g\"\naxes = { capacity = [1] }\n")
+                .find("either [axes] or [[group]]"),
+            std::string::npos);
 }
 
 TEST(Experiment, ExcludeMatchesListsAndBounds) {
@@ -107,6 +133,7 @@ TEST(Experiment, BadFilesNameFileLineAndKey) {
       {"x", std::string(header) + "[axes]\nqueue = [\"a\"\n", "x.toml:4:"},  // TOML syntax error
       {"y", std::string(header) + "[axes]\nqueue = [\"a\"]\n", "name 'x' must match the file name 'y'"},
       {"x", "name = \"x\"\n[axes]\nqueue = [\"a\"]\n", "needs 'description'"},
+      {"x", std::string(header) + "[fixed]\nqueue = \"a\"\n", "needs [axes]"},
       {"x", std::string(header) + "[axes]\ntick_ms = [1]\n", "key 'tick_ms' is not a parameter of a run experiment"},
       {"x", std::string(header) + "[axes]\ntermination = [\"maybe\"]\n", "x.toml:4: termination must be sentinel or join"},
   };

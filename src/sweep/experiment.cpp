@@ -226,8 +226,8 @@ experiment load_experiment(const std::string& path) {
   x.path = path;
   check_keys(path, root, "the experiment",
              {"name", "description", "scenario", "repetitions", "noisy_spread", "skip_unsupported", "fixed", "axes",
-              "exclude", "plot", "claim"},
-             {"name", "description", "axes"});
+              "group", "exclude", "plot", "claim"},
+             {"name", "description"});
   x.name = std::get<std::string>(read_value(path, "name", *root.get("name"), kind::text));
   const std::string stem = std::filesystem::path(path).stem().string();
   if (x.name != stem) fail(path, root.get("name")->source(), fmt::format("name '{}' must match the file name '{}'", x.name, stem));
@@ -250,22 +250,48 @@ experiment load_experiment(const std::string& path) {
     if (!n->is_table()) fail(path, n->source(), fmt::format("'{}' must be a table [{}]", name, name));
     return n->as_table();
   };
-  if (const auto* fixed = table_at("fixed"))
-    for (const auto& [k, v] : *fixed) {
+  // Fixed values and axes of one group (or of the whole experiment): checked key by key.
+  auto read_fixed = [&](const toml::table& table, std::vector<std::pair<std::string, value>>& into) {
+    for (const auto& [k, v] : table) {
       const auto& p = lookup(path, std::string(k.str()), k.source(), x.scenario);
-      x.fixed.emplace_back(std::string(k.str()), read_value(path, std::string(k.str()), v, p.type));
-      check_applies(path, x.fixed.back().first, x.fixed.back().second, v.source());
+      into.emplace_back(std::string(k.str()), read_value(path, std::string(k.str()), v, p.type));
+      check_applies(path, into.back().first, into.back().second, v.source());
     }
-  const auto* axes = table_at("axes");
-  for (const auto& [k, v] : *axes) {
-    const std::string key(k.str());
-    const auto& p = lookup(path, key, k.source(), x.scenario);
-    if (std::any_of(x.fixed.begin(), x.fixed.end(), [&](const auto& f) { return f.first == key; }))
-      fail(path, k.source(), fmt::format("key '{}' is both fixed and an axis", key));
-    x.axes.emplace_back(key, read_axis(path, key, v, p.type));
-    for (const auto& one : x.axes.back().second) check_applies(path, key, one, v.source());
+  };
+  auto read_axes = [&](const toml::table& table, point_group& group) {
+    for (const auto& [k, v] : table) {
+      const std::string key(k.str());
+      const auto& p = lookup(path, key, k.source(), x.scenario);
+      auto is_key = [&](const auto& f) { return f.first == key; };
+      if (std::any_of(x.fixed.begin(), x.fixed.end(), is_key) || std::any_of(group.fixed.begin(), group.fixed.end(), is_key))
+        fail(path, k.source(), fmt::format("key '{}' is both fixed and an axis", key));
+      group.axes.emplace_back(key, read_axis(path, key, v, p.type));
+      for (const auto& one : group.axes.back().second) check_applies(path, key, one, v.source());
+    }
+    if (group.axes.empty()) fail(path, table.source(), "an [axes] table needs at least one axis");
+  };
+  if (const auto* fixed = table_at("fixed")) read_fixed(*fixed, x.fixed);
+  if (const auto* axes = table_at("axes")) {
+    x.groups.emplace_back();
+    read_axes(*axes, x.groups.back());
   }
-  if (x.axes.empty()) fail(path, axes->source(), "[axes] needs at least one axis");
+  for_each_table(path, root, "group", [&](const toml::table& t) {
+    if (!x.groups.empty() && x.groups.front().name.empty())
+      fail(path, t.source(), "use either [axes] or [[group]] tables, not both");
+    check_keys(path, t, "[[group]]", {"name", "fixed", "axes"}, {"name", "axes"});
+    point_group g;
+    g.name = std::get<std::string>(read_value(path, "name", *t.get("name"), kind::text));
+    for (const auto& other : x.groups)
+      if (other.name == g.name) fail(path, t.source(), fmt::format("two groups named '{}'", g.name));
+    if (const auto* f = t.get("fixed")) {
+      if (!f->is_table()) fail(path, f->source(), "a group's 'fixed' must be a table");
+      read_fixed(*f->as_table(), g.fixed);
+    }
+    if (!t.get("axes")->is_table()) fail(path, t.get("axes")->source(), "a group's 'axes' must be a table");
+    read_axes(*t.get("axes")->as_table(), g);
+    x.groups.push_back(std::move(g));
+  });
+  if (x.groups.empty()) fail(path, root.source(), "the experiment needs [axes] (or [[group]] tables with axes)");
   for_each_table(path, root, "exclude", [&](const toml::table& rule) {
     std::vector<condition> conditions;
     for (const auto& [k, v] : rule) {
@@ -288,39 +314,49 @@ experiment load_experiment(const std::string& path) {
 }
 
 std::vector<std::string> extra_parameter_columns(const experiment& e) {
-  return e.scenario == "seed" ? std::vector<std::string>{"tick_ms"} : std::vector<std::string>{};
+  std::vector<std::string> columns;
+  if (!e.groups.front().name.empty()) columns.push_back("group");
+  if (e.scenario == "seed") columns.push_back("tick_ms");
+  return columns;
 }
 
 std::vector<point> expand(const experiment& e) {
   std::vector<point> points;
-  std::vector<std::size_t> at(e.axes.size(), 0);
-  for (;;) {
-    std::vector<std::pair<std::string, value>> values = e.fixed;
-    for (std::size_t a = 0; a < e.axes.size(); ++a) values.emplace_back(e.axes[a].first, e.axes[a].second[at[a]]);
-    const bool excluded = std::any_of(e.excludes.begin(), e.excludes.end(), [&](const std::vector<condition>& rule) {
-      return std::all_of(rule.begin(), rule.end(), [&](const condition& c) {
-        const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == c.key; });
-        return it != values.end() && c.matches(it->second);
+  for (const auto& g : e.groups) {
+    std::vector<std::size_t> at(g.axes.size(), 0);
+    for (;;) {
+      std::vector<std::pair<std::string, value>> values = e.fixed;
+      values.insert(values.end(), g.fixed.begin(), g.fixed.end());
+      for (std::size_t a = 0; a < g.axes.size(); ++a) values.emplace_back(g.axes[a].first, g.axes[a].second[at[a]]);
+      const bool excluded = std::any_of(e.excludes.begin(), e.excludes.end(), [&](const std::vector<condition>& rule) {
+        return std::all_of(rule.begin(), rule.end(), [&](const condition& c) {
+          const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == c.key; });
+          return it != values.end() && c.matches(it->second);
+        });
       });
-    });
-    if (!excluded) {
-      point p;
-      p.config.duration_s = 1.0;
-      for (const auto& [key, v] : values) {
-        try {
-          parameters().at(key).apply(p, v);
-        } catch (const experiment_error& err) {
-          throw experiment_error(fmt::format("{}: {}", e.path, err.what()));
+      if (!excluded) {
+        point p;
+        p.config.duration_s = 1.0;
+        for (const auto& [key, v] : values) {
+          try {
+            parameters().at(key).apply(p, v);
+          } catch (const experiment_error& err) {
+            throw experiment_error(fmt::format("{}: {}", e.path, err.what()));
+          }
+          p.parameters.emplace_back(key, to_text(v));
         }
-        p.parameters.emplace_back(key, to_text(v));
+        if (!g.name.empty()) {
+          p.id = "group=" + g.name;
+          p.parameters.emplace_back("group", g.name);
+        }
+        for (std::size_t a = 0; a < g.axes.size(); ++a)
+          p.id += (p.id.empty() ? "" : " ") + g.axes[a].first + "=" + to_text(g.axes[a].second[at[a]]);
+        points.push_back(std::move(p));
       }
-      for (std::size_t a = 0; a < e.axes.size(); ++a)
-        p.id += (a ? " " : "") + e.axes[a].first + "=" + to_text(e.axes[a].second[at[a]]);
-      points.push_back(std::move(p));
+      std::size_t a = g.axes.size();
+      while (a > 0 && ++at[a - 1] == g.axes[a - 1].second.size()) at[--a] = 0;
+      if (a == 0) break;
     }
-    std::size_t a = e.axes.size();
-    while (a > 0 && ++at[a - 1] == e.axes[a - 1].second.size()) at[--a] = 0;
-    if (a == 0) break;
   }
   return points;
 }

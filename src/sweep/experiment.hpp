@@ -28,21 +28,29 @@ struct condition {
   bool matches(const value& v) const;
 };
 
+// A set of points: fixed values and axes. An experiment has one (its [axes]) or several
+// ([[group]] tables, each with its own fixed values and axes): the union is the sweep.
+struct point_group {
+  std::string name;  // empty for the plain [axes]
+  std::vector<std::pair<std::string, value>> fixed;
+  std::vector<std::pair<std::string, std::vector<value>>> axes;
+};
+
 struct experiment {
   std::string path, name, description;
   std::string scenario = "run";  // "run": ringlab run points; "seed": the seed scenario
   unsigned repetitions = 5;
   double noisy_spread = 0.25;
   bool skip_unsupported = false;  // drop points a queue refuses (fixed-size peers) instead of failing
-  std::vector<std::pair<std::string, value>> fixed;
-  std::vector<std::pair<std::string, std::vector<value>>> axes;
+  std::vector<std::pair<std::string, value>> fixed;  // for every group
+  std::vector<point_group> groups;
   std::vector<std::vector<condition>> excludes;  // a point matching every condition of a rule is left out
   std::size_t plots = 0, claims = 0;
 };
 
 // One point of the sweep: the run it describes and its identity.
 struct point {
-  std::string id;  // the axes' values, "queue=spsc_ring capacity=1024"
+  std::string id;  // the axes' values, "queue=spsc_ring capacity=1024" (after "group=NAME" in groups)
   harness::run_config config;
   std::vector<std::pair<std::string, std::string>> parameters;  // every parameter, as CSV text
   double tick_ms = 1;  // seed scenario only

@@ -77,7 +77,7 @@ std::string results_csv(const std::string& results_dir, const std::string& host,
 }
 
 double estimated_seconds(const experiment& e, const point& p) {
-  constexpr double overhead_s = 0.12;  // threads, start, drain, analysis
+  constexpr double overhead_s = 0.2;  // threads, start, drain, analysis, noise guards
   if (e.scenario == "seed") return 12 * p.tick_ms / 1000 + overhead_s;
   if (p.config.items) return 1.0;
   const double warmup = p.config.effective_warmup_s();
