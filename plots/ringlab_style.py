@@ -14,16 +14,22 @@ import re
 
 OUR_COLORS = {
     "mutex_ring": "#d62728",
+    "mutex_ring.std": "#e6550d",
     "mutex_ring.plain": "#ff9896",
     "semaphore_ring": "#9467bd",
     "handoff_slot": "#8c564b",
     "spsc_ring": "#1f77b4",
+    "spsc_ring.gap": "#3182bd",
+    "spsc_ring.fastforward": "#9ecae1",
+    "spsc_ring.rigtorp": "#4a6fa5",
     "spsc_ring.lamport": "#6baed6",
     "spsc_ring.uncached": "#08306b",
     "spsc_ring.unpadded": "#17becf",
     "mpmc_ring": "#2ca02c",
     "mpmc_ring.padded": "#98df8a",
     "textbook_mutex_queue": "#7f7f7f",
+    "floor.pingpong": "#c7c7c7",   # the yardsticks: greys
+    "floor.line_ring": "#a0a0a0",
 }
 PEER_COLORS = {
     "moodycamel": "#ff7f0e",

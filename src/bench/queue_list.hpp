@@ -1,20 +1,13 @@
 // Every registered queue (src/queues.cpp, src/peers/*.cpp) as the type the benchmarks
 // instantiate, under its command-line name, with the capacity it is measured at.
-// The variants repeat src/queues.cpp's aliases (they live in that .cpp, which also
-// instantiates the whole harness per queue); keep the two lists in step.
+// Our variants come from src/queue_variants.hpp, the registry's own aliases.
 #pragma once
 #include <cstddef>
 #include <type_traits>
 
 #include <ringlab/tag.hpp>
-#include <ringlab/queues/floor_line_ring.hpp>
-#include <ringlab/queues/floor_pingpong.hpp>
-#include <ringlab/queues/handoff_slot.hpp>
-#include <ringlab/queues/mpmc_ring.hpp>
-#include <ringlab/queues/mutex_ring.hpp>
-#include <ringlab/queues/semaphore_ring.hpp>
-#include <ringlab/queues/spsc_ring.hpp>
-#include <ringlab/queues/textbook_mutex_queue.hpp>
+
+#include "queue_variants.hpp"
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
 #endif
@@ -43,27 +36,23 @@ template <class Add>
 void for_each_queue(Add&& add) {
   using namespace ringlab;
   constexpr std::size_t c = default_capacity;
-  add.template operator()<mutex_ring<item>>("mutex_ring", c);
-  add.template operator()<mutex_ring<item, mutex_options{.adaptive_lock = false}>>("mutex_ring.std", c);
-  add.template operator()<mutex_ring<item, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0,
-                                                          .adaptive_lock = false, .push_hysteresis = false}>>(
-      "mutex_ring.plain", c);
+  add.template operator()<variants::mutex_ring<item>>("mutex_ring", c);
+  add.template operator()<variants::mutex_ring_std<item>>("mutex_ring.std", c);
+  add.template operator()<variants::mutex_ring_plain<item>>("mutex_ring.plain", c);
   add.template operator()<textbook_mutex_queue<item>>("textbook_mutex_queue", c);
   add.template operator()<semaphore_ring<item>>("semaphore_ring", c);
   add.template operator()<handoff_slot<item>>("handoff_slot", 1);
-  add.template operator()<spsc_ring<item>>("spsc_ring", c);
-  add.template operator()<spsc_ring<item, rigtorp_spsc>>("spsc_ring.rigtorp", c);
-  add.template operator()<spsc_ring<item, fastforward_spsc>>("spsc_ring.fastforward", c);
-  add.template operator()<spsc_ring<item, spsc_options{.cached_indices = false, .padded = false}>>(
-      "spsc_ring.lamport", c);
-  add.template operator()<spsc_ring<item, spsc_options{.cached_indices = false, .padded = true}>>(
-      "spsc_ring.uncached", c);
-  add.template operator()<spsc_ring<item, spsc_options{.cached_indices = true, .padded = false}>>(
-      "spsc_ring.unpadded", c);
-  add.template operator()<mpmc_ring<item>>("mpmc_ring", c);
-  add.template operator()<mpmc_ring<item, mpmc_options{.padded_slots = true}>>("mpmc_ring.padded", c);
-  add.template operator()<floor_pingpong<item>>("floor.pingpong", 1);
-  add.template operator()<floor_line_ring<item>>("floor.line_ring", c);
+  add.template operator()<variants::spsc_ring<item>>("spsc_ring", c);
+  add.template operator()<variants::spsc_ring_rigtorp<item>>("spsc_ring.rigtorp", c);
+  add.template operator()<variants::spsc_ring_fastforward<item>>("spsc_ring.fastforward", c);
+  add.template operator()<variants::spsc_ring_gap<item>>("spsc_ring.gap", c);
+  add.template operator()<variants::spsc_ring_lamport<item>>("spsc_ring.lamport", c);
+  add.template operator()<variants::spsc_ring_uncached<item>>("spsc_ring.uncached", c);
+  add.template operator()<variants::spsc_ring_unpadded<item>>("spsc_ring.unpadded", c);
+  add.template operator()<variants::mpmc_ring<item>>("mpmc_ring", c);
+  add.template operator()<variants::mpmc_ring_padded<item>>("mpmc_ring.padded", c);
+  add.template operator()<variants::floor_pingpong<item>>("floor.pingpong", 1);
+  add.template operator()<variants::floor_line_ring<item>>("floor.line_ring", c);
 #if RINGLAB_HAVE_MOODYCAMEL
   add.template operator()<peers::moodycamel_queue<item>>("moodycamel", c);
   add.template operator()<peers::moodycamel_blocking_queue<item>>("moodycamel.blocking", c);

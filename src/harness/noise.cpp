@@ -109,10 +109,19 @@ double probe_round_trip_ns(const topology& topo, int pu_a, int pu_b) {
 
 noise_guard::noise_guard(const guard_options& options, const topology& topo) : options_(options), topo_(&topo) {}
 
+double noise_guard::reference_probe_ns() {
+  std::vector<double> sorted = probes_ns_;
+  std::sort(sorted.begin(), sorted.end());
+  return sorted.empty() ? NAN : sorted[sorted.size() / 5];
+}
+
 run_result noise_guard::run(const run_config& cfg, const std::function<run_result()>& run) {
   if (!options_.enabled) return run();
   const unsigned pus = static_cast<unsigned>(topo_->pus().size());
   const auto [pu_a, pu_b] = probe_pus(*topo_, cfg);
+  if (probes_ns_.empty())  // the baseline
+    for (int i = 0; i < 8; ++i)
+      if (const double p = probe_round_trip_ns(*topo_, pu_a, pu_b); std::isfinite(p)) probes_ns_.push_back(p);
   run_result result;
   for (unsigned attempt = 0;; ++attempt) {
     // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
@@ -131,7 +140,8 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
     const auto end = load_sample::now();
     const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
     for (double p : {before, after})
-      if (std::isfinite(p) && (fastest_probe_ns_ == 0 || p < fastest_probe_ns_)) fastest_probe_ns_ = p;
+      if (std::isfinite(p)) probes_ns_.push_back(p);
+    const double limit = reference_probe_ns() * (1 + options_.probe_tolerance);
     const auto [foreign, steal] = shares(start, end, pus);
     result.probe_before_ns = before;
     result.probe_after_ns = after;
@@ -140,8 +150,8 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
     result.attempts = attempt + 1;
     const double slowest = std::max(std::isfinite(before) ? before : 0.0, std::isfinite(after) ? after : 0.0);
     std::string why;
-    if (slowest > fastest_probe_ns_ * (1 + options_.probe_tolerance))
-      why = fmt::format("probe {:.0f} ns > {:.0f} ns", slowest, fastest_probe_ns_ * (1 + options_.probe_tolerance));
+    if (std::isfinite(limit) && slowest > limit)
+      why = fmt::format("probe {:.0f} ns > {:.0f} ns", slowest, limit);
     else if (foreign > options_.foreign_threshold)
       why = fmt::format("other processes used {:.0f}% of the CPUs", foreign * 100);
     else if (steal > options_.steal_threshold)

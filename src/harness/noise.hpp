@@ -9,6 +9,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "harness/pinning.hpp"
 #include "harness/result.hpp"
@@ -19,13 +20,14 @@ struct guard_options {
   bool enabled = true;
   double quiet_threshold = 0.10;    // others' busy share of all PUs we wait to fall below
   double quiet_wait_s = 2.0;        // ... for at most this long
-  double probe_tolerance = 0.5;     // a probe may exceed the fastest seen by this fraction
+  double probe_tolerance = 0.5;     // a probe may exceed the usual (20th percentile) by this fraction
   double foreign_threshold = 0.10;  // others' busy share of all PUs during the run
   double steal_threshold = 0.05;    // the hypervisor's steal share during the run
   unsigned retries = 2;             // extra attempts for a disturbed point
 };
 
-// The guards' memory across points: the fastest probe seen is the reference.
+// The guards' memory across points: the reference round trip is the 20th percentile of
+// every probe so far (a baseline of 8 at the start), robust to a freak fast one.
 class noise_guard {
  public:
   noise_guard(const guard_options& options, const topology& topo);
@@ -35,8 +37,9 @@ class noise_guard {
 
  private:
   guard_options options_;
+  double reference_probe_ns();
   const topology* topo_;
-  double fastest_probe_ns_ = 0;
+  std::vector<double> probes_ns_;
 };
 
 // One cross-PU round trip between two PUs, in ns (the median of several batches);

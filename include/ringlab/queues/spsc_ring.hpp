@@ -189,7 +189,7 @@ class spsc_ring {
     slots_ = block_.slots();
     for (std::size_t i = 0; i < capacity + spare_slots; ++i) ::new (&slots_[i]) T();  // flag word 0: free
     if constexpr (Options.slot_flag) {
-      T probe{};
+      [[maybe_unused]] T probe{};
       assert(reinterpret_cast<void*>(&flag_word<T>::of(probe)) == reinterpret_cast<void*>(&probe) &&
              "the flag word must be the item's first word");
     }

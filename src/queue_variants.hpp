@@ -1,0 +1,35 @@
+// Our queues' named variants: the class templates the registry (src/queues.cpp), the
+// micro-benchmarks and anyone else instantiate under the names `ringlab list` prints.
+// An ablation variant is one queue with some options switched off, not a copy.
+#pragma once
+#include <type_traits>
+
+#include <ringlab/queues/floor_line_ring.hpp>
+#include <ringlab/queues/floor_pingpong.hpp>
+#include <ringlab/queues/handoff_slot.hpp>
+#include <ringlab/queues/mpmc_ring.hpp>
+#include <ringlab/queues/mutex_ring.hpp>
+#include <ringlab/queues/semaphore_ring.hpp>
+#include <ringlab/queues/spsc_ring.hpp>
+#include <ringlab/queues/textbook_mutex_queue.hpp>
+
+namespace ringlab::variants {
+template <class T> using mutex_ring = ringlab::mutex_ring<T>;
+template <class T> using mutex_ring_plain =
+    ringlab::mutex_ring<T, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0, .adaptive_lock = false,
+                                         .push_hysteresis = false}>;
+template <class T> using mutex_ring_std = ringlab::mutex_ring<T, mutex_options{.adaptive_lock = false}>;
+template <class T> using spsc_ring = ringlab::spsc_ring<T>;
+template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
+template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;
+template <class T> using spsc_ring_gap = ringlab::spsc_ring<T, spsc_options{.slot_flag = true, .gap = bqueue_spsc.gap, .batch = 1}>;
+template <class T> using spsc_ring_lamport = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = false}>;
+template <class T> using spsc_ring_uncached = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = true}>;
+template <class T> using spsc_ring_unpadded = ringlab::spsc_ring<T, spsc_options{.cached_indices = true, .padded = false}>;
+template <class T> using mpmc_ring = ringlab::mpmc_ring<T>;
+template <class T> using mpmc_ring_padded = ringlab::mpmc_ring<T, mpmc_options{.padded_slots = true}>;
+// The floors move 64-bit words only.
+template <class T> using floor_pingpong = std::conditional_t<sizeof(T) == 8, ringlab::floor_pingpong<T>, unsupported_queue<T>>;
+template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ringlab::floor_line_ring<T>, unsupported_queue<T>>;
+}  // namespace ringlab::variants
+
