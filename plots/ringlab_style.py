@@ -16,6 +16,7 @@ OUR_COLORS = {
     "mutex_ring": "#d62728",
     "mutex_ring.std": "#e6550d",
     "mutex_ring.plain": "#ff9896",
+    "two_lock_ring": "#a50f15",
     "semaphore_ring": "#9467bd",
     "handoff_slot": "#8c564b",
     "spsc_ring": "#1f77b4",

@@ -12,6 +12,7 @@
 #include <ringlab/queues/semaphore_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
 #include <ringlab/queues/textbook_mutex_queue.hpp>
+#include <ringlab/queues/two_lock_ring.hpp>
 
 namespace ringlab::variants {
 template <class T> using mutex_ring = ringlab::mutex_ring<T>;
@@ -19,6 +20,7 @@ template <class T> using mutex_ring_plain =
     ringlab::mutex_ring<T, mutex_options{.signal_only_waiters = false, .spin_before_sleep = 0, .adaptive_lock = false,
                                          .push_hysteresis = false}>;
 template <class T> using mutex_ring_std = ringlab::mutex_ring<T, mutex_options{.adaptive_lock = false}>;
+template <class T> using two_lock_ring = ringlab::two_lock_ring<T>;
 template <class T> using spsc_ring = ringlab::spsc_ring<T>;
 template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
 template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;

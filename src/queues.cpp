@@ -8,6 +8,7 @@ using namespace ringlab;
 RINGLAB_QUEUE("mutex_ring", variants::mutex_ring, "ring + adaptive mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping");
 RINGLAB_QUEUE("mutex_ring.std", variants::mutex_ring_std, "mutex_ring with std::mutex (sleeps at once on contention)");
 RINGLAB_QUEUE("mutex_ring.plain", variants::mutex_ring_plain, "mutex_ring with std::mutex, signalling every operation, no spinning (the bare monitor)");
+RINGLAB_QUEUE("two_lock_ring", variants::two_lock_ring, "ring with a lock per side (Michael & Scott's two-lock queue), cached opposite indices, condvars; signals only sleepers");
 RINGLAB_QUEUE("textbook_mutex_queue", textbook_mutex_queue, "std::deque + std::mutex + two condvars, notify_one on every op under the lock, no spin (the tutorial's; naive on purpose)");
 RINGLAB_QUEUE("semaphore_ring", semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side");
 RINGLAB_QUEUE("handoff_slot", handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only");

@@ -14,6 +14,7 @@
 #include <ringlab/queues/mpmc_ring.hpp>
 #include <ringlab/queues/mutex_ring.hpp>
 #include <ringlab/queues/semaphore_ring.hpp>
+#include <ringlab/queues/two_lock_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #if RINGLAB_HAVE_MOODYCAMEL
@@ -45,6 +46,14 @@ class mpmc_ring_near_wrap : public mpmc_ring<T, mpmc_options{}, Index> {
       : mpmc_ring<T, mpmc_options{}, Index>(capacity, std::numeric_limits<Index>::max() - 1000) {}
 };
 
+// two_lock_ring's counters start 1000 items before they wrap.
+template <class T>
+class two_lock_ring_near_wrap : public two_lock_ring<T> {
+ public:
+  explicit two_lock_ring_near_wrap(std::size_t capacity)
+      : two_lock_ring<T>(capacity, std::numeric_limits<std::size_t>::max() - 1000) {}
+};
+
 template <class Q> struct queue_name;
 #define RINGLAB_TEST_NAME(text, ...) \
   template <> struct queue_name<__VA_ARGS__> { static std::string get() { return text; } }
@@ -52,6 +61,8 @@ RINGLAB_TEST_NAME("mutex_ring", mutex_ring<item>);
 RINGLAB_TEST_NAME("mutex_ring_plain", mutex_ring<item, mutex_options{false, 0, false}>);
 RINGLAB_TEST_NAME("mutex_ring_std", mutex_ring<item, mutex_options{true, 512, false}>);
 RINGLAB_TEST_NAME("semaphore_ring", semaphore_ring<item>);
+RINGLAB_TEST_NAME("two_lock_ring", two_lock_ring<item>);
+RINGLAB_TEST_NAME("two_lock_ring_wrap", two_lock_ring_near_wrap<item>);
 RINGLAB_TEST_NAME("handoff_slot", handoff_slot<item>);
 RINGLAB_TEST_NAME("spsc_ring", spsc_ring<item>);
 RINGLAB_TEST_NAME("spsc_ring_lamport", spsc_ring<item, spsc_options{false, false}>);
@@ -122,7 +133,7 @@ struct name_generator {
 
 using our_queues = ::testing::Types<
     mutex_ring<item>, mutex_ring<item, mutex_options{false, 0, false}>, mutex_ring<item, mutex_options{true, 512, false}>,
-    semaphore_ring<item>, handoff_slot<item>,
+    semaphore_ring<item>, two_lock_ring<item>, two_lock_ring_near_wrap<item>, handoff_slot<item>,
     spsc_ring<item>, spsc_ring<item, spsc_options{false, false}>, spsc_ring<item, spsc_options{true, false}>,
     spsc_ring<item, rigtorp_spsc>, spsc_ring<item, fastforward_spsc>,
     spsc_ring<item, spsc_options{.slot_flag = true, .gap = 3, .batch = 5}>, floor_pingpong<item>, floor_line_ring<item>,

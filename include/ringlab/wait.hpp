@@ -52,11 +52,15 @@ struct basic_yield {
 };
 using yield = basic_yield<>;
 
-// Spin briefly, then sleep on a futex. A waiter registers in `sleepers` and re-checks
-// before sleeping; a notifier reads `sleepers` with a read-modify-write on the same
-// word, so either the waiter's re-check sees the item or the notifier sees the waiter
-// (no fence, no lost wake-up). notify wakes one sleeper: any one of them can proceed.
-template <unsigned SpinIterations = 128, bool ProcessShared = false>
+// Spin briefly, yield the core a few times, then sleep on a futex. The yields are for
+// the partner that needs this very core (oversubscription): it runs, makes progress and
+// no one pays a futex wake-up per item; a partner that is merely idle costs a few
+// microseconds of yields before we sleep (spin, yield, sleep: as Go's runtime waits).
+// A waiter registers in `sleepers` and re-checks before sleeping; a notifier reads
+// `sleepers` with a read-modify-write on the same word, so either the waiter's re-check
+// sees the item or the notifier sees the waiter (no fence, no lost wake-up). notify
+// wakes one sleeper: any one of them can proceed.
+template <unsigned SpinIterations = 128, unsigned YieldIterations = 8, bool ProcessShared = false>
 struct basic_park {
   static constexpr const char* name = "park";
   struct channel {
@@ -68,6 +72,11 @@ struct basic_park {
     for (unsigned i = 0; i < SpinIterations; ++i) {
       if (op()) return true;
       cpu_relax();
+    }
+    for (unsigned i = 0; i < YieldIterations; ++i) {
+      if (op()) return true;
+      if (stopped()) return op();
+      ::sched_yield();
     }
     for (;;) {
       if (op()) return true;

@@ -40,6 +40,7 @@ void for_each_queue(Add&& add) {
   add.template operator()<variants::mutex_ring_std<item>>("mutex_ring.std", c);
   add.template operator()<variants::mutex_ring_plain<item>>("mutex_ring.plain", c);
   add.template operator()<textbook_mutex_queue<item>>("textbook_mutex_queue", c);
+  add.template operator()<variants::two_lock_ring<item>>("two_lock_ring", c);
   add.template operator()<semaphore_ring<item>>("semaphore_ring", c);
   add.template operator()<handoff_slot<item>>("handoff_slot", 1);
   add.template operator()<variants::spsc_ring<item>>("spsc_ring", c);
