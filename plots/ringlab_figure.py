@@ -149,10 +149,12 @@ def marker(painter, p):
 
 
 def draw_bars(ax, points, painter, sc, categories):
-    slots = max(1, len(painter.series))
+    # Series side by side within a category; one slot when the series is the category.
+    grouped = painter.spec.series is not None and painter.spec.series != painter.spec.x
+    slots = max(1, len(painter.series)) if grouped else 1
     width = 0.8 / slots
     for p in points:
-        slot = painter.index.get(text(p.series), 0) if painter.spec.series is not None else 0
+        slot = painter.index.get(text(p.series), 0) if grouped else 0
         x = categories.index(text(p.x)) + (slot - (slots - 1) / 2) * width
         color = painter.color(p)
         ax.bar([x], [p.y.median / sc.ydiv], width * 0.9, yerr=whiskers(p.y, sc.ydiv), capsize=2.5,
@@ -202,6 +204,13 @@ def draw(spec, points, sc, title, footer, noisy_spread):
         decorate(ax, spec, sc, categories, points)
         if spec.facet is not None:
             ax.set_title(f"{spec.facet} = {text(facet)}")
+    if spec.kind == "bar" and sc.logy:
+        # Bars stand on 0, which a log axis cannot show: matplotlib then picks a bottom
+        # that can hide the smallest bars. Start below the lowest whisker instead.
+        lows = [min(p.y.median, p.y.ci_low if math.isfinite(p.y.ci_low) else p.y.median) / sc.ydiv for p in points]
+        lows = [v for v in lows if v > 0]
+        if lows:
+            axes[0].set_ylim(bottom=min(lows) / 2)
     for i, ax in enumerate(axes):
         if i >= len(facets):
             ax.set_visible(False)
@@ -212,14 +221,11 @@ def draw(spec, points, sc, title, footer, noisy_spread):
         ax.set_ylabel(sc.ylabel)
     if handles:
         axes[ncols - 1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    if spec.facet is None:
-        axes[0].set_title(title, fontsize=10)
-    else:
-        fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
+    # Over the whole figure, not one panel: a long title beside the legend would be cut.
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
     for i, line in enumerate(reversed(footer)):
         fig.text(0.01, (0.05 + i * LINE_H) / height, line, fontsize=6.5, color="#555555", ha="left", va="bottom")
-    top = 1 - (TITLE_H / height if spec.facet is not None else 0)
-    fig.tight_layout(rect=(0, footer_h / height, 1, top))
+    fig.tight_layout(rect=(0, footer_h / height, 1, 1 - TITLE_H / height))
     return fig
 
 

@@ -12,6 +12,7 @@
 
 #include "broken_queues.hpp"
 #include "harness/run.hpp"
+#include "harness/seed_scenario.hpp"
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
 #endif
@@ -196,6 +197,25 @@ TEST_P(Termination, LosesNothingAndTimesTheDrain) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Termination,
                          ::testing::Combine(::testing::Values(termination::sentinel, termination::join),
                                             ::testing::Values(shape{1, 1}, shape{1, 4}, shape{4, 1}, shape{3, 2})));
+
+// The seed scenario's drain races the producers' last pushes, so it runs many short
+// rounds each way: every item pushed is consumed, whichever look finds it.
+TEST(SeedScenario, ConsumesTwentyAndLosesNothing) {
+  for (termination ending : {termination::sentinel, termination::join}) {
+    for (std::uint64_t round = 0; round < 40; ++round) {
+      auto c = quick("mpmc_ring");
+      c.producers = 2;
+      c.consumers = 1;
+      c.capacity = 5;
+      c.pin = "none";
+      c.ending = ending;
+      const auto r = run_seed_typed<mpmc_ring<tag>, park>(c, 0.02, round, context());
+      ASSERT_TRUE(r.valid) << "round " << round << ": " << r.validation_error;
+      EXPECT_GE(r.items_popped, seed_target_items);
+      EXPECT_EQ(r.items_pushed, r.items_popped);
+    }
+  }
+}
 
 TEST(Payload, EverySizeIsCarriedAndChecked) {
   auto c = quick("mutex_ring", 0.1);

@@ -86,8 +86,10 @@ run_result run_seed_typed(const run_config& cfg, double tick_ms, std::uint64_t r
         if (!pop(end, ws, t) || (is_pill(t) && ++pills == pills_needed)) break;
         if (is_pill(t)) continue;
       } else if (!try_pop(end, ws, t)) {
-        if (producers_done.load() == 2 && !try_pop(end, ws, t)) break;
-        continue;
+        // Empty once both producers are done is empty for good; an item found by this
+        // last look is counted below like any other.
+        if (producers_done.load() < 2) continue;
+        if (!try_pop(end, ws, t)) break;
       }
       out.tally.record(t, Q::properties.fifo);
       ++out.popped;
