@@ -37,6 +37,7 @@ matplotlib.rcParams.update(RC)
 
 DPI = 150
 PANEL_W, PANEL_H, LEGEND_W, TITLE_H, LINE_H, MIN_W = 4.6, 3.2, 2.4, 0.3, 0.16, 6.4   # inches
+LEGEND_ENTRY_H = 0.19  # inches per legend entry at the figure's font size
 FOOTER_CHARS_PER_IN = 19   # 6.5 pt DejaVu Sans, with room to spare
 METADATA = {"png": {"Software": None},
             "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
@@ -194,7 +195,8 @@ def draw(spec, points, sc, title, footer, noisy_spread):
     width = max(MIN_W, PANEL_W * ncols + (LEGEND_W if handles else 0))
     footer = [part for line in footer for part in textwrap.wrap(line, int(width * FOOTER_CHARS_PER_IN))]
     footer_h = LINE_H * len(footer) + 0.1
-    height = TITLE_H + PANEL_H * nrows + footer_h
+    legend_h = LEGEND_ENTRY_H * len(handles) + 0.8  # a long legend must not run into the footer
+    height = TITLE_H + max(PANEL_H * nrows, legend_h) + footer_h
     fig = Figure(figsize=(width, height), dpi=DPI)
     # Shared axes: panels compare at a glance, and a sparse panel keeps the full x range.
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()

@@ -1,5 +1,6 @@
-// `ringlab reproduce`: regenerate every committed figure from the committed CSVs and
-// evaluate every experiment's claims; with --rerun, run the experiments again first.
+// `ringlab reproduce`: regenerate every committed figure from the committed CSVs (the
+// micro-benchmarks' included) and evaluate every experiment's claims; with --rerun,
+// run the experiments again first.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -89,6 +90,12 @@ runner add_reproduce(CLI::App& app) {
         if (e.claims) status = std::max(status, sweep::run_plot_script("claims.py", {csv, "--experiment", e.path}));
       }
     }
+    // The micro-benchmarks' figures too (scripts/microbench reruns them; they are not a sweep).
+    if (names->empty())
+      for (const auto& csv : committed_results("microbench")) {
+        fmt::print("== {}\n", csv);
+        status = std::max(status, sweep::run_plot_script("microbench.py", {"plot", csv}));
+      }
     return status;
   };
 }
