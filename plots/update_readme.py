@@ -6,7 +6,11 @@ it is typed in. A block
     ...anything...
     <!-- /ringlab:claims -->
 
-is replaced by `claims.py results/HOST/EXPERIMENT.csv --markdown`.
+is replaced by `claims.py results/HOST/EXPERIMENT.csv --markdown`, and a block
+
+    <!-- ringlab:median EXPERIMENT HOST COLUMN -->...<!-- /ringlab:median -->
+
+by the median of COLUMN over the valid, undisturbed rows, with its 95% CI.
 
     update_readme.py [README.md]      (default: the repository's README.md)
 """
@@ -17,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- ringlab:claims (\S+) (\S+) -->\n)(.*?)(<!-- /ringlab:claims -->)", re.S)
+MEDIAN = re.compile(r"(<!-- ringlab:median (\S+) (\S+) (\S+) -->)(.*?)(<!-- /ringlab:median -->)", re.S)
 
 
 def table(experiment, host):
@@ -30,13 +35,28 @@ def table(experiment, host):
     return done.stdout.rstrip("\n") + "\n"
 
 
+def median(experiment, host, column):
+    sys.path.insert(0, str(ROOT / "plots"))
+    import ringlab_stats as stats
+    csv = ROOT / "results" / host / f"{experiment}.csv"
+    try:
+        rows = stats.load_results(csv).rows
+    except stats.DataError as e:
+        raise SystemExit(f"update_readme.py: {e}")
+    if column not in rows.columns:
+        raise SystemExit(f"update_readme.py: {csv}: no column '{column}'")
+    m, low, high = stats.median_ci(rows[column])
+    return f"{m:.3g} (95% CI {low:.3g}-{high:.3g}, {rows[column].notna().sum()} runs)"
+
+
 def main(argv):
     readme = Path(argv[0]) if argv else ROOT / "README.md"
     text = readme.read_text()
     new = BLOCK.sub(lambda m: m.group(1) + table(m.group(2), m.group(3)) + m.group(5), text)
+    new = MEDIAN.sub(lambda m: m.group(1) + median(m.group(2), m.group(3), m.group(4)) + m.group(6), new)
     if new != text:
         readme.write_text(new)
-    print(f"{readme}: {len(BLOCK.findall(text))} claim tables regenerated")
+    print(f"{readme}: {len(BLOCK.findall(text))} claim tables and {len(MEDIAN.findall(text))} medians regenerated")
     return 0
 
 
