@@ -1,13 +1,24 @@
 #!/usr/bin/python3
 """Evaluate an experiment's [[claim]]s against its results and print a table.
 
-    claims.py RESULTS.csv [--experiment TOML] [--include-disturbed] [--markdown]
+    claims.py RESULTS.csv [--experiment TOML] [--markdown]
 
-A claim reads `<selector> <metric> <op> <factor> * <selector>`, for example
-`mpmc_ring[wait=park] throughput_items_per_s >= 100 * mpmc_ring[wait=spin]`: a
-selector is a queue name with optional [column=value,...] filters, op one of
->= <= > <. Within each `per` group (and the claim's `where`), each side must be the
-repetitions of exactly one point; the verdict comes from ringlab_stats.
+A claim reads `<side> <metric> <op> <factor> * <side>`, for example
+`mpmc_ring[wait=park] throughput_items_per_s >= 100 * mpmc_ring[wait=spin]`:
+- a side is a queue name with optional [column=value,...] filters; the left side may
+  be `*` (filters allowed: `*[wait=spin]`): one row per queue in the rows other than
+  the right side's queue, its group saying "queue=<name>";
+- op is one of >= <= > < (the ratio of medians against the factor) or `within`
+  (the ratio in [1/factor, factor]; factor > 1);
+- metric is a column, or harness_efficiency: each side is then its harness point's
+  efficiency (over its native partner, see ringlab_efficiency) and the ratio is of
+  the two efficiencies.
+Within each `per` group (and the claim's `where`), each side must be the repetitions of
+exactly one point; the verdict comes from ringlab_stats.
+
+Every claim is evaluated twice: on the valid undisturbed rows and on every valid row.
+The table shows the first (its n, plus "+k disturbed" when the second used k disturbed
+rows); when the two verdicts differ the verdict is inconclusive, saying both.
 
 Exit 0 whatever the verdicts; 1 with one line on a malformed claim, a column the
 CSV lacks, or unreadable inputs.
@@ -19,19 +30,26 @@ import re
 import sys
 from dataclasses import dataclass
 
+import ringlab_efficiency as efficiency
 import ringlab_experiment as experiments
 import ringlab_stats as stats
+import ringlab_style as style
 from ringlab_stats import DataError
 
-SELECTOR = r"([A-Za-z0-9_][A-Za-z0-9_.:+-]*)(?:\[([^\]]*)\])?"
-GRAMMAR = re.compile(rf"^\s*{SELECTOR}\s+([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*"
-                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*{SELECTOR}\s*$")
+QUEUE = r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*"
+WILDCARD = "*"
+GRAMMAR = re.compile(rf"^\s*(\*|{QUEUE})(?:\[([^\]]*)\])?\s+([A-Za-z_][A-Za-z0-9_]*)"
+                     rf"(?:\s*(>=|<=|>|<)\s*|\s+(within)\s+)"
+                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*({QUEUE})(?:\[([^\]]*)\])?\s*$")
 
 
 @dataclass
 class Side:
-    queue: str
+    queue: str                # a queue name, or * (left side only)
     filters: dict             # column -> value (text)
+
+    def name(self):
+        return self.queue + ("[" + ",".join(f"{c}={v}" for c, v in self.filters.items()) + "]" if self.filters else "")
 
 
 @dataclass
@@ -47,10 +65,13 @@ def parse(statement):
     """The claim's parts, or ValueError saying what is wrong."""
     m = GRAMMAR.match(statement)
     if not m:
-        raise ValueError("expected '<queue>[col=value,...] <metric> <op> <factor> * <queue>[col=value,...]' "
-                         "with op one of >= <= > <")
-    lq, lf, metric, op, factor, rq, rf = m.groups()
-    return Claim(Side(lq, parse_filters(lf)), metric, op, float(factor), Side(rq, parse_filters(rf)))
+        raise ValueError("expected '<queue or *>[col=value,...] <metric> <op> <factor> * <queue>[col=value,...]' "
+                         "with op one of >= <= > < within")
+    lq, lf, metric, op, within, factor, rq, rf = m.groups()
+    claim = Claim(Side(lq, parse_filters(lf)), metric, op or within, float(factor), Side(rq, parse_filters(rf)))
+    if claim.op == stats.WITHIN and not claim.factor > 1:
+        raise ValueError(f"'within {factor}' needs a factor above 1 (the band is [1/factor, factor])")
+    return claim
 
 
 def parse_filters(text):
@@ -66,61 +87,148 @@ def parse_filters(text):
 @dataclass
 class Row:
     statement: str
-    group: str                # the per-group values, "capacity=1024, wait=spin" ('' without per)
+    group: str                # "capacity=1024, wait=spin" ('' without per); "queue=x, ..." for a * claim
     source: str
-    ratio: stats.Ratio = None
+    ratio: stats.Ratio = None  # on the undisturbed rows
     note: str = ""            # why there is no ratio
+    disturbed: int = 0        # disturbed rows the evaluation on every valid row used
+    verdict: str = ""         # the one reported, from both evaluations
+
+
+@dataclass
+class Sample:
+    parts: list               # [values], or [harness values, native values] for harness_efficiency
+    disturbed: int            # how many of those values come from disturbed rows
 
 
 def evaluate(results, spec, claim, toml_path):
-    needed = [claim.metric, "queue", *spec.per, *spec.where, *claim.left.filters, *claim.right.filters]
+    needed = [*efficiency.columns_needed(claim.metric), "queue", *spec.per, *spec.where,
+              *claim.left.filters, *claim.right.filters]
     experiments.require_columns(results, needed, f"claim '{spec.statement}'", toml_path)
     try:
-        stats.require_numeric(results.rows, claim.metric)
+        stats.require_numeric(results.valid_rows, efficiency.columns_needed(claim.metric)[0])
     except DataError as e:
         raise DataError(f"{toml_path}: claim '{spec.statement}': {e}") from None
-    rows = stats.select(results.rows, spec.where)
+    rows = stats.select(results.valid_rows, spec.where)
     # One grouper unwrapped: pandas 1.5 warns about a list of one.
     groups = rows.groupby(spec.per if len(spec.per) > 1 else spec.per[0], sort=True, dropna=False) if spec.per else [((), rows)]
     out = []
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         group_text = ", ".join(f"{c}={stats.text(v)}" for c, v in zip(spec.per, key))
-        sides = [side_values(group, s, claim.metric) for s in (claim.left, claim.right)]
-        problems = [p for p in sides if isinstance(p, str)]
-        if problems:
-            out.append(Row(spec.statement, group_text, spec.source, note="not evaluable: " + "; ".join(problems)))
-        else:
-            out.append(Row(spec.statement, group_text, spec.source, stats.ratio_of_medians(*sides, claim.op, claim.factor)))
+        if claim.left.queue != WILDCARD:
+            out.append(two_ways(group, claim.left, claim, Row(spec.statement, group_text, spec.source)))
+            continue
+        lefts = wildcard(group, claim)
+        if not lefts:
+            out.append(Row(spec.statement, group_text, spec.source, verdict=f"not evaluable: no queue other than "
+                           f"{claim.right.queue} matches {claim.left.name()}"))
+        for left in lefts:
+            shown = ", ".join(t for t in (f"queue={left.queue}", group_text) if t)
+            out.append(two_ways(group, left, claim, Row(spec.statement, shown, spec.source)))
     if not out:
-        out.append(Row(spec.statement, "", spec.source, note="not evaluable: no rows match its 'where'"))
+        out.append(Row(spec.statement, "", spec.source, verdict="not evaluable: no rows match its 'where'"))
     return out
 
 
+def wildcard(rows, claim):
+    """The left sides a * stands for: each queue with rows matching its filters, but the right side's."""
+    chosen = stats.select(rows, claim.left.filters)
+    if claim.metric == efficiency.METRIC:
+        chosen = chosen[chosen["mode"].map(stats.text) != stats.NATIVE]
+    queues = {stats.text(q) for q in chosen["queue"].dropna()} - {claim.right.queue}
+    return [Side(q, claim.left.filters) for q in sorted(queues, key=style.queue_order)]
+
+
+def two_ways(rows, left, claim, row):
+    """Fill `row` from the undisturbed rows and from every valid row; a verdict that
+    depends on the disturbed rows is inconclusive."""
+    clean = stats.undisturbed(rows)
+    mine, _ = judge(clean, left, claim)
+    theirs, row.disturbed = judge(rows, left, claim) if len(clean) < len(rows) else (mine, 0)
+    if isinstance(mine, stats.Ratio) and not isinstance(theirs, stats.Ratio):
+        # The disturbed rows made a side ambiguous: count those its selector matches.
+        row.disturbed = sum(disturbed_rows(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric)
+                            for s in (left, claim.right))
+    if isinstance(mine, stats.Ratio):
+        row.ratio = mine
+    else:
+        row.note = mine
+    row.verdict = reported(mine, theirs)
+    return row
+
+
+def outcome(result):
+    return result.verdict if isinstance(result, stats.Ratio) else result
+
+
+def short(verdict):
+    """'not evaluable: X matches no point' -> 'not evaluable'; 'inconclusive (why)' -> 'inconclusive'."""
+    return verdict.split(":")[0].split(" (")[0]
+
+
+def reported(mine, theirs):
+    if short(outcome(mine)) == short(outcome(theirs)):
+        return outcome(mine)
+    return f"inconclusive ({short(outcome(mine))} without disturbed rows, {short(outcome(theirs))} with them)"
+
+
+def judge(rows, left, claim):
+    """(Ratio, disturbed rows used) for the claim on these rows, or ('not evaluable: why', 0)."""
+    sides = [side_values(rows, s, claim.metric) for s in (left, claim.right)]
+    problems = [s for s in sides if isinstance(s, str)]
+    if problems:
+        return "not evaluable: " + "; ".join(problems), 0
+    left, right = sides
+    return stats.compare(left.parts, right.parts, claim.op, claim.factor), left.disturbed + right.disturbed
+
+
+def disturbed_rows(rows, metric):
+    column = efficiency.columns_needed(metric)[0]
+    if "disturbed" not in rows.columns:
+        return 0
+    return int(((rows["disturbed"] == 1) & rows[column].notna()).sum())
+
+
 def side_values(rows, side, metric):
-    """The metric's values for the one point a side selects, or a message saying why not."""
+    """A side's Sample: the values of the one point it selects (for harness_efficiency,
+    of that harness point and its native partner), or a message saying why not."""
     chosen = stats.select(rows, {"queue": side.queue, **side.filters})
+    what = "point"
+    if metric == efficiency.METRIC:
+        chosen, what = chosen[chosen["mode"].map(stats.text) != stats.NATIVE], "harness point"
     points = list(chosen["point"].unique())
-    name = side.queue + ("[" + ",".join(f"{c}={v}" for c, v in side.filters.items()) + "]" if side.filters else "")
     if not points:
-        return f"{name} matches no point"
+        return f"{side.name()} matches no {what}"
     if len(points) > 1:
         shown = "; ".join(points[:3]) + ("; ..." if len(points) > 3 else "")
-        return f"{name} matches {len(points)} points ({shown})"
-    return chosen[metric].to_numpy(dtype=float)
-
-
-def number(v):
-    return "n/a" if not math.isfinite(v) else f"{v:#.3g}".rstrip(".")  # 3.00, 0.300, 37.7, 120
+        return f"{side.name()} matches {len(points)} {what}s ({shown})"
+    if metric != efficiency.METRIC:
+        return Sample([chosen[metric].to_numpy(dtype=float)], disturbed_rows(chosen, metric))
+    pair = next(p for p in efficiency.pairs(rows) if p.harness == points[0])
+    if pair.problem:
+        return f"{side.name()}: {pair.problem}"
+    used = [pair.harness_rows, pair.native_rows]
+    return Sample([r[efficiency.SOURCE].to_numpy(dtype=float) for r in used],
+                  sum(disturbed_rows(r, metric) for r in used))
 
 
 def measured(row):
-    """[ratio with its interval, n left/right, verdict] as text."""
+    """[ratio with its interval, n left/right (+k disturbed), verdict] as text."""
     r = row.ratio
-    if r is None:
-        return ["", "", row.note]
-    ci = f" [{number(r.ci_low)}, {number(r.ci_high)}]" if math.isfinite(r.ci_low) else ""
-    return [number(r.ratio) + ci, f"{r.n_left}/{r.n_right}", r.verdict]
+    ratio = n = ""
+    if r is not None:
+        ci = f" [{style.three_digits(r.ci_low)}, {style.three_digits(r.ci_high)}]" if math.isfinite(r.ci_low) else ""
+        ratio, n = style.three_digits(r.ratio) + ci, f"{r.n_left}/{r.n_right}"
+    if row.disturbed:
+        n = f"{n} (+{row.disturbed} disturbed)".strip()
+    return [ratio, n, row.verdict]
+
+
+def inline(row):
+    """'RATIO [LOW, HIGH], VERDICT' for a sentence (the README's ringlab:claim marker)."""
+    ratio, _, verdict = measured(row)
+    return f"{ratio}, {verdict}" if ratio else verdict
 
 
 HEADER = ["claim", "source", "ratio [95% CI]", "n", "verdict"]
@@ -143,25 +251,32 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
+def evaluate_all(results, toml_path):
+    """(the experiment, a Row per claim and group) for the experiment file at toml_path."""
+    exp = experiments.load(toml_path)
+    rows = []
+    for spec in exp.claims:
+        try:
+            claim = parse(spec.statement)
+        except ValueError as e:
+            raise DataError(f"{toml_path}: claim '{spec.statement}': {e}") from None
+        rows += evaluate(results, spec, claim, toml_path)
+    return exp, rows
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="claims.py", description="Evaluate an experiment's [[claim]]s.")
     ap.add_argument("csv", metavar="RESULTS.csv")
     ap.add_argument("--experiment", metavar="TOML", help="default: experiments/<the CSV's experiment>.toml")
-    ap.add_argument("--include-disturbed", action="store_true", help="count rows flagged disturbed too")
+    ap.add_argument("--include-disturbed", action="store_true",
+                    help="accepted as plot.py does; claims always look with and without disturbed rows")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends us quietly
     try:
         results = stats.load_results(args.csv, args.include_disturbed)
         toml_path = experiments.locate(results, args.experiment)
-        exp = experiments.load(toml_path)
-        rows = []
-        for spec in exp.claims:
-            try:
-                claim = parse(spec.statement)
-            except ValueError as e:
-                raise DataError(f"{toml_path}: claim '{spec.statement}': {e}") from None
-            rows += evaluate(results, spec, claim, toml_path)
+        _, rows = evaluate_all(results, toml_path)
     except DataError as e:
         print(f"claims.py: {e}", file=sys.stderr)
         return 1

@@ -10,9 +10,12 @@ NOISY flag. The figures are a pure function of the CSV (+ its JSON) and the TOML
 the same inputs give the same bytes (see ringlab_figure).
 
 A plot's xlabel / ylabel replace the quantity's name; the unit the values were
-scaled to is still appended, since it depends on the data. A plot whose `where`
-matches no row is skipped with a warning. Errors (unreadable input, a missing
-column, no valid rows) are one line on stderr and exit status 1.
+scaled to is still appended, since it depends on the data. y = "harness_efficiency"
+draws each harness point over its native partner (ringlab_efficiency); harness points
+without one are named in one warning line. A plot whose `where` matches no row is
+skipped with a warning. The footer gives n per point: one n, or the range and the
+points below the largest. Errors (unreadable input, a missing column, no valid rows)
+are one line on stderr and exit status 1.
 """
 import argparse
 import dataclasses
@@ -20,6 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
+import ringlab_efficiency as efficiency
 import ringlab_experiment as experiments
 import ringlab_figure as figure
 import ringlab_points as points
@@ -28,19 +32,39 @@ import ringlab_style as style
 from ringlab_stats import DataError
 
 
-def provenance_line(results, pts):
-    """host · CPU · commit · the data's date · what the markers mean."""
+def provenance_line(results, counts):
+    """host · CPU · commit(s) · the data's date · what the markers mean (`counts`: see counts_text)."""
     rows, prov = results.rows, results.provenance
+    sessions = prov.get("sessions", [])
     host = one_of(rows, "host") or prov.get("host", "unknown host")
+    cpus = distinct(s.get("cpu_model") for s in sessions) or ["CPU unknown"]
     commit = one_of(rows, "commit")
-    if not commit and prov.get("git_commit"):
-        commit = prov["git_commit"][:10] + ("-dirty" if prov.get("git_dirty") else "")
+    if not commit:   # from the sessions that wrote the rows: every commit among them
+        commit = ", ".join(sorted({s["git_commit"][:10] + ("-dirty" if s.get("git_dirty") else "")
+                                   for s in sessions if s.get("git_commit")}))
     days = sorted({d[:10] for d in rows["started_utc"].dropna()}) if "started_utc" in rows else []
-    date = (days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}") if days else prov.get("date_utc", "?")[:10]
-    counts = sorted({p.y.n for p in pts})
-    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    return (f"{host} · {prov.get('cpu_model', 'CPU unknown')} · commit {commit or 'unknown'} · data {date} · "
-            f"median of {n} repetitions, 95% CI")
+    if not days:
+        days = sorted({s["date_utc"][:10] for s in sessions if s.get("date_utc")})
+    date = (days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}") if days else "?"
+    return f"{host} · {', '.join(cpus)} · commit {commit or 'unknown'} · data {date} · {counts}"
+
+
+def distinct(values):
+    """The values without repeats, in order."""
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def counts_text(panels, limit=4):
+    """'median of n = 5 per point, 95% CI', or with n varying, the range and the points
+    below the largest n as the figure shows them ('spsc_ring, capacity=16 n=3'), up to `limit`."""
+    counted = list(dict.fromkeys((points.describe(p, spec), p.y.n) for spec, pts in panels for p in pts))
+    ns = sorted({n for _, n in counted})
+    if len(ns) == 1:
+        return f"median of n = {ns[0]} per point, 95% CI"
+    fewer = [f"{shown} n={n}" for shown, n in counted if n < ns[-1]]
+    more = f"; and {len(fewer) - limit} more" if len(fewer) > limit else ""
+    return (f"median of n = {ns[0]}-{ns[-1]} per point (fewer than {ns[-1]}: " + "; ".join(fewer[:limit]) + more
+            + "), 95% CI")
 
 
 def one_of(rows, column):
@@ -54,7 +78,9 @@ def noisy_line(spec, pts, noisy_spread, limit=4):
     noisy = [p for p in pts if p.y.noisy]
     if not noisy:
         return []
-    listed = [f"{points.describe(p, spec)} ({p.y.spread:.0%})" for p in noisy[:limit]]
+    # A point that two panels share is listed once.
+    noisy = list(dict.fromkeys(f"{points.describe(p, spec)} ({p.y.spread:.0%})" for p in noisy))
+    listed = noisy[:limit]
     more = f" and {len(noisy) - limit} more" if len(noisy) > limit else ""
     return [f"hollow: noisy, spread (max-min)/median > {noisy_spread:.0%}: " + "; ".join(listed) + more]
 
@@ -85,6 +111,23 @@ def out_dir_for(results, override):
     return experiments.REPO_ROOT / "plots" / host
 
 
+def gather(rows, spec, noisy_spread):
+    """The points a panel draws; for harness_efficiency, say in one line which harness
+    points have no efficiency (no native partner, or several)."""
+    if spec.y != efficiency.METRIC:
+        return [p for p in points.gather(rows, spec, noisy_spread) if p.y.n > 0]
+    pts, unpaired = efficiency.gather(rows, spec, noisy_spread)
+    if unpaired:
+        what = "no harness point has a native partner; skipped" if not pts else \
+            f"{len(unpaired)} harness point(s) left out"
+        print(f"plot.py: plot '{spec.name}': {efficiency.METRIC}: {what}: {efficiency.unpaired_line(unpaired)}",
+              file=sys.stderr)
+    elif not pts:
+        print(f"plot.py: plot '{spec.name}': {efficiency.METRIC}: no harness point matches its 'where'; skipped",
+              file=sys.stderr)
+    return [p for p in pts if p.y.n > 0]
+
+
 def draw_all(args):
     results = stats.load_results(args.csv, args.include_disturbed)
     toml_path = experiments.locate(results, args.experiment)
@@ -96,7 +139,8 @@ def draw_all(args):
     if not exp.plots:
         print(f"{toml_path}: no [[plot]] tables; nothing to draw")
     for spec in exp.plots:  # check every plot before drawing any
-        needed = [spec.x, spec.y, spec.series, spec.facet, *spec.metrics, *spec.where]
+        metrics = [c for m in spec.metrics or [spec.y] for c in efficiency.columns_needed(m)]
+        needed = [spec.x, *metrics, spec.series, spec.facet, *spec.where]
         experiments.require_columns(results, needed, f"plot '{spec.name}'", toml_path)
     out_dir = out_dir_for(results, args.out_dir)
     try:
@@ -109,9 +153,11 @@ def draw_all(args):
         for metric in spec.metrics or [spec.y]:
             one = dataclasses.replace(spec, y=metric, metrics=[], ylabel=None if spec.metrics else spec.ylabel)
             try:
-                pts = [p for p in points.gather(results.rows, one, exp.noisy_spread) if p.y.n > 0]
+                pts = gather(results.rows, one, exp.noisy_spread)
             except DataError as e:
                 raise DataError(f"{results.path}: plot '{spec.name}': {e}") from None
+            if not pts and metric == efficiency.METRIC:
+                continue  # gather said why
             if not pts:
                 print(f"plot.py: plot '{spec.name}': no valid rows with a value of '{metric}' match its 'where'; "
                       "skipped", file=sys.stderr)
@@ -126,7 +172,8 @@ def draw_all(args):
         one, pts, sc = panels[0]
         every = [p for _, ps, _ in panels for p in ps]
         title = spec.title or f"{exp.name}: {sc.ylabel.split(' (')[0]} by {sc.xlabel.split(' (')[0]}"
-        footer = noisy_line(spec, every, exp.noisy_spread) + [provenance_line(results, every)]
+        counts = counts_text([(one, pts) for one, pts, _ in panels])
+        footer = noisy_line(spec, every, exp.noisy_spread) + [provenance_line(results, counts)]
         fig = (figure.draw_metrics(panels, title, footer, exp.noisy_spread) if spec.metrics
                else figure.draw(one, pts, sc, title, footer, exp.noisy_spread))
         written = []

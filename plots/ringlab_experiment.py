@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ringlab_stats import DEFAULT_NOISY_SPREAD, DataError
+from ringlab_stats import DEFAULT_NOISY_SPREAD, EFFICIENCY, DataError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLOT_KEYS = {"name", "x", "y", "series", "facet", "where", "logx", "logy", "kind", "title", "xlabel", "ylabel"}
@@ -153,7 +153,12 @@ def plot_spec(path, index, t):
         t = {**t, "y": metrics[0]}
     texts = {k: text_field(path, what, t, k, required=k in ("x", "y"))
              for k in ("x", "y", "series", "facet", "title", "xlabel", "ylabel")}
-    return PlotSpec(name=name, where=where_field(path, what, t), logx=t.get("logx"), logy=t.get("logy"),
+    where = where_field(path, what, t)
+    if EFFICIENCY in (metrics or [texts["y"]]) and "mode" in (texts["x"], texts["series"], texts["facet"], *where):
+        # Each efficiency is a harness point over its native partner: mode is already used up.
+        raise DataError(f"{path}: {what}: y = {EFFICIENCY} pairs mode=harness with mode=native points, "
+                        "so 'mode' cannot be its x, series, facet or where")
+    return PlotSpec(name=name, where=where, logx=t.get("logx"), logy=t.get("logy"),
                     kind=t.get("kind", "line"), metrics=metrics, **texts)
 
 

@@ -2,9 +2,11 @@
 
 Rows: a results CSV (one row per run) is loaded with its provenance JSON beside it.
 Only valid rows (valid == 1) count, and rows flagged disturbed (disturbed == 1) are
-dropped unless asked otherwise. Rows are grouped by `point` (the sweep's canonical
-string of the point's parameters); a CSV without that column (from `ringlab run`)
-gets one built from the parameter columns that vary in the file.
+dropped unless asked otherwise (claims look both ways: Results.valid_rows keeps them).
+Rows are grouped by `point` (the sweep's canonical string of the point's parameters);
+a CSV without that column (from `ringlab run`) gets one built from the parameter
+columns that vary in the file. A CSV from before the `mode` column is all harness
+rows: it gets mode = "harness".
 
 Per point and metric: n (non-empty cells), the median, a 95% confidence interval of
 the median, spread = (max - min) / median, and noisy = spread > noisy_spread.
@@ -24,7 +26,14 @@ from 10000 bootstrap medians of each side drawn independently (left then right f
 one generator seeded with SEED) and divided pairwise. The verdict is "held" when the
 whole interval satisfies `ratio op factor`, "not held" when the whole interval
 violates it, "inconclusive" when it straddles; fewer than MIN_REPETITIONS values on
-either side is "insufficient data".
+either side is "insufficient data". `within F` asks for the ratio in [1/F, F]: held when
+the whole interval lies in that band, not held when it lies wholly outside.
+
+Harness efficiency (efficiency()) is median(harness) / median(native) throughput of two
+paired points, its interval the same bootstrap of the ratio of the two sides' medians.
+A claim on it compares two such ratios: the four samples are resampled independently
+(left harness, left native, right harness, right native, from one generator seeded
+with SEED) and the interval is that of (lh / ln) / (rh / rn).
 """
 import json
 import math
@@ -45,11 +54,15 @@ DEFAULT_NOISY_SPREAD = 0.25
 # sweep may put more of them right after its context columns.
 CONTEXT_COLUMNS = ["experiment", "point", "repetition"]
 PARAMETER_COLUMNS = ["queue", "wait", "capacity", "producers", "consumers", "payload_bytes",
-                     "offered_rate_items_per_s", "pin", "termination", "duration_s", "items_requested",
-                     "warmup_s", "latency_recorded"]
-TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "validation_error",
-                "producer_pus", "consumer_pus", "clock_source", "host", "commit", "started_utc"]
+                     "offered_rate_items_per_s", "pin", "termination", "pattern", "mode", "duration_s",
+                     "items_requested", "warmup_s", "latency_recorded"]
+TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "pattern", "mode",
+                "validation_error", "producer_pus", "consumer_pus", "disturbance", "clock_source", "host",
+                "commit", "build_id", "started_utc"]
+HARNESS, NATIVE = "harness", "native"   # the values of `mode`
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+WITHIN = "within"                       # the claim operator for "ratio in [1/F, F]"
+EFFICIENCY = "harness_efficiency"       # the derived metric (ringlab_efficiency)
 
 
 class DataError(Exception):
@@ -61,7 +74,8 @@ class Results:
     path: Path
     rows: pd.DataFrame        # the rows that count (valid, and undisturbed unless asked)
     all_rows: int             # rows in the file
-    provenance: dict          # the JSON beside the CSV ({} when absent)
+    provenance: dict          # the JSON beside the CSV (see load_provenance)
+    valid_rows: pd.DataFrame  # every valid row, disturbed ones too (claims look both ways)
 
 
 @dataclass(frozen=True)
@@ -94,23 +108,44 @@ def load_results(csv_path, include_disturbed=False):
         raise DataError(f"{csv_path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     if "valid" not in frame.columns:
         raise DataError(f"{csv_path}: no column 'valid' (not a ringlab results CSV?)")
-    keep = frame["valid"] == 1
-    if not include_disturbed and "disturbed" in frame.columns:
-        keep &= frame["disturbed"] != 1
-    rows = frame[keep].copy()
+    valid = frame[frame["valid"] == 1].copy()
+    # Before the `mode` column every run went through the harness.
+    valid["mode"] = valid["mode"].fillna(HARNESS) if "mode" in valid.columns else HARNESS
+    if "point" not in valid.columns:
+        valid["point"] = fallback_points(valid)
+    valid = valid.reset_index(drop=True)
+    rows = valid if include_disturbed else undisturbed(valid)
     if rows.empty:
         hint = "" if include_disturbed else " (disturbed rows were left out; --include-disturbed keeps them)"
         raise DataError(f"{csv_path}: no valid rows among {len(frame)}{hint}")
-    if "point" not in rows.columns:
-        rows["point"] = fallback_points(rows)
-    return Results(path, rows.reset_index(drop=True), len(frame), load_provenance(path))
+    return Results(path, rows.reset_index(drop=True), len(frame), load_provenance(path), valid)
+
+
+def undisturbed(frame):
+    """The rows the noise guards did not flag (all of them without a `disturbed` column)."""
+    return frame[frame["disturbed"] != 1] if "disturbed" in frame.columns else frame
 
 
 def load_provenance(csv_path):
+    """The JSON beside the CSV as one dict: the latest session's fields at the top level
+    and "sessions", every session that wrote rows, oldest first. The file is either
+    {"experiment", "experiment_file", "sessions": [...]} (one entry appended per session)
+    or, from before sessions, one flat object -- then that object is the only session.
+    No file, or one that is not JSON: {"sessions": []}."""
+    path = Path(csv_path).with_suffix(".json")
     try:
-        return json.loads(csv_path.with_suffix(".json").read_text())
+        doc = json.loads(path.read_text())
     except (OSError, ValueError):
-        return {}
+        return {"sessions": []}
+    if not isinstance(doc, dict):
+        raise DataError(f"{path}: not a JSON object")
+    if "sessions" not in doc:
+        return {**doc, "sessions": [doc]}
+    sessions = doc["sessions"]
+    if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
+        raise DataError(f"{path}: 'sessions' must be a list of objects")
+    latest = sessions[-1] if sessions else {}
+    return {**{k: v for k, v in doc.items() if k != "sessions"}, **latest, "sessions": sessions}
 
 
 def parameter_columns(frame):
@@ -206,27 +241,87 @@ def summarize(frame, metric, noisy_spread=DEFAULT_NOISY_SPREAD):
             for point, group in frame.groupby("point", sort=False)}
 
 
+def clean(values):
+    values = np.asarray(values, dtype=float)
+    return values[~np.isnan(values)]
+
+
+def median_quotient(parts):
+    """median(parts[0]) or, for a side that is itself a ratio, median(parts[0]) / median(parts[1])."""
+    medians = [float(np.median(p)) for p in parts]
+    if len(medians) == 1:
+        return medians[0]
+    return medians[0] / medians[1] if medians[1] else math.nan
+
+
+def bootstrap_quotient(parts, rng):
+    """The bootstrap medians of one side (a ratio of two sides' medians when two parts)."""
+    medians = [bootstrap_medians(p, rng) for p in parts]
+    if len(medians) == 1:
+        return medians[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return medians[0] / medians[1]
+
+
 def ratio_of_medians(left, right, op, factor):
     """Compare two points' values: median(left) / median(right) against `op factor`."""
-    left = np.asarray(left, dtype=float)
-    right = np.asarray(right, dtype=float)
-    left, right = left[~np.isnan(left)], right[~np.isnan(right)]
-    if len(left) < MIN_REPETITIONS or len(right) < MIN_REPETITIONS:
-        ratio = float(np.median(left) / np.median(right)) if len(left) and len(right) and np.median(right) else math.nan
-        return Ratio(ratio, math.nan, math.nan, "insufficient data", len(left), len(right))
+    return compare([left], [right], op, factor)
+
+
+def ratio_of_efficiencies(left_harness, left_native, right_harness, right_native, op, factor):
+    """Compare two harness efficiencies: (lh / ln) / (rh / rn) against `op factor`."""
+    return compare([left_harness, left_native], [right_harness, right_native], op, factor)
+
+
+def compare(left, right, op, factor):
+    """`left` and `right` are a side's samples: [values] for a metric, [numerator,
+    denominator] for a side that is a ratio itself. n per side is its smallest sample."""
+    left, right = [clean(p) for p in left], [clean(p) for p in right]
+    n_left, n_right = min(len(p) for p in left), min(len(p) for p in right)
+    if min(n_left, n_right) < MIN_REPETITIONS:
+        ratio = quotient(left, right) if min(n_left, n_right) > 0 else math.nan
+        return Ratio(ratio, math.nan, math.nan, "insufficient data", n_left, n_right)
     rng = np.random.default_rng(SEED)
-    left_medians, right_medians = bootstrap_medians(left, rng), bootstrap_medians(right, rng)
+    left_draws, right_draws = bootstrap_quotient(left, rng), bootstrap_quotient(right, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = left_medians / right_medians
-    ratio = float(np.median(left) / np.median(right)) if np.median(right) else math.nan
+        ratios = left_draws / right_draws
+    ratio = quotient(left, right)
     if not np.all(np.isfinite(ratios)) or not math.isfinite(ratio):
-        return Ratio(ratio, math.nan, math.nan, "inconclusive (the right side's median can be 0)",
-                     len(left), len(right))
+        return Ratio(ratio, math.nan, math.nan, "inconclusive (the right side's median can be 0)", n_left, n_right)
     low, high = interval(ratios)
-    return Ratio(ratio, low, high, verdict(low, high, op, factor), len(left), len(right))
+    return Ratio(ratio, low, high, verdict(low, high, op, factor), n_left, n_right)
+
+
+def quotient(left, right):
+    top, bottom = median_quotient(left), median_quotient(right)
+    return top / bottom if bottom and math.isfinite(bottom) else math.nan
+
+
+def efficiency(harness, native, noisy_spread=DEFAULT_NOISY_SPREAD):
+    """median(harness) / median(native) as an Estimate: n is the smaller side's, the
+    interval the bootstrap of the two sides' medians' ratio (NaN under two values a
+    side), and the spread that of the noisier side."""
+    harness, native = clean(harness), clean(native)
+    n = min(len(harness), len(native))
+    if n == 0:
+        return Estimate(0, math.nan, math.nan, math.nan, math.nan, False)
+    ratio = median_quotient([harness, native])
+    low = high = math.nan
+    if n >= 2:
+        draws = bootstrap_quotient([harness, native], np.random.default_rng(SEED))
+        if np.all(np.isfinite(draws)):
+            low, high = interval(draws)
+    spread = max(estimate(harness).spread, estimate(native).spread)
+    return Estimate(n, ratio, low, high, spread, spread > noisy_spread)
 
 
 def verdict(low, high, op, factor):
+    if op == WITHIN:  # the band [1/factor, factor]
+        if 1 / factor <= low and high <= factor:
+            return "held"
+        if high < 1 / factor or low > factor:
+            return "not held"
+        return "inconclusive"
     test = OPERATORS[op]
     if test(low, factor) and test(high, factor):
         return "held"

@@ -104,7 +104,9 @@ STEM_NAMES = {
     "foreign_busy": "foreign busy", "steal": "steal time",
 }
 PLAIN_NAMES = {"capacity": "capacity (items)", "producers": "producers", "consumers": "consumers",
-               "queue": "queue", "wait": "wait strategy", "pin": "pinning", "termination": "termination"}
+               "queue": "queue", "wait": "wait strategy", "pin": "pinning", "termination": "termination",
+               "pattern": "pattern", "mode": "mode",
+               "harness_efficiency": "harness efficiency (harness / native)"}   # a ratio: never scaled
 LATENCY = re.compile(r"^(lat|service)_(p\d+|max|mean)$")
 
 
@@ -131,27 +133,66 @@ def pick(units, magnitude):
     return chosen
 
 
+def split_unit(column):
+    """(stem, unit suffix) of a column whose values carry a unit, else (column, '')."""
+    for suffix in ("_items_per_s", "_ns_per_item", "_bytes", "_fraction", *TIME_SUFFIXES):
+        if column.endswith(suffix) and len(column) > len(suffix):
+            return column[:-len(suffix)], suffix
+    return column, ""
+
+
+def value_unit(column, magnitude=float("nan")):
+    """(unit, divisor): a value / divisor reads in `unit`, chosen so that `magnitude` (a
+    typical value) reads well; ('', 1.0) for counts, names and ratios."""
+    suffix = split_unit(column)[1]
+    if suffix == "_items_per_s":
+        factor, unit = pick(RATE_UNITS, magnitude)
+        return unit, factor
+    if suffix == "_ns_per_item":
+        factor, unit = pick(TIME_UNITS, magnitude)
+        return f"{unit}/item", factor
+    if suffix == "_bytes":
+        factor, unit = pick(BYTE_UNITS, magnitude)
+        return unit, factor
+    if suffix == "_fraction":
+        return "%", 0.01
+    if suffix:
+        ns = TIME_SUFFIXES[suffix]
+        factor, unit = pick(TIME_UNITS, magnitude * ns)
+        return unit, factor / ns
+    return "", 1.0
+
+
 def axis_unit(column, magnitude=float("nan")):
     """(label, divisor) for a column: plotted values are value / divisor and the label
     names the unit, chosen so that `magnitude` (a typical value) reads well."""
     if column in PLAIN_NAMES:
         return PLAIN_NAMES[column], 1.0
-    if column.endswith("_items_per_s"):
-        factor, unit = pick(RATE_UNITS, magnitude)
-        return f"{stem_name(column[:-len('_items_per_s')])} ({unit})", factor
-    if column.endswith("_ns_per_item"):
-        factor, unit = pick(TIME_UNITS, magnitude)
-        return f"{stem_name(column[:-len('_ns_per_item')])} ({unit}/item)", factor
-    if column.endswith("_bytes"):
-        factor, unit = pick(BYTE_UNITS, magnitude)
-        return f"{stem_name(column[:-len('_bytes')])} ({unit})", factor
-    if column.endswith("_fraction"):
-        return f"{stem_name(column[:-len('_fraction')])} (%)", 0.01
-    for suffix, ns in TIME_SUFFIXES.items():
-        if column.endswith(suffix):
-            factor, unit = pick(TIME_UNITS, magnitude * ns)
-            return f"{stem_name(column[:-len(suffix)])} ({unit})", factor / ns
-    return stem_name(column), 1.0
+    stem, suffix = split_unit(column)
+    if not suffix:
+        return stem_name(column), 1.0
+    unit, divisor = value_unit(column, magnitude)
+    return f"{stem_name(stem)} ({unit})", divisor
+
+
+def prose_value(column, value):
+    """A measured value for a sentence: 3 significant digits in the unit that reads best
+    ('312 M items/s', '118 ns', '3.4 µs'; whole numbers from 1000 up, never 1e+03;
+    a whole count without a unit as it is)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if not value_unit(column)[0] and float(value).is_integer():
+        return str(int(value))        # a count (capacity 1024) as it is
+    rounded = float(f"{value:.3g}")   # first, so 999.7 ns becomes 1 µs rather than 1e+03 ns
+    unit, divisor = value_unit(column, rounded)
+    scaled = rounded / divisor
+    digits = f"{scaled:.3g}" if abs(scaled) < 1000 else f"{scaled:.0f}"
+    return digits + ("" if not unit else unit if unit == "%" else " " + unit)
+
+
+def three_digits(value):
+    """A ratio in a table: 3 significant digits, zeros kept (3.00, 0.300, 37.7, 120); n/a for NaN."""
+    return "n/a" if not math.isfinite(value) else f"{value:#.3g}".rstrip(".")
 
 
 def format_number(value):

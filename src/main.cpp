@@ -2,14 +2,18 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
 
 #include "commands/commands.hpp"
+#include "harness/output.hpp"
 
 int main(int argc, char** argv) {
+  ringlab::harness::set_command_line(argc, argv);
+  std::signal(SIGXFSZ, SIG_IGN);  // a file size limit makes a write short (handled), not fatal
   CLI::App app{"ringlab — the producer-consumer research suite"};
   app.require_subcommand(1);
   std::map<std::string, ringlab::commands::runner> runners;

@@ -24,7 +24,10 @@ template <class T> using two_lock_ring = ringlab::two_lock_ring<T>;
 template <class T> using spsc_ring = ringlab::spsc_ring<T>;
 template <class T> using spsc_ring_rigtorp = ringlab::spsc_ring<T, rigtorp_spsc>;
 template <class T> using spsc_ring_fastforward = ringlab::spsc_ring<T, fastforward_spsc>;
-template <class T> using spsc_ring_gap = ringlab::spsc_ring<T, spsc_options{.slot_flag = true, .gap = bqueue_spsc.gap, .batch = 1}>;
+template <class T> using spsc_ring_gap =
+    ringlab::spsc_ring<T, spsc_options{.slot_flag = true, .reserved_empty = true, .gap = bqueue_spsc.gap, .batch = 1}>;
+template <class T> using spsc_ring_reserved0 =
+    ringlab::spsc_ring<T, spsc_options{.slot_flag = true, .reserved_empty = true, .gap = bqueue_spsc.gap, .batch = bqueue_spsc.batch}>;
 template <class T> using spsc_ring_lamport = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = false}>;
 template <class T> using spsc_ring_uncached = ringlab::spsc_ring<T, spsc_options{.cached_indices = false, .padded = true}>;
 template <class T> using spsc_ring_unpadded = ringlab::spsc_ring<T, spsc_options{.cached_indices = true, .padded = false}>;

@@ -1,7 +1,7 @@
 // The queue registry: every queue the harness can run, by the name used on the command
-// line and in CSV. Adding a queue to every experiment is one header plus one line:
-//   RINGLAB_QUEUE("my_ring", my_ring, "one-line description");  // my_ring<T>: a class template
-// in one of the registration files (src/queues.cpp, src/peers/*.cpp).
+// line and in CSV. The queues themselves are listed once, in src/queue_list.hpp; the
+// registration files (src/queues.cpp, src/peers/*.cpp) expand that list with
+// RINGLAB_REGISTER, so a queue added there is in every experiment, benchmark and test.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -72,5 +72,5 @@ bool register_queue(const char* name, const char* description) {
 
 #define RINGLAB_CONCAT_(a, b) a##b
 #define RINGLAB_CONCAT(a, b) RINGLAB_CONCAT_(a, b)
-#define RINGLAB_QUEUE(cli_name, Template, description) \
-  static const bool RINGLAB_CONCAT(ringlab_registered_, __LINE__) = ::ringlab::register_queue<Template>(cli_name, description)
+#define RINGLAB_REGISTER(cli_name, Template, description) \
+  static const bool RINGLAB_CONCAT(ringlab_registered_, __COUNTER__) = ::ringlab::register_queue<Template>(cli_name, description);

@@ -8,10 +8,11 @@
 
 namespace ringlab::testing {
 
-enum class defect { drop, duplicate, reorder };
+enum class defect { drop, duplicate, reorder, corrupt_body };
 
-// mpmc_ring that, on every `period`-th push, drops the item, pushes it twice, or (reorder)
-// holds it back and pushes it after the next one.
+// mpmc_ring that, on every `period`-th push, drops the item, pushes it twice, (reorder)
+// holds it back and pushes it after the next one, or (corrupt_body, payload items) flips
+// a byte of its body.
 template <class T, defect Defect, unsigned Period = 2999>
 class broken_queue {
  public:
@@ -38,6 +39,14 @@ class broken_queue {
         held_item_ = item;
         held_ = true;
         return true;
+      case defect::corrupt_body:
+        if constexpr (requires(T t) { t.body; }) {
+          T bad = item;
+          bad.body[sizeof bad.body - 1] ^= std::byte{0x5a};  // the last byte: the harness checks the last word
+          return inner_.try_push(bad);
+        } else {
+          return inner_.try_push(item);
+        }
     }
     return false;
   }

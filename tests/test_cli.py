@@ -37,6 +37,10 @@ class BadInput(unittest.TestCase):
         (["--payload", "100"], ["--payload 100", "8, 64, 256, 1024"]),
         (["--queue", "spsc_ring", "--wait", "block"], ["--wait block", "spsc_ring"]),
         (["--termination", "maybe"], ["--termination maybe"]),
+        (["--native", "--queue", "mpmc_ring", "--producers", "2"], ["--native", "--producers 2", "one producer"]),
+        (["--native", "--rate", "1000"], ["--native --rate 1000", "closed"]),
+        (["--native", "--histogram-out", "h.csv"], ["--native --histogram-out"]),
+        (["--rate", "0.5", "--duration", "1"], ["--rate 0.5", "not one item is due"]),
     ]
 
     def test_each_is_one_line_a_nonzero_exit_and_no_file(self):
@@ -91,9 +95,67 @@ class Output(unittest.TestCase):
             self.assertEqual(row["valid"], "1")
             with open(os.path.join(d, "sub", "r.json")) as f:
                 prov = json.load(f)
-            for key in ["cpu_model", "pus", "topology", "kernel", "compiler", "cxx_flags", "build_type", "git_commit",
-                        "git_dirty", "date_utc", "clock"]:
-                self.assertIn(key, prov)
+            self.assertEqual(len(prov["sessions"]), 2, "one provenance entry per session, appended")
+            for session, queue in zip(prov["sessions"], ["spsc_ring", "mpmc_ring"]):
+                for key in ["cpu_model", "pus", "topology", "kernel", "compiler", "cxx_flags", "build_type", "build_id",
+                            "git_commit", "git_dirty", "date_utc", "clock", "command"]:
+                    self.assertIn(key, session)
+                self.assertIn(queue, session["command"])
+            self.assertEqual(row["build_id"], prov["sessions"][1]["build_id"])
+            self.assertTrue(prov["sessions"][1]["git_commit"].startswith(row["commit"].split("-")[0]))
+            self.assertGreater(float(row["clock_read_ns"]), 0)
+
+    def test_native_runs_the_queues_own_loop_and_writes_its_mode(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            for extra in [[], ["--pattern", "pingpong"]]:
+                r = ringlab("run", "--queue", "spsc_ring", "--native", "--duration", "0.2", "--no-guards", "--out", out, *extra)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("NATIVE", r.stdout)
+            with open(out) as f:
+                lines = f.read().splitlines()
+            header = lines[0].split(",")
+            rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+            self.assertEqual([row["mode"] for row in rows], ["native", "native"])
+            self.assertEqual([row["latency_recorded"] for row in rows], ["0", "0"])
+            self.assertGreater(float(rows[0]["throughput_items_per_s"]), 0)
+            self.assertGreater(float(rows[1]["rtt_mean_ns"]), 0)
+
+    def test_a_damaged_last_row_is_refused_not_appended_to(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            r = ringlab("run", "--duration", "0.1", "--no-guards", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out) as f:
+                text = f.read()
+            with open(out, "w") as f:
+                f.write(text[:-20])  # the row cut short, no end of line
+            r = ringlab("run", "--duration", "0.1", "--no-guards", "--out", out)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("unfinished", r.stderr)
+            with open(out) as f:
+                self.assertEqual(f.read(), text[:-20], "nothing appended to a damaged file")
+
+    def test_a_short_write_leaves_no_partial_row(self):
+        import resource
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            r = ringlab("run", "--duration", "0.1", "--no-guards", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            size = os.path.getsize(out)
+            limit = size + 100  # room for part of a row only: the kernel writes that much and stops
+
+            def small_files():
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            r = subprocess.run([RINGLAB, "run", "--duration", "0.1", "--no-guards", "--out", out], capture_output=True,
+                               text=True, timeout=60, preexec_fn=small_files)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("write failed", r.stderr)
+            self.assertEqual(os.path.getsize(out), size, "the partial row was cut back")
+            # The negative control: without the limit the same row is written whole.
+            r = ringlab("run", "--duration", "0.1", "--no-guards", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertGreater(os.path.getsize(out), limit)
 
     def test_a_file_with_another_header_is_not_touched(self):
         with tempfile.TemporaryDirectory() as d:

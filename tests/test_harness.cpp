@@ -11,10 +11,14 @@
 #include <ringlab/queues/spsc_ring.hpp>
 
 #include "broken_queues.hpp"
+#include "harness/noise.hpp"
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
+#endif
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+#include "peers/atomic_queue.hpp"
 #endif
 
 namespace ringlab::harness {
@@ -24,7 +28,7 @@ using namespace std::chrono_literals;
 
 const run_context& context() {
   static const topology topo = topology::this_machine();
-  static const run_context ctx{&calibrated_clock(), &topo, "test-host", "test"};
+  static const run_context ctx{&calibrated_clock(), &topo, "test-host", "test", "test-build"};
   return ctx;
 }
 
@@ -96,6 +100,42 @@ TEST(OpenLoop, AStalledConsumerShowsAsLatencyNotAsSilence) {
   EXPECT_LT(r.service.p99, 10e6) << "service time does not see what the producer was kept from sending";
 }
 
+// Offered far beyond what the queue takes, the producer falls further behind its
+// schedule every moment: latency from the due time grows with the run, while the queue's
+// own service time stays short. Items due but never sent count too (as lower bounds);
+// without them (the coordinated-omission ablation) the window would have no samples.
+TEST(OpenLoop, OverloadShowsAsLatencyThatGrowsWithTheRun) {
+  auto c = quick("mutex_ring", 0.3);
+  c.wait = "block";
+  c.capacity = 16;
+  c.offered_rate = 2e8;
+  const auto short_run = run_typed<mutex_ring<tag>, block, tag>(c, context());
+  ASSERT_TRUE(short_run.valid) << short_run.validation_error;
+  EXPECT_GT(short_run.latency.samples, 1000u);
+  EXPECT_GT(short_run.latency_censored, 0u);
+  EXPECT_GE(short_run.latency.p99, 10 * short_run.service.p99);
+  c.duration_s = 0.9;
+  const auto long_run = run_typed<mutex_ring<tag>, block, tag>(c, context());
+  ASSERT_TRUE(long_run.valid) << long_run.validation_error;
+  EXPECT_GT(long_run.latency.p99, 2 * short_run.latency.p99) << "p99 grows with the run's duration";
+  c.duration_s = 0.3;
+  c.count_unsent = false;  // the negative control: what the harness used to do
+  const auto omitted = run_typed<mutex_ring<tag>, block, tag>(c, context());
+  EXPECT_FALSE(omitted.valid && omitted.latency.p99 >= 10 * omitted.service.p99)
+      << "without the unsent items the overload hides; p99 " << omitted.latency.p99 << " service p99 " << omitted.service.p99;
+}
+
+// A probe far from the usual one marks the run disturbed whichever way it is off: a fast
+// phase inflates a figure as a slow one deflates it.
+TEST(NoiseGuard, ProbesTooFastAndTooSlowAreTreatedAlike) {
+  EXPECT_NE(probe_disturbance(100, 160, 0.5), "") << "slow";
+  EXPECT_NE(probe_disturbance(100, 60, 0.5), "") << "fast: 60 < 100 / 1.5";
+  EXPECT_NE(probe_disturbance(100, 60, 0.5).find("< 67"), std::string::npos);
+  EXPECT_EQ(probe_disturbance(100, 140, 0.5), "") << "within";
+  EXPECT_EQ(probe_disturbance(100, 70, 0.5), "") << "within";
+  EXPECT_EQ(probe_disturbance(NAN, 70, 0.5), "") << "no usual probe yet (one PU)";
+}
+
 TEST(ClosedLoop, ThroughputAndLatencyAreMeasured) {
   const auto r = run_typed<spsc_ring<tag>, yield, tag>(quick("spsc_ring"), context());
   ASSERT_TRUE(r.valid) << r.validation_error;
@@ -104,6 +144,7 @@ TEST(ClosedLoop, ThroughputAndLatencyAreMeasured) {
   EXPECT_EQ(r.items_pushed, r.items_popped);
   EXPECT_GT(r.consumer_cpu_ns_per_item, 0);
   EXPECT_NEAR(r.measured_s, 0.2, 0.02);
+  EXPECT_GT(r.clock_read_ns, 0) << "measured by every run";
 }
 
 TEST(ClosedLoop, LatencyCanBeSwitchedOff) {
@@ -127,8 +168,9 @@ TEST(ItemsMode, RunsExactlyTheItemsAskedFor) {
   EXPECT_GT(r.throughput_items_per_s, 0);
   c.warmup_s = 10;  // a warm-up longer than the run leaves nothing to measure: no figure, not 0
   const auto none = run_typed<mpmc_ring<tag>, yield, tag>(c, context());
-  EXPECT_TRUE(none.valid);
   EXPECT_TRUE(std::isnan(none.throughput_items_per_s));
+  EXPECT_FALSE(none.valid) << "a row without latency samples says why and is invalid";
+  EXPECT_NE(none.validation_error.find("no latency samples"), std::string::npos) << none.validation_error;
 }
 
 template <testing::defect D>
@@ -153,6 +195,27 @@ TEST(Validation, ReorderedItemsMakeTheRunInvalid) {
   const auto r = run_typed<broken<testing::defect::reorder>, yield, tag>(quick("reordering"), context());
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.validation_error.find("out of order"), std::string::npos) << r.validation_error;
+}
+
+// Losing {1, 5, 6} while {2, 3, 7} arrive twice keeps the count, the sum and the sum of
+// squares of 0..7; the mixed sum must still see it (and the sum of squares would not).
+TEST(Validation, TheMixedSumCatchesWhatMomentsMiss) {
+  delivery_tally swapped(1);
+  std::uint64_t squares = 0, sum = 0;
+  for (std::uint64_t s : {0, 2, 2, 3, 3, 4, 7, 7}) swapped.record(make_tag(0, s), false), squares += s * s, sum += s;
+  ASSERT_EQ(sum, 28u);
+  ASSERT_EQ(squares, 140u) << "the same moments as 0..7: the old check would have passed";
+  const auto v = validate_delivery({8}, {swapped});
+  EXPECT_FALSE(v.valid);
+  EXPECT_NE(v.problem.find("wrong items"), std::string::npos) << v.problem;
+}
+
+TEST(Validation, ATornBodyMakesTheRunInvalid) {
+  auto c = quick("tearing");
+  c.payload_bytes = 64;
+  const auto r = run_typed<testing::broken_queue<item_of<64>, testing::defect::corrupt_body, 997>, yield, item_of<64>>(c, context());
+  EXPECT_FALSE(r.valid);
+  EXPECT_NE(r.validation_error.find("torn"), std::string::npos) << r.validation_error;
 }
 
 TEST(Validation, ArithmeticCatchesASwapOfOneItemForAnother) {
@@ -194,6 +257,29 @@ TEST_P(Termination, LosesNothingAndTimesTheDrain) {
 #endif
 }
 
+// With the queue's own blocking pop on both sides, join ends by closing the queue once the
+// producers are done (a consumer asleep in pop cannot publish its count): nothing lost.
+TEST(Termination, JoinWithTheQueuesOwnBlockingEndsByClose) {
+  for (auto [p, q] : {std::pair{1u, 1u}, {2u, 2u}, {1u, 3u}}) {
+    auto c = quick("mutex_ring", 0.15);
+    c.wait = "block";
+    c.ending = termination::join;
+    c.producers = p;
+    c.consumers = q;
+    const auto r = run_typed<mutex_ring<tag>, block, tag>(c, context());
+    ASSERT_TRUE(r.valid) << p << "x" << q << ": " << r.validation_error;
+    EXPECT_EQ(r.items_pushed, r.items_popped);
+  }
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+  auto c = quick("aq.AtomicQueue.spsc", 0.15);
+  c.wait = "block";
+  c.ending = termination::join;
+  const auto r = run_typed<peers::aq_AtomicQueue_spsc<tag>, block, tag>(c, context());
+  ASSERT_TRUE(r.valid) << r.validation_error;
+  EXPECT_EQ(r.items_pushed, r.items_popped);
+#endif
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, Termination,
                          ::testing::Combine(::testing::Values(termination::sentinel, termination::join),
                                             ::testing::Values(shape{1, 1}, shape{1, 4}, shape{4, 1}, shape{3, 2})));
@@ -215,6 +301,27 @@ TEST(SeedScenario, ConsumesTwentyAndLosesNothing) {
       EXPECT_EQ(r.items_pushed, r.items_popped);
     }
   }
+}
+
+// Mode native: the queue's own loop, counted and summed; a dropped item is noticed.
+TEST(Native, StreamAndRoundTripsAreCountedAndChecked) {
+  auto c = quick("spsc_ring");
+  c.native = true;
+  c.record_latency = false;
+  c.wait = "spin";
+  const auto stream = run_native_typed<spsc_ring<tag>, spin, tag>(c, context());
+  ASSERT_TRUE(stream.valid) << stream.validation_error;
+  EXPECT_GT(stream.throughput_items_per_s, 1e5);
+  EXPECT_EQ(stream.items_pushed, stream.items_popped);
+  EXPECT_EQ(stream.latency.samples, 0u);
+  c.shape = pattern::pingpong;
+  const auto rtt = run_native_typed<spsc_ring<tag>, spin, tag>(c, context());
+  ASSERT_TRUE(rtt.valid) << rtt.validation_error;
+  EXPECT_GT(rtt.rtt_mean_ns, 0);
+  c.shape = pattern::stream;
+  c.wait = "yield";
+  const auto lossy = run_native_typed<broken<testing::defect::drop>, yield, tag>(c, context());
+  EXPECT_FALSE(lossy.valid) << "the native loop's end check must notice a lost item";
 }
 
 TEST(Payload, EverySizeIsCarriedAndChecked) {

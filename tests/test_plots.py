@@ -1,5 +1,7 @@
-"""The Python side of ringlab: statistics, figures and claims, on a hand-made sweep
-(tests/data/plot-fixture.*; plot-fixture.py writes the CSV and says what is in it).
+"""The Python side of ringlab: statistics, figures and claims, on hand-made sweeps:
+tests/data/plot-fixture.* (the old CSV schema and flat provenance) and
+tests/data/plot-efficiency.* (the new schema: harness and native runs, disturbed rows,
+provenance sessions); each fixture's .py writes its CSV and says what is in it.
 Run with Debian's python, which sees matplotlib: /usr/bin/python3 tests/test_plots.py"""
 import math
 import os
@@ -15,8 +17,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 CSV, TOML = DATA / "plot-fixture.csv", DATA / "plot-fixture.toml"
+EFF_CSV, EFF_TOML = DATA / "plot-efficiency.csv", DATA / "plot-efficiency.toml"
 PLOTS = ["throughput", "by-wait", "latency", "overview"]
+STEADY = [0.99, 1.0, 1.01, 0.995, 1.005]   # the fixtures' repetition multipliers: median exactly 1
 sys.path.insert(0, str(ROOT / "plots"))
+import plot  # noqa: E402
+import ringlab_efficiency as efficiency  # noqa: E402
+import ringlab_experiment as experiments  # noqa: E402
+import ringlab_points as points  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
 
@@ -26,12 +34,24 @@ def script(name, *args, env=None):
                           text=True, timeout=120, env=env)
 
 
-def fixture_without(tmp, column):
-    """The fixture CSV (cells untouched) minus one column."""
-    frame = pd.read_csv(CSV, dtype=str, keep_default_na=False)
+def fixture_without(tmp, column, csv=CSV):
+    """A fixture CSV (cells untouched) minus one column."""
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
     path = Path(tmp) / "cut.csv"
     frame.drop(columns=[column]).to_csv(path, index=False)
     return path
+
+
+def claim_table(csv, toml):
+    """{source: [(group, ratio, n, verdict), ...]} from claims.py's Markdown table."""
+    r = script("claims.py", csv, "--experiment", toml, "--markdown")
+    assert r.returncode == 0, r.stderr
+    found = {}
+    for line in r.stdout.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        group = cells[0].rsplit("` (", 1)[1][:-1] if "` (" in cells[0] else ""
+        found.setdefault(cells[1], []).append((group, *cells[2:]))
+    return found
 
 
 class Figures(unittest.TestCase):
@@ -223,6 +243,218 @@ class Style(unittest.TestCase):
         self.assertEqual(style.axis_unit("lat_p9999_ns", 50)[0], "p99.99 latency (ns)")
         self.assertEqual(style.axis_unit("cpu_ns_per_item", 30), ("CPU time (ns/item)", 1.0))
         self.assertEqual(style.axis_unit("consume_20_ms", 2500), ("consume 20 (s)", 1e3))
+
+    def test_prose_values_have_three_digits_and_a_scaled_unit(self):
+        cases = [("throughput_items_per_s", 312.4e6, "312 M items/s"), ("lat_p99_ns", 118.2, "118 ns"),
+                 ("lat_p99_ns", 3400, "3.4 µs"), ("lat_p99_ns", 999.7, "1 µs"), ("capacity", 1024, "1024"),
+                 ("harness_efficiency", 0.7512, "0.751"), ("foreign_busy_fraction", 0.123, "12.3%"),
+                 ("lat_p99_ns", float("nan"), "n/a")]
+        for column, value, expected in cases:
+            self.assertEqual(style.prose_value(column, value), expected, column)
+
+
+class Efficiency(unittest.TestCase):
+    """harness_efficiency: pairing, its estimate, its plot (tests/data/plot-efficiency.py lists the points)."""
+
+    def test_harness_points_pair_with_the_native_point_of_the_same_parameters(self):
+        found = {p.harness.split()[1]: p for p in efficiency.pairs(stats.load_results(EFF_CSV).rows)}
+        self.assertEqual(sorted(found), ["queue=aq.AtomicQueue.spsc", "queue=moodycamel", "queue=rwq.ReaderWriterQueue",
+                                         "queue=spsc_ring"])
+        self.assertEqual(found["queue=spsc_ring"].native, "group=spsc-native queue=spsc_ring wait=spin mode=native")
+        self.assertEqual(found["queue=spsc_ring"].problem, "")
+        # Negative controls: no partner, and two partners, are reported rather than guessed.
+        self.assertEqual(found["queue=rwq.ReaderWriterQueue"].problem, "no native point with the same parameters")
+        self.assertTrue(found["queue=moodycamel"].problem.startswith("2 native points with the same parameters"))
+        self.assertIsNone(found["queue=moodycamel"].native)
+
+    def test_the_estimate_is_the_ratio_of_medians_with_a_bootstrap_interval(self):
+        harness, native = [300 * m for m in STEADY], [400 * m for m in STEADY]
+        e = stats.efficiency(harness, native)
+        self.assertEqual((e.n, e.median), (5, 0.75))
+        rng = stats.np.random.default_rng(stats.SEED)   # the same machinery, by hand
+        draws = stats.bootstrap_medians(harness, rng) / stats.bootstrap_medians(native, rng)
+        self.assertEqual((e.ci_low, e.ci_high), stats.interval(draws))
+        self.assertLess(e.ci_low, 0.75)
+        self.assertGreater(e.ci_high, 0.75)
+        self.assertEqual(stats.efficiency(harness, native[:3]).n, 3, "n is the smaller side's")
+        self.assertTrue(math.isnan(stats.efficiency([300], native).ci_low), "one value a side: no interval")
+        self.assertEqual(stats.efficiency([], native).n, 0)
+
+    def test_the_plot_draws_paired_points_and_names_the_rest_in_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = [script("plot.py", EFF_CSV, "--experiment", EFF_TOML, "--out-dir", Path(tmp) / d) for d in "ab"]
+            r = runs[0]
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr.strip().splitlines(), [
+                "plot.py: plot 'efficiency': harness_efficiency: 2 harness point(s) left out: "
+                "group=spsc queue=rwq.ReaderWriterQueue wait=spin mode=harness (no native partner); "
+                "group=spsc queue=moodycamel wait=spin mode=harness (2 native partners)"])
+            self.assertIn("efficiency: harness efficiency (harness / native) by queue", r.stdout)
+            medians = {line.split()[1]: line.split()[5] for line in r.stdout.splitlines() if "mode=harness" in line}
+            self.assertEqual(medians, {"queue=spsc_ring": "0.75", "queue=aq.AtomicQueue.spsc": "0.5"})
+            for fmt in ("png", "pdf"):
+                a, b = (Path(tmp) / d / f"plot-efficiency-efficiency.{fmt}" for d in "ab")
+                self.assertEqual(a.read_bytes(), b.read_bytes())
+
+    def test_a_csv_without_mode_is_all_harness_and_its_efficiency_plot_is_skipped(self):
+        self.assertEqual(set(stats.load_results(CSV).rows["mode"]), {"harness"})
+        with tempfile.TemporaryDirectory() as tmp:
+            toml = Path(tmp) / "e.toml"
+            toml.write_text('[[plot]]\nname = "e"\nx = "queue"\ny = "harness_efficiency"\n')
+            r = script("plot.py", CSV, "--experiment", toml, "--out-dir", tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("no harness point has a native partner; skipped", r.stderr)
+
+    def test_mode_cannot_be_an_efficiency_plots_where_x_series_or_facet(self):
+        for extra in ('where = { mode = "harness" }', 'series = "mode"'):
+            with tempfile.TemporaryDirectory() as tmp:
+                toml = Path(tmp) / "e.toml"
+                toml.write_text(f'[[plot]]\nname = "e"\nx = "queue"\ny = "harness_efficiency"\n{extra}\n')
+                r = script("plot.py", EFF_CSV, "--experiment", toml, "--out-dir", tmp)
+                self.assertEqual((r.returncode, len(r.stderr.strip().splitlines())), (1, 1), r.stderr)
+                self.assertIn("'mode' cannot be its x, series, facet or where", r.stderr)
+
+    def test_the_label_is_a_ratio_never_scaled(self):
+        self.assertEqual(style.axis_unit("harness_efficiency", 1e7), ("harness efficiency (harness / native)", 1.0))
+
+
+class ClaimsOnEfficiency(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.table = claim_table(EFF_CSV, EFF_TOML)
+
+    def verdicts(self, source):
+        return [row[-1] for row in self.table[source]]
+
+    def test_efficiency_claims_held_not_held_inconclusive(self):
+        self.assertEqual(self.verdicts("efficiency: held"), ["held"])
+        self.assertEqual(self.verdicts("efficiency: not held"), ["not held"])   # 1.5 is not >= 2
+        self.assertEqual(self.verdicts("efficiency: inconclusive"), ["inconclusive"])  # 0.5/0.75 straddles 0.667
+        self.assertTrue(self.table["efficiency: held"][0][1].startswith("1.50 ["), self.table["efficiency: held"])
+
+    def test_an_efficiency_claim_bootstraps_all_four_samples(self):
+        rows = stats.load_results(EFF_CSV).rows
+        values = {p.harness.split()[1]: (p.harness_rows[efficiency.SOURCE], p.native_rows[efficiency.SOURCE])
+                  for p in efficiency.pairs(rows) if not p.problem}
+        r = stats.ratio_of_efficiencies(*values["queue=spsc_ring"], *values["queue=aq.AtomicQueue.spsc"], ">=", 1.2)
+        self.assertAlmostEqual(r.ratio, 1.5)
+        self.assertEqual(self.table["efficiency: held"][0][1],
+                         f"{style.three_digits(r.ratio)} "
+                         f"[{style.three_digits(r.ci_low)}, {style.three_digits(r.ci_high)}]")
+
+    def test_within(self):
+        self.assertEqual(self.verdicts("within: held"), ["held"])          # 1.5 in [1/1.6, 1.6]
+        self.assertEqual(self.verdicts("within: not held"), ["not held"])  # 1.5 above [1/1.2, 1.2]
+        self.assertTrue(self.verdicts("within: not evaluable (where drops the right side)")[0]
+                        .startswith("not evaluable: aq.AtomicQueue.spsc matches no harness point"))
+        for low, high, expected in ((0.9, 1.1, "held"), (1.3, 1.5, "not held"), (0.5, 0.6, "not held"),
+                                    (0.7, 1.5, "inconclusive"), (0.5, 1.5, "inconclusive")):
+            self.assertEqual(stats.verdict(low, high, "within", 1.2), expected, (low, high))
+
+    def test_a_wildcard_gives_a_row_per_other_queue(self):
+        rows = self.table["wildcard: efficiency"]
+        self.assertEqual([r[0] for r in rows], ["queue=moodycamel", "queue=aq.AtomicQueue.spsc",
+                                                "queue=rwq.ReaderWriterQueue"])   # palette order, no spsc_ring
+        self.assertTrue(rows[0][-1].startswith("not evaluable: moodycamel: 2 native points"), rows[0])
+        self.assertEqual(rows[1][-1], "held")
+        self.assertTrue(rows[2][-1].startswith("not evaluable: rwq.ReaderWriterQueue: no native point"), rows[2])
+        filtered = self.table["wildcard: spin throughput"]   # *[wait=spin]: aq (wait=block) is not one
+        self.assertEqual([r[0] for r in filtered], ["queue=moodycamel", "queue=rwq.ReaderWriterQueue"])
+        self.assertEqual(filtered[0][-1], "not held")
+
+    def test_pairing_failures_are_reported_not_evaluable(self):
+        self.assertEqual(self.verdicts("pairing: no native point"),
+                         ["not evaluable: rwq.ReaderWriterQueue: no native point with the same parameters"])
+        self.assertTrue(self.verdicts("pairing: two native points")[0]
+                        .startswith("not evaluable: moodycamel: 2 native points with the same parameters ("))
+
+    def test_a_verdict_that_the_disturbed_rows_flip_is_inconclusive(self):
+        [(_, ratio, n, verdict)] = self.table["disturbed: flips"]
+        self.assertEqual(verdict, "inconclusive (held without disturbed rows, inconclusive with them)")
+        self.assertEqual(n, "5/5 (+4 disturbed)")   # 1 row of aq's, 3 of rwq's
+        self.assertTrue(ratio.startswith("1.50 ["), "the ratio shown is the undisturbed one")
+        # Negative control: a disturbed row close to the rest changes nothing but n.
+        self.assertEqual(self.table["disturbed: does not flip"], [("", "2.00 [1.97, 2.03]", "5/5 (+1 disturbed)",
+                                                                   "held")])
+
+    def test_grammar_errors(self):
+        for statement, words in (("spsc_ring throughput_items_per_s within 1 * aq.AtomicQueue.spsc", "above 1"),
+                                 ("spsc_ring throughput_items_per_s >= 1 * *", "expected"),
+                                 ("spsc_ring throughput_items_per_s within1.5 * rwq", "expected")):
+            with tempfile.TemporaryDirectory() as tmp:
+                toml = Path(tmp) / "c.toml"
+                toml.write_text(f'[[claim]]\nstatement = "{statement}"\n')
+                r = script("claims.py", EFF_CSV, "--experiment", toml)
+                self.assertEqual((r.returncode, len(r.stderr.strip().splitlines())), (1, 1), r.stderr)
+                self.assertIn(words, r.stderr)
+
+
+class Footer(unittest.TestCase):
+    SPEC = experiments.PlotSpec(name="t", x="capacity", y="throughput_items_per_s", series="queue")
+
+    def panel(self, ns):
+        return [(self.SPEC, [points.PlotPoint(f"p{i}", None, "spsc_ring", 2 ** i, None,
+                                              stats.Estimate(n, 1.0, 1.0, 1.0, 0.0, False), "spsc_ring")
+                             for i, n in enumerate(ns)])]
+
+    def test_one_n_for_every_point(self):
+        self.assertEqual(plot.counts_text(self.panel([5, 5, 5])), "median of n = 5 per point, 95% CI")
+
+    def test_n_varying_names_the_points_below_the_largest_n(self):
+        self.assertEqual(plot.counts_text(self.panel([5, 3, 5, 4])),
+                         "median of n = 3-5 per point (fewer than 5: spsc_ring, capacity=2 n=3; "
+                         "spsc_ring, capacity=8 n=4), 95% CI")
+        many = plot.counts_text(self.panel([5, 3, 3, 3, 3, 3, 2]))
+        self.assertTrue(many.startswith("median of n = 2-5 per point (fewer than 5: spsc_ring, capacity=2 n=3; "), many)
+        self.assertTrue(many.endswith("capacity=16 n=3; and 2 more), 95% CI"), many)
+
+    def test_the_fixtures_footers(self):
+        rows = stats.load_results(CSV)
+        spec = experiments.load(TOML).plots[0]   # throughput, wait=spin: mutex_ring has 2 runs
+        pts = points.gather(rows.rows, spec, 0.25)
+        line = plot.provenance_line(rows, plot.counts_text([(spec, pts)]))
+        self.assertEqual(line, "fixture-host-2pu · Fixture CPU @ 2.00GHz · commit 8799b4b199 · data 2024-05-31 · "
+                               "median of n = 2-5 per point (fewer than 5: mutex_ring, capacity=1024 n=2), 95% CI")
+
+
+class Provenance(unittest.TestCase):
+    def test_the_flat_file_is_one_session(self):
+        prov = stats.load_provenance(CSV)
+        self.assertEqual(prov["git_commit"], "8799b4b19925e2526694889d83b07a5459def5e4")
+        self.assertEqual(len(prov["sessions"]), 1)
+        self.assertEqual(prov["sessions"][0]["cpu_model"], "Fixture CPU @ 2.00GHz")
+
+    def test_sessions_the_latest_on_top(self):
+        prov = stats.load_provenance(EFF_CSV)
+        self.assertEqual([s["git_commit"][:10] for s in prov["sessions"]], ["1111111111", "2222222222"])
+        self.assertEqual(prov["git_commit"][:10], "2222222222")
+        # The second session wrote repetitions 3-4 of 8 points and the 4 disturbed rows.
+        self.assertEqual((prov["experiment"], prov["rows_this_session"]), ("plot-efficiency", 20))
+        self.assertEqual(stats.load_provenance(DATA / "no-such.csv"), {"sessions": []})
+
+    def test_malformed_sessions_fail_naming_the_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "x.json").write_text('{"sessions": {"host": "h"}}')
+            with self.assertRaisesRegex(stats.DataError, r"x\.json: 'sessions' must be a list of objects"):
+                stats.load_provenance(Path(tmp) / "x.csv")
+
+    def test_the_footer_names_every_sessions_commit(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cut = fixture_without(tmp, "commit", EFF_CSV)
+            (Path(tmp) / "cut.json").write_bytes(EFF_CSV.with_suffix(".json").read_bytes())
+            line = plot.provenance_line(stats.load_results(cut), "N")
+        self.assertIn("commit 1111111111, 2222222222-dirty · data 2024-06-01 to 2024-06-02", line)
+        line = plot.provenance_line(stats.load_results(EFF_CSV), "N")   # the column, when there is one
+        self.assertIn("commit 1111111111, 2222222222 ·", line)
+
+    def test_new_schema_rows_load_without_attempts(self):
+        results = stats.load_results(EFF_CSV)
+        self.assertNotIn("attempts", results.rows.columns)
+        self.assertEqual(len(results.rows), 40)
+        self.assertEqual(len(results.valid_rows), 44, "valid_rows keeps the 4 disturbed rows")
+        self.assertIn("pattern", stats.parameter_columns(results.rows))
+        self.assertEqual(stats.parameter_columns(results.rows)[:2], ["group", "queue"])
 
 
 if __name__ == "__main__":

@@ -87,6 +87,30 @@ TYPED_TEST(Contract, CapacityAboveTheMaximumIsRefused) {
   }
 }
 
+// Every value of T arrives as it was sent, or is refused at the call with an exception —
+// and then the queue says so in properties.refuses (`ringlab list` prints it). A silent
+// loss (try_push true, nothing popped) fails.
+TYPED_TEST(Contract, EveryValueArrivesOrIsRefusedAtTheCall) {
+  const item values[] = {0, ~item{0}, 1, pill_tag, std::uint64_t{1} << 63, 0x5555555555555555u};
+  for (const item v : values) {
+    TypeParam q = make_queue<TypeParam>(capacities<TypeParam>().back(), {});
+    auto&& producer = producer_endpoint(q);
+    auto&& consumer = consumer_endpoint(q);
+    bool pushed = false;
+    try {
+      pushed = producer.try_push(v);
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(TypeParam::properties.refuses, nullptr) << "refused " << v << " without declaring it: " << e.what();
+      continue;
+    }
+    ASSERT_TRUE(pushed) << "an empty queue refused " << v << " by returning false";
+    flush(producer);
+    item out = 42;
+    ASSERT_TRUE(consumer.try_pop(out)) << "the value " << v << " was accepted and then lost";
+    EXPECT_EQ(out, v);
+  }
+}
+
 // After close(), a blocked pop returns false instead of sleeping forever; items already
 // inside are still delivered.
 TYPED_TEST(Contract, CloseWakesABlockedConsumerAfterDraining) {
@@ -137,6 +161,24 @@ TEST(MpmcRing, RefusesACapacityItsIndexCannotCount) {
   using narrow = mpmc_ring<item, mpmc_options{}, std::uint16_t>;
   EXPECT_NO_THROW(narrow q(8192));
   EXPECT_THROW(narrow q(8193), std::invalid_argument);
+}
+
+TEST(SpscRing, TheDefaultCarriesZeroAndAllOnes) {
+  spsc_ring<item> q(3);
+  for (item v : {item{0}, ~item{0}, item{0}}) ASSERT_TRUE(q.try_push(v));
+  for (item v : {item{0}, ~item{0}, item{0}}) {
+    item out = 42;
+    ASSERT_TRUE(q.try_pop(out));
+    EXPECT_EQ(out, v);
+  }
+  static_assert(spsc_ring<item>::properties.refuses == nullptr);
+}
+
+TEST(SpscRing, TheReservedVariantRefusesZeroAtTheCall) {
+  spsc_ring<item, spsc_options{.slot_flag = true, .reserved_empty = true}> q(3);
+  EXPECT_THROW((void)q.try_push(0), std::invalid_argument);
+  item out;
+  EXPECT_FALSE(q.try_pop(out)) << "nothing may be left behind by the refused push";
 }
 
 TEST(SpscRing, LivesInForeignMemoryAndAttaches) {

@@ -1,8 +1,11 @@
 """`ringlab sweep` as a user meets it: interrupted sweeps (Ctrl-C and kill -9) leave
-whole rows and resume without duplicates or gaps; a changed experiment is refused;
---dry-run runs nothing; bad files get one line naming file and line.
+whole rows and resume without duplicates or gaps; a damaged row is reported and run
+again; a changed experiment (warm-up included), rows of another commit or build are
+refused; disturbed runs are repeated until a point has its n; the provenance keeps one
+entry per session; --dry-run runs nothing; bad files get one line naming file and line.
 Usage: test_sweep.py path/to/ringlab"""
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -34,8 +37,10 @@ def write_experiment(directory, name="t", reps=5, duration=0.1, skip="false", ex
     return path
 
 
-def sweep(*args, **kw):
-    return subprocess.run([RINGLAB, "sweep", *args, "--no-plot"], capture_output=True, text=True, timeout=300, **kw)
+def sweep(*args, guards=False, **kw):
+    """Without the noise guards unless asked: their probes and waits are tested on their own."""
+    return subprocess.run([RINGLAB, "sweep", *args, "--no-plot", *([] if guards else ["--no-guards"])],
+                          capture_output=True, text=True, timeout=300, **kw)
 
 
 def rows(results_dir, name="t"):
@@ -49,7 +54,7 @@ class Resume(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             exp = write_experiment(d)
             results = os.path.join(d, "results")
-            p = subprocess.Popen([RINGLAB, "sweep", exp, "--no-plot", "--results-dir", results],
+            p = subprocess.Popen([RINGLAB, "sweep", exp, "--no-plot", "--no-guards", "--results-dir", results],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             # Interrupt once a few rows are in (the machine may be busy: poll, don't guess).
             deadline = time.monotonic() + 120
@@ -77,7 +82,10 @@ class Resume(unittest.TestCase):
             self.assertEqual({k[0] for k in keys}, {"capacity={} queue={}".format(c, q)
                                                     for c in (1, 64, 1024) for q in ("mpmc_ring", "mutex_ring")})
             self.assertTrue(all(row["valid"] == "1" for row in every))
-            self.assertTrue(os.path.exists(os.path.join(results, os.listdir(results)[0], "t.json")))
+            with open(os.path.join(results, os.listdir(results)[0], "t.json")) as f:
+                sessions = json.load(f)["sessions"]
+            self.assertEqual(len(sessions), 2, "the interrupted session and the resuming one, each its own entry")
+            self.assertEqual(sessions[1]["rows_this_session"], 30 - len(first))
 
     def test_ctrl_c(self):
         self.interrupt_then_resume(signal.SIGINT)
@@ -96,6 +104,86 @@ class Resume(unittest.TestCase):
             self.assertIn("duration_s", r.stderr)
             self.assertEqual(sweep(changed, "--results-dir", results, "--fresh").returncode, 0)
             self.assertEqual(len(rows(results)), 6)
+
+
+    def csv_path(self, results):
+        return os.path.join(results, os.listdir(results)[0], "t.csv")
+
+    def test_a_damaged_row_is_reported_and_run_again(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = os.path.join(d, "results")
+            exp = write_experiment(d, reps=1)
+            self.assertEqual(sweep(exp, "--results-dir", results).returncode, 0)
+            path = self.csv_path(results)
+            with open(path) as f:
+                lines = f.read().splitlines(keepends=True)
+            header = lines[0].rstrip("\n").split(",")
+            third = lines[3].rstrip("\n").split(",")
+            third[header.index("throughput_items_per_s")] = "12x"  # not a number
+            lines[3] = ",".join(third) + "\n"
+            lines[-1] = lines[-1][:len(lines[-1]) // 2]  # cut short, as by a crash
+            with open(path, "w") as f:
+                f.write("".join(lines))
+            r = sweep(exp, "--results-dir", results)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("line 4 is damaged (throughput_items_per_s is '12x'", r.stderr)
+            self.assertIn("line 7 is damaged (unfinished", r.stderr)
+            every = rows(results)
+            self.assertEqual(len(every), 6)
+            self.assertEqual(len({row["point"] for row in every}), 6, "each point once: the damaged ones ran again")
+            self.assertTrue(all(float(row["throughput_items_per_s"]) > 0 for row in every))
+
+    def test_a_changed_warmup_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = os.path.join(d, "results")
+            self.assertEqual(sweep(write_experiment(d, reps=1), "--results-dir", results).returncode, 0)
+            with open(os.path.join(d, "t.toml")) as f:
+                text = f.read()
+            with open(os.path.join(d, "t.toml"), "w") as f:
+                f.write(text.replace("warmup_s = 0.02", "warmup_s = 0.03"))
+            r = sweep(os.path.join(d, "t.toml"), "--results-dir", results)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("warmup_s is 0.020 in the CSV but 0.030 now", r.stderr)
+
+    def test_rows_of_another_commit_are_refused_unless_mixing_is_allowed(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = os.path.join(d, "results")
+            exp = write_experiment(d, reps=1)
+            self.assertEqual(sweep(exp, "--results-dir", results).returncode, 0)
+            path = self.csv_path(results)
+            with open(path) as f:
+                table = list(csv.reader(f))
+            column = table[0].index("commit")
+            table[2][column] = "0123456789"
+            with open(path, "w", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows(table)
+            r = sweep(exp, "--results-dir", results)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("line 3 was measured by commit '0123456789'", r.stderr)
+            self.assertIn("--allow-mixed", r.stderr)
+            r = sweep(exp, "--results-dir", results, "--allow-mixed")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(rows(results)), 6, "everything was there already")
+
+    def test_disturbed_runs_are_repeated_until_n_or_their_extra_runs_are_spent(self):
+        with tempfile.TemporaryDirectory() as d:
+            results = os.path.join(d, "results")
+            exp = write_experiment(d, reps=2, duration=0.05)
+            # Every run disturbed (others' share of the CPUs is always above -1): each point
+            # gets its 2 repetitions plus 3 extra runs, and the sweep says n fell short.
+            r = sweep(exp, "--results-dir", results, "--foreign-threshold", "-1", "--quiet-wait", "0",
+                      "--extra-runs", "3", guards=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            every = rows(results)
+            self.assertEqual(len(every), 6 * 5)
+            self.assertTrue(all(row["disturbed"] == "1" for row in every))
+            self.assertEqual(sorted({int(row["repetition"]) for row in every}), [0, 1, 2, 3, 4])
+            self.assertIn("6 points have fewer than 2 undisturbed repetitions after 3 extra runs each", r.stderr)
+            # The negative control: undisturbed, no point runs more than its repetitions.
+            r = sweep(exp, "--results-dir", os.path.join(d, "calm"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(rows(os.path.join(d, "calm"))), 6 * 2)
+            self.assertNotIn("fewer than", r.stderr)
 
 
 class Reporting(unittest.TestCase):

@@ -21,6 +21,7 @@ struct queue_properties {
   bool spsc_only = false;      // one producer thread and one consumer thread at most
   bool blocks_natively = false;  // offers blocking push/pop/close of its own (wait strategy `block`)
   bool delays_visibility = false;  // an item may stay invisible until more follow or flush() (floors)
+  const char* refuses = nullptr;   // values try_push refuses (throws std::invalid_argument), if any
 };
 
 // try_push/try_pop never block; capacity() is the bound the experiment asked for.

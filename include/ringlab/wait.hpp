@@ -60,7 +60,14 @@ using yield = basic_yield<>;
 // `sleepers` with a read-modify-write on the same word, so either the waiter's re-check
 // sees the item or the notifier sees the waiter (no fence, no lost wake-up). notify
 // wakes one sleeper: any one of them can proceed.
-template <unsigned SpinIterations = 128, unsigned YieldIterations = 8, bool ProcessShared = false>
+// The last two parameters exist for the tests' negative control: without the re-check
+// (Recheck = false) a wake-up can be lost, and Window runs between the waiter's last
+// failed look and its registering (a preemption there is what loses one).
+struct no_window {
+  static void pass() noexcept {}
+};
+template <unsigned SpinIterations = 128, unsigned YieldIterations = 8, bool ProcessShared = false, bool Recheck = true,
+          class Window = no_window>
 struct basic_park {
   static constexpr const char* name = "park";
   struct channel {
@@ -81,9 +88,10 @@ struct basic_park {
     for (;;) {
       if (op()) return true;
       if (stopped()) return op();
+      Window::pass();
       const std::uint32_t seen = ch.epoch.load(std::memory_order_seq_cst);
       ch.sleepers.fetch_add(1, std::memory_order_seq_cst);
-      const bool done = op();
+      const bool done = Recheck && op();
       if (!done && !stopped()) detail::futex_wait(ch.epoch, seen, ProcessShared);
       ch.sleepers.fetch_sub(1, std::memory_order_release);
       if (done) return true;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "bench/bench_util.hpp"
-#include "bench/queue_list.hpp"
+#include "bench/each_queue.hpp"
 
 namespace ringlab::bench {
 namespace {

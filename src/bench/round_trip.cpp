@@ -11,7 +11,7 @@
 #include <ringlab/wait.hpp>
 
 #include "bench/bench_util.hpp"
-#include "bench/queue_list.hpp"
+#include "bench/each_queue.hpp"
 
 namespace ringlab::bench {
 namespace {

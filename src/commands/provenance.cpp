@@ -17,8 +17,8 @@ runner add_provenance(CLI::App& app) {
   cmd->add_option("--command", *note, "The command that produced the CSV, recorded as-is");
   return [csv, note] {
     const auto topo = harness::topology::this_machine();
-    const auto prov = harness::collect_provenance(harness::calibrated_clock(), topo);
-    harness::write_provenance(*csv, prov, note->empty() ? "" : "\"command\": " + harness::json_string(*note));
+    const auto prov = harness::collect_provenance(harness::calibrated_clock(), topo, *note);
+    harness::write_provenance(*csv, prov, "", "", /*fresh=*/true);  // the CSV was written whole: one session
     fmt::print("{}\n", std::filesystem::path(*csv).replace_extension(".json").string());
     return 0;
   };

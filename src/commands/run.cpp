@@ -37,6 +37,7 @@ struct run_options {
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
               latency_sample = "0", histogram_out, drain_timeout = "10";
   bool no_latency = false;
+  bool native = false;
   harness::guard_options guards;
   bool no_guards = false;
 };
@@ -47,10 +48,9 @@ void add_guard_options(CLI::App& cmd, harness::guard_options& g, bool& no_guards
   cmd.add_flag("--no-guards", no_guards, "Skip the noise guards (quiet wait, probes, load checks)");
   cmd.add_option("--quiet-threshold", g.quiet_threshold, "Wait before a point until others use less than this share of the CPUs")->capture_default_str();
   cmd.add_option("--quiet-wait", g.quiet_wait_s, "... but at most this many seconds")->capture_default_str();
-  cmd.add_option("--probe-tolerance", g.probe_tolerance, "Disturbed if a probe exceeds the fastest by this fraction")->capture_default_str();
+  cmd.add_option("--probe-tolerance", g.probe_tolerance, "Disturbed if a probe is this fraction above the usual one, or below it by 1/(1+t)")->capture_default_str();
   cmd.add_option("--foreign-threshold", g.foreign_threshold, "Disturbed if others used more than this share of the CPUs")->capture_default_str();
   cmd.add_option("--steal-threshold", g.steal_threshold, "Disturbed if the hypervisor stole more than this share")->capture_default_str();
-  cmd.add_option("--retries", g.retries, "Runs again a disturbed point this many times at most")->capture_default_str();
 }
 
 harness::run_config to_run_config(const run_options& o) {
@@ -72,7 +72,8 @@ harness::run_config to_run_config(const run_options& o) {
   if (o.pattern == "stream") c.shape = harness::pattern::stream;
   else if (o.pattern == "pingpong") c.shape = harness::pattern::pingpong;
   else throw usage_error(fmt::format("--pattern {}: must be stream or pingpong", o.pattern));
-  c.record_latency = !o.no_latency;
+  c.native = o.native;
+  c.record_latency = !o.no_latency && !o.native;  // the native loop reads no clock per item
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
   c.drain_timeout_s = parse_number("--drain-timeout", o.drain_timeout, 0.001, "must be a number of seconds > 0");
@@ -102,6 +103,7 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
+  cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");
   cmd->add_option("--histogram-out", o->histogram_out, "Write the full latency histograms to this CSV");
   cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();
@@ -120,7 +122,7 @@ runner add_run(CLI::App& app) {
     harness::install_interrupt_handler();
     const auto& clock = harness::calibrated_clock();
     const harness::provenance prov = harness::collect_provenance(clock, topo);
-    harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit()};
+    harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit(), prov.build_id()};
     harness::run_result result;
     const std::string started = harness::utc_now();
     o->guards.enabled = !o->no_guards;
@@ -134,8 +136,7 @@ runner add_run(CLI::App& app) {
     result.started_utc = started;
     if (!o->out.empty()) {
       harness::append_row(o->out, harness::csv_header(result), harness::csv_values(result));
-      const auto json = std::filesystem::path(o->out).replace_extension(".json");
-      if (!std::filesystem::exists(json)) harness::write_provenance(o->out, prov);
+      harness::write_provenance(o->out, prov);  // this session's entry, beside those of earlier runs
     }
     fmt::print("{}\n", harness::describe(result));
     if (!result.valid) {

@@ -19,6 +19,8 @@ runner add_sweep(CLI::App& app) {
   cmd->add_flag("--fresh", o->fresh, "Start over: remove the experiment's CSV first");
   cmd->add_flag("--dry-run", o->dry_run, "List the points and the estimated time; run nothing");
   cmd->add_flag("--no-plot", *no_plot, "Do not draw the figures at the end");
+  cmd->add_flag("--allow-mixed", o->allow_mixed, "Resume over rows measured by another commit or build");
+  cmd->add_option("--extra-runs", o->extra_runs, "Runs a point may add to replace disturbed ones (default: its repetitions)");
   cmd->add_option("--results-dir", o->results_dir, "Instead of <source>/results");
   cmd->add_option("--plots-dir", o->plots_dir, "Instead of <source>/plots/<host>");
   add_guard_options(*cmd, o->guards, *no_guards);

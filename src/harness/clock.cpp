@@ -119,6 +119,16 @@ std::string clock_source::describe() const {
                      tsc_consistent, tsc_read_ns, monotonic_read_ns, kernel_clocksource);
 }
 
+double measure_read_ns(const clock_source& clock) {
+  constexpr int reads = 20000;
+  std::uint64_t sink = 0;
+  const auto start = clock_source::monotonic_ns();
+  for (int i = 0; i < reads; ++i) sink += clock.ticks();
+  const auto elapsed = clock_source::monotonic_ns() - start;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return static_cast<double>(elapsed + (sink & 0)) / reads;
+}
+
 const clock_source& calibrated_clock() {
   static const clock_source the_clock = calibrate();
   return the_clock;

@@ -43,4 +43,8 @@ struct clock_source {
 // Measures both clocks (about 60 ms) and chooses. Cached: the first call calibrates.
 const clock_source& calibrated_clock();
 
+// What one read of `clock` costs now, in ns (20000 reads, about 0.2 ms): each run
+// measures it afresh, since a VM's clock cost can change under it.
+double measure_read_ns(const clock_source& clock);
+
 }  // namespace ringlab::harness

@@ -70,7 +70,21 @@ void validate(const run_config& c) {
     if (c.ending == termination::join) bad("--pattern pingpong: the echo thread stops on a pill (--termination sentinel)");
     if (c.payload_bytes != 8) bad(fmt::format("--pattern pingpong: round trips carry 8-byte items, not --payload {}", c.payload_bytes));
   }
-  if (c.ending == termination::sentinel && !q->properties.fifo)
+  if (c.offered_rate > 0 && c.items == 0 && c.offered_rate * c.duration_s < 1)
+    bad(fmt::format("--rate {} --duration {}: not one item is due in the measured window", c.offered_rate, c.duration_s));
+  if (c.native) {
+    // The queue's own two-thread loop (native.hpp): nothing of the harness's around it.
+    if (c.producers != 1 || c.consumers != 1)
+      bad(fmt::format("--native --producers {} --consumers {}: the native loop is one producer and one consumer",
+                      c.producers, c.consumers));
+    if (c.offered_rate != 0)
+      bad(fmt::format("--native --rate {}: the native loop is closed (an open loop needs the harness's schedule)",
+                      c.offered_rate));
+    if (c.record_latency) bad("--native: the native loop reads no clock per item, so it records no latency (latency_recorded must be 0)");
+    if (!c.histogram_out.empty()) bad("--native --histogram-out: the native loop records no latency");
+    if (c.items) bad("--native --items: the native loop runs for a --duration");
+  }
+  if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
 }
 

@@ -23,10 +23,13 @@ struct run_config {
   double warmup_s = -1;                 // -1: 20% of the duration, at most 0.2 s; 0 in items mode
   termination ending = termination::sentinel;
   pattern shape = pattern::stream;
+  bool native = false;                  // mode native: the queue's own loop, no harness (native.hpp)
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV
   double drain_timeout_s = 10;          // a run that cannot finish is stopped and marked invalid
+  bool count_unsent = true;             // latency counts items due but never sent (false: the coordinated-
+                                        // omission ablation the tests use as a negative control; no option)
 
   double effective_warmup_s() const {
     if (warmup_s >= 0) return warmup_s;
@@ -42,5 +45,6 @@ void validate(const run_config& config);
 
 const char* to_string(termination t);
 const char* to_string(pattern p);
+inline const char* mode_name(bool native) { return native ? "native" : "harness"; }
 
 }  // namespace ringlab::harness

@@ -1,5 +1,6 @@
-// The item a run moves: B bytes, the first 8 the (producer, sequence) tag. For B = 8
-// the item is the bare tag, so queues of atomic words (atomic_queue) can carry it.
+// The item a run moves: B bytes, the first 8 the (producer, sequence) tag and the last 8
+// the tag again, so a consumer notices a torn copy by one compare. For B = 8 the item is
+// the bare tag, so queues of atomic words (atomic_queue) can carry it.
 #pragma once
 #include <cstddef>
 #include <cstring>
@@ -47,13 +48,23 @@ template <std::size_t B>
 tag tag_of(const payload_item<B>& item) noexcept { return item.id; }
 
 // An item with this tag and the body of `prototype` (the body is copied every time:
-// moving the payload is part of what a run measures).
+// moving the payload is part of what a run measures), its last word the tag again.
 inline tag with_tag(const tag&, tag t) noexcept { return t; }
 template <std::size_t B>
 payload_item<B> with_tag(const payload_item<B>& prototype, tag t) noexcept {
   payload_item<B> item = prototype;
   item.id = t;
+  std::memcpy(item.body + sizeof item.body - sizeof t, &t, sizeof t);
   return item;
+}
+
+// Whether a popped item's body ends with its own tag (always, for a bare tag).
+inline bool body_intact(tag) noexcept { return true; }
+template <std::size_t B>
+bool body_intact(const payload_item<B>& item) noexcept {
+  tag last;
+  std::memcpy(&last, item.body + sizeof item.body - sizeof last, sizeof last);
+  return last == item.id;
 }
 
 // Keep the compiler from dropping a popped item's body as unused.

@@ -107,59 +107,63 @@ double probe_round_trip_ns(const topology& topo, int pu_a, int pu_b) {
   return per_round[batches / 2];
 }
 
+std::string probe_disturbance(double usual_ns, double probe_ns, double tolerance) {
+  if (!std::isfinite(usual_ns) || !std::isfinite(probe_ns)) return "";
+  const double high = usual_ns * (1 + tolerance), low = usual_ns / (1 + tolerance);
+  if (probe_ns > high) return fmt::format("probe {:.0f} ns > {:.0f} ns (usual {:.0f})", probe_ns, high, usual_ns);
+  if (probe_ns < low) return fmt::format("probe {:.0f} ns < {:.0f} ns (usual {:.0f})", probe_ns, low, usual_ns);
+  return "";
+}
+
 noise_guard::noise_guard(const guard_options& options, const topology& topo) : options_(options), topo_(&topo) {}
 
-double noise_guard::reference_probe_ns() {
-  std::vector<double> sorted = probes_ns_;
+double noise_guard::reference_probe_ns(const std::vector<double>& probes) {
+  std::vector<double> sorted = probes;
   std::sort(sorted.begin(), sorted.end());
-  return sorted.empty() ? NAN : sorted[sorted.size() / 5];
+  return sorted.empty() ? NAN : sorted[sorted.size() / 2];
 }
 
 run_result noise_guard::run(const run_config& cfg, const std::function<run_result()>& run) {
   if (!options_.enabled) return run();
   const unsigned pus = static_cast<unsigned>(topo_->pus().size());
   const auto [pu_a, pu_b] = probe_pus(*topo_, cfg);
-  if (probes_ns_.empty())  // the baseline
+  auto& probes = probes_ns_[{pu_a, pu_b}];  // each pair of PUs has its own usual round trip
+  if (probes.empty())  // the baseline
     for (int i = 0; i < 8; ++i)
-      if (const double p = probe_round_trip_ns(*topo_, pu_a, pu_b); std::isfinite(p)) probes_ns_.push_back(p);
-  run_result result;
-  for (unsigned attempt = 0;; ++attempt) {
-    // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.quiet_wait_s);
-    for (;;) {
-      const auto a = load_sample::now();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (shares(a, load_sample::now(), pus).first <= options_.quiet_threshold ||
-          std::chrono::steady_clock::now() >= give_up)
-        break;
-    }
-    // (b) Probe, run, probe; (c) measure the load during the run.
-    const double before = probe_round_trip_ns(*topo_, pu_a, pu_b);
-    const auto start = load_sample::now();
-    result = run();
-    const auto end = load_sample::now();
-    const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
-    for (double p : {before, after})
-      if (std::isfinite(p)) probes_ns_.push_back(p);
-    const double limit = reference_probe_ns() * (1 + options_.probe_tolerance);
-    const auto [foreign, steal] = shares(start, end, pus);
-    result.probe_before_ns = before;
-    result.probe_after_ns = after;
-    result.foreign_busy_fraction = foreign;
-    result.steal_fraction = steal;
-    result.attempts = attempt + 1;
-    const double slowest = std::max(std::isfinite(before) ? before : 0.0, std::isfinite(after) ? after : 0.0);
-    std::string why;
-    if (std::isfinite(limit) && slowest > limit)
-      why = fmt::format("probe {:.0f} ns > {:.0f} ns", slowest, limit);
-    else if (foreign > options_.foreign_threshold)
-      why = fmt::format("other processes used {:.0f}% of the CPUs", foreign * 100);
-    else if (steal > options_.steal_threshold)
-      why = fmt::format("the hypervisor stole {:.0f}%", steal * 100);
-    result.disturbed = !why.empty();
-    result.disturbance = why;
-    if (!result.disturbed || attempt >= options_.retries) return result;
+      if (const double p = probe_round_trip_ns(*topo_, pu_a, pu_b); std::isfinite(p)) probes.push_back(p);
+  // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.quiet_wait_s);
+  for (;;) {
+    const auto a = load_sample::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (shares(a, load_sample::now(), pus).first <= options_.quiet_threshold || std::chrono::steady_clock::now() >= give_up)
+      break;
   }
+  // (b) Probe, run, probe; (c) measure the load during the run. The reference is the
+  // usual probe before this run's own probes join it.
+  const double reference = reference_probe_ns(probes);
+  const double before = probe_round_trip_ns(*topo_, pu_a, pu_b);
+  const auto start = load_sample::now();
+  run_result result = run();
+  const auto end = load_sample::now();
+  const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
+  for (double p : {before, after})
+    if (std::isfinite(p)) probes.push_back(p);
+  const auto [foreign, steal] = shares(start, end, pus);
+  result.probe_before_ns = before;
+  result.probe_after_ns = after;
+  result.probe_reference_ns = reference;
+  result.foreign_busy_fraction = foreign;
+  result.steal_fraction = steal;
+  std::string why = probe_disturbance(reference, before, options_.probe_tolerance);
+  if (why.empty()) why = probe_disturbance(reference, after, options_.probe_tolerance);
+  if (why.empty() && foreign > options_.foreign_threshold)
+    why = fmt::format("other processes used {:.0f}% of the CPUs", foreign * 100);
+  else if (why.empty() && steal > options_.steal_threshold)
+    why = fmt::format("the hypervisor stole {:.0f}%", steal * 100);
+  result.disturbed = !why.empty();
+  result.disturbance = why;
+  return result;
 }
 
 }  // namespace ringlab::harness

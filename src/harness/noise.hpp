@@ -1,13 +1,16 @@
 // Noise guards. On these virtual machines the host moves virtual CPUs under us: a
-// cross-PU round trip takes ~100 ns one minute and ~400 ns the next, invisibly to the
-// guest, and halves or doubles a throughput figure; any other process does too. So
-// around every point: (a) wait, up to a bound, until other processes are quiet;
-// (b) probe the round trip between the point's PUs before and after; (c) measure the
-// other processes' share of the CPUs and the steal share during the run. A point
-// over a threshold is run again (a bounded number of times) and, if still
-// disturbed, kept with disturbed=1 so that statistics can leave it out.
+// cross-PU round trip takes one time one minute and several times that the next,
+// invisibly to the guest, and a throughput figure moves with it; any other process
+// disturbs a run too. So around every run: (a) wait, up to a bound, until other
+// processes are quiet; (b) probe the round trip between the run's PUs before and after;
+// (c) measure the other processes' share of the CPUs and the steal share during the run.
+// A probe away from the usual one by more than the tolerance — slower or faster alike,
+// since a fast phase inflates a figure as a slow one deflates it — or a load over its
+// threshold marks the run disturbed=1: it is kept in the CSV, statistics leave it out,
+// and the sweep runs the point again until it has its undisturbed repetitions.
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,14 +23,14 @@ struct guard_options {
   bool enabled = true;
   double quiet_threshold = 0.10;    // others' busy share of all PUs we wait to fall below
   double quiet_wait_s = 2.0;        // ... for at most this long
-  double probe_tolerance = 0.5;     // a probe may exceed the usual (20th percentile) by this fraction
+  double probe_tolerance = 0.5;     // a probe may be this fraction above the usual (median), or below it by 1/(1+t)
   double foreign_threshold = 0.10;  // others' busy share of all PUs during the run
   double steal_threshold = 0.05;    // the hypervisor's steal share during the run
-  unsigned retries = 2;             // extra attempts for a disturbed point
 };
 
-// The guards' memory across points: the reference round trip is the 20th percentile of
-// every probe so far (a baseline of 8 at the start), robust to a freak fast one.
+// The guards' memory across points: the usual round trip between two PUs is the median
+// of every probe between them so far (a baseline of 8 at the start), which neither a
+// fast nor a slow phase moves alone.
 class noise_guard {
  public:
   noise_guard(const guard_options& options, const topology& topo);
@@ -37,10 +40,15 @@ class noise_guard {
 
  private:
   guard_options options_;
-  double reference_probe_ns();
+  static double reference_probe_ns(const std::vector<double>& probes);
   const topology* topo_;
-  std::vector<double> probes_ns_;
+  std::map<std::pair<int, int>, std::vector<double>> probes_ns_;  // by (PU a, PU b)
 };
+
+// Why one probe marks a run disturbed: slower than usual * (1 + tolerance) or faster than
+// usual / (1 + tolerance) — symmetric, so a fast phase is left out as a slow one is.
+// Empty when it is within, or when either figure is missing.
+std::string probe_disturbance(double usual_ns, double probe_ns, double tolerance);
 
 // One cross-PU round trip between two PUs, in ns (the median of several batches);
 // NaN when the machine has a single PU.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "build_info.hpp"
@@ -79,21 +83,36 @@ void append_row(const std::string& path, const std::vector<std::string>& header,
   if (fresh) {
     text = csv_line(header);
   } else {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     std::string first;
     std::getline(in, first);
     if (parse_csv_line(first) != header)
       throw std::runtime_error(fmt::format("{}: its header differs from this run's columns (another ringlab version or "
                                            "another experiment?); write to a new file", path));
+    in.clear();
+    in.seekg(-1, std::ios::end);
+    if (in.get() != '\n')
+      throw std::runtime_error(fmt::format("{}: its last row is unfinished (damaged); remove it before adding rows", path));
   }
   text += csv_line(values);
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  const ssize_t written = ::write(fd, text.data(), text.size());  // one write: a row is all there or absent
+  struct stat before {};
+  ::fstat(fd, &before);
+  // One write: a row is all there or absent. A short write (disk full, a file size
+  // limit) is cut back to where the file ended, so no partial row is ever left.
+  const ssize_t written = ::write(fd, text.data(), text.size());
   const int saved = errno;
+  const bool whole = written == static_cast<ssize_t>(text.size());
+  if (!whole && written > 0 && ::ftruncate(fd, before.st_size) != 0) {
+    ::close(fd);
+    throw std::runtime_error(fmt::format("{}: write failed ({}) and the partial row could not be removed: {}", path,
+                                         std::strerror(saved), std::strerror(errno)));
+  }
   ::close(fd);
-  if (written != static_cast<ssize_t>(text.size()))
-    throw std::runtime_error(fmt::format("{}: write failed: {}", path, std::strerror(saved)));
+  if (!whole)
+    throw std::runtime_error(fmt::format("{}: write failed: {} (nothing of the row was kept)", path,
+                                         written >= 0 ? "short write" : std::strerror(saved)));
 }
 
 namespace {
@@ -156,7 +175,22 @@ std::string provenance::short_commit() const {
   return git_commit.substr(0, 10) + (git_dirty ? "-dirty" : "");
 }
 
-provenance collect_provenance(const clock_source& clock, const topology& topo) {
+std::string provenance::build_id() const { return fmt::format("{} {} {}", build_type, cxx_flags, compiler); }
+
+namespace {
+std::string& command_line() {
+  static std::string line;
+  return line;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) line += (i ? " " : "") + std::string(argv[i]);
+  command_line() = line;
+}
+
+provenance collect_provenance(const clock_source& clock, const topology& topo, const std::string& command) {
   provenance p;
   p.host = machine_host_id(topo);
   char name[256] = {};
@@ -173,10 +207,14 @@ provenance collect_provenance(const clock_source& clock, const topology& topo) {
   p.build_type = RINGLAB_BUILD_TYPE;
   p.version = RINGLAB_VERSION;
   const std::string git = fmt::format("git -C '{}' ", RINGLAB_SOURCE_DIR);
-  p.git_commit = first_line_of(git + "rev-parse HEAD 2>/dev/null");
+  const std::string code = " -- src include meson.build meson_options.txt scripts 2>/dev/null";
+  p.git_commit = first_line_of(git + "log -1 --format=%H" + code);
+  p.git_head = first_line_of(git + "rev-parse HEAD 2>/dev/null");
   if (p.git_commit.size() != 40) p.git_commit = "unknown";
-  else p.git_dirty = !first_line_of(git + "status --porcelain --untracked-files=no -- . ':!results' ':!plots' 2>/dev/null").empty();
+  else p.git_dirty = !first_line_of(git + "status --porcelain" + code).empty();
   p.date_utc = utc_now();
+  p.session = fmt::format("{} pid {}", p.date_utc, ::getpid());
+  p.command = command.empty() ? command_line() : command;
   p.clock_json = fmt::format(
       "{{\"source\": {}, \"read_ns\": {:.2f}, \"tsc_ghz\": {:.6f}, \"tsc_read_ns\": {:.2f}, \"monotonic_read_ns\": {:.2f}, "
       "\"tsc_invariant\": {}, \"tsc_consistent\": {}, \"kernel_clocksource\": {}}}",
@@ -185,17 +223,59 @@ provenance collect_provenance(const clock_source& clock, const topology& topo) {
   return p;
 }
 
-void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra) {
-  fs::path json = fs::path(csv_path).replace_extension(".json");
+namespace {
+
+std::string session_entry(const provenance& p, const std::string& extra) {
+  return fmt::format(
+      "    {{\"session\": {}, \"host\": {}, \"hostname\": {}, \"cpu_model\": {}, \"pus\": {}, \"topology\": {}, "
+      "\"kernel\": {}, \"compiler\": {}, \"cxx_flags\": {}, \"build_type\": {}, \"build_id\": {}, "
+      "\"ringlab_version\": {}, \"git_commit\": {}, \"git_head\": {}, \"git_dirty\": {}, \"date_utc\": {}, "
+      "\"command\": {}, \"clock\": {}{}{}}}",
+      json_string(p.session), json_string(p.host), json_string(p.hostname), json_string(p.cpu_model), p.pus,
+      json_string(p.topology_summary), json_string(p.kernel), json_string(p.compiler), json_string(p.cxx_flags),
+      json_string(p.build_type), json_string(p.build_id()), json_string(p.version), json_string(p.git_commit),
+      json_string(p.git_head), p.git_dirty, json_string(p.date_utc), json_string(p.command), p.clock_json,
+      extra.empty() ? "" : ", ", extra);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+// The file is laid out by this function alone: top members, then "sessions": [ one entry
+// a line ]. An older, flat file (one object, no sessions) becomes the first entry.
+void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra,
+                      const std::string& top, bool fresh) {
+  const fs::path json = fs::path(csv_path).replace_extension(".json");
   if (json.has_parent_path()) fs::create_directories(json.parent_path());
-  const std::string body = fmt::format(
-      "{{\n  \"host\": {},\n  \"hostname\": {},\n  \"cpu_model\": {},\n  \"pus\": {},\n  \"topology\": {},\n"
-      "  \"kernel\": {},\n  \"compiler\": {},\n  \"cxx_flags\": {},\n  \"build_type\": {},\n  \"ringlab_version\": {},\n"
-      "  \"git_commit\": {},\n  \"git_dirty\": {},\n  \"date_utc\": {},\n  \"clock\": {}{}{}\n}}\n",
-      json_string(p.host), json_string(p.hostname), json_string(p.cpu_model), p.pus, json_string(p.topology_summary),
-      json_string(p.kernel), json_string(p.compiler), json_string(p.cxx_flags), json_string(p.build_type),
-      json_string(p.version), json_string(p.git_commit), p.git_dirty, json_string(p.date_utc), p.clock_json,
-      extra.empty() ? "" : ",\n  ", extra);
+  std::vector<std::string> entries;
+  std::error_code ec;
+  if (!fresh && fs::exists(json, ec)) {
+    const std::string old = read_text(json);
+    const std::string open = "\"sessions\": [\n";
+    const auto at = old.find(open);
+    if (at != std::string::npos) {
+      std::istringstream lines(old.substr(at + open.size()));
+      for (std::string line; std::getline(lines, line) && line.rfind("  ]", 0) != 0;)
+        entries.push_back(line.size() && line.back() == ',' ? line.substr(0, line.size() - 1) : line);
+    } else if (auto first = old.find('{'), last = old.rfind('}'); first != std::string::npos && last != std::string::npos) {
+      std::string flat = old.substr(first, last - first + 1);
+      std::replace(flat.begin(), flat.end(), '\n', ' ');
+      entries.push_back("    " + flat);
+    }
+  }
+  const std::string mine = session_entry(p, extra);
+  const std::string tag = "    {\"session\": " + json_string(p.session) + ",";
+  if (!entries.empty() && entries.back().rfind(tag, 0) == 0) entries.back() = mine;
+  else entries.push_back(mine);
+  std::string body = "{\n";
+  if (!top.empty()) body += "  " + top + ",\n";
+  body += "  \"sessions\": [\n";
+  for (std::size_t i = 0; i < entries.size(); ++i) body += entries[i] + (i + 1 < entries.size() ? ",\n" : "\n");
+  body += "  ]\n}\n";
   const fs::path tmp = json.string() + ".tmp";
   {
     std::ofstream out(tmp);

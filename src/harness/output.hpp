@@ -17,22 +17,35 @@ void append_row(const std::string& csv_path, const std::vector<std::string>& hea
 std::string csv_line(const std::vector<std::string>& fields);
 std::vector<std::string> parse_csv_line(const std::string& line);
 
+// Where results come from. The code's commit is the last one that changed what is built
+// (src, include, meson files, scripts): a commit of README or results alone does not
+// change it, so rows measured before and after such a commit stay comparable.
 struct provenance {
   std::string host;       // short stable id: RINGLAB_HOST, else CPU model + PU count
   std::string hostname, cpu_model, topology_summary, kernel, compiler, cxx_flags, build_type, version;
   unsigned pus = 0;
-  std::string git_commit;  // full hash, or "unknown"
-  bool git_dirty = false;  // code changed since the commit (results/ and plots/ excepted)
+  std::string git_commit;  // the code's commit (full hash), or "unknown"
+  std::string git_head;    // HEAD when measured
+  bool git_dirty = false;  // the code differs from that commit
   std::string date_utc;
+  std::string session;     // date and pid: which session wrote an entry
+  std::string command;     // the command line
   std::string clock_json;
-  std::string short_commit() const;  // "1a2b3c4d" or "1a2b3c4d-dirty"
+  std::string short_commit() const;  // "1a2b3c4d5e" or "1a2b3c4d5e-dirty"
+  std::string build_id() const;      // "release -std=c++20 -O2 -march=native g++ 12.2.0": rows of one build
 };
 
-provenance collect_provenance(const clock_source& clock, const topology& topo);
+// `command`: the command line; empty = the one given to set_command_line (main()).
+provenance collect_provenance(const clock_source& clock, const topology& topo, const std::string& command = "");
+void set_command_line(int argc, char** argv);
 std::string machine_host_id(const topology& topo);
 std::string utc_now();
-// The JSON beside `csv_path` (X.csv -> X.json); `extra` is more JSON members ("\"k\": v, ...").
-void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra = "");
 std::string json_string(const std::string& s);
+// The JSON beside `csv_path` (X.csv -> X.json): {top members..., "sessions": [one entry
+// per session]}. Appends this session's entry (`extra`: more members, "\"k\": v, ..."),
+// or replaces it if the last entry is this session's; `top` are the file's own members.
+// Written whole through a temporary file. `fresh` starts the file over.
+void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra = "",
+                      const std::string& top = "", bool fresh = false);
 
 }  // namespace ringlab::harness

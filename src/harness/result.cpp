@@ -45,6 +45,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("pin", c.pin);
   add("termination", to_string(c.ending));
   add("pattern", to_string(c.shape));
+  add("mode", mode_name(c.native));
   add("duration_s", c.items ? "" : number(c.duration_s, 3));
   add("items_requested", c.items ? std::to_string(c.items) : "");
   add("warmup_s", number(r.warmup_s, 3));
@@ -70,6 +71,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("rtt_max_ns", number(r.rtt.max, 1));
   add("rtt_mean_ns", number(r.rtt_mean_ns, 1));
   add("lat_samples", std::to_string(r.latency.samples));
+  add("lat_censored_samples", std::to_string(r.latency_censored));
   add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");
   add("producer_cpu_ns_per_item", number(r.producer_cpu_ns_per_item, 2));
   add("consumer_cpu_ns_per_item", number(r.consumer_cpu_ns_per_item, 2));
@@ -80,15 +82,16 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("oversubscribed", r.oversubscribed ? "1" : "0");
   add("probe_before_ns", number(r.probe_before_ns, 1));
   add("probe_after_ns", number(r.probe_after_ns, 1));
+  add("probe_reference_ns", number(r.probe_reference_ns, 1));
   add("foreign_busy_fraction", number(r.foreign_busy_fraction, 4));
   add("steal_fraction", number(r.steal_fraction, 4));
   add("disturbed", r.disturbed ? "1" : "0");
   add("disturbance", r.disturbance);
-  add("attempts", std::to_string(r.attempts));
   add("clock_source", r.clock_name);
   add("clock_read_ns", number(r.clock_read_ns, 2));
   add("host", r.host);
   add("commit", r.commit);
+  add("build_id", r.build_id);
   add("started_utc", r.started_utc);
   cols.insert(cols.end(), r.metrics.begin(), r.metrics.end());
   return cols;
@@ -112,19 +115,21 @@ std::string describe(const run_result& r) {
   const run_config& c = r.config;
   auto us = [](double ns) { return std::isfinite(ns) ? fmt::format("{:.2f} us", ns / 1000) : std::string("n/a"); };
   std::string load = c.offered_rate > 0 ? fmt::format("open loop {:.4g} items/s", c.offered_rate) : "closed loop";
-  std::string text = fmt::format("{} {} cap {} {}P{}C {} {} B pin {} {}: {:.2f} M items/s, cpu {:.1f} ns/item",
-                                 c.queue, c.wait, c.capacity, c.producers, c.consumers, load, c.payload_bytes, c.pin,
-                                 to_string(c.ending), r.throughput_items_per_s / 1e6,
+  std::string text = fmt::format("{}{} {} cap {} {}P{}C {} {} B pin {} {}: {:.2f} M items/s, cpu {:.1f} ns/item",
+                                 c.native ? "NATIVE " : "", c.queue, c.wait, c.capacity, c.producers, c.consumers, load,
+                                 c.payload_bytes, c.pin, to_string(c.ending), r.throughput_items_per_s / 1e6,
                                  r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item);
   if (c.shape == pattern::pingpong)
-    text += fmt::format(", round trip mean {:.1f} ns p50 {:.1f} p99 {:.1f} ns", r.rtt_mean_ns, r.rtt.p50, r.rtt.p99);
+    text += r.rtt.samples ? fmt::format(", round trip mean {:.1f} ns p50 {:.1f} p99 {:.1f} ns", r.rtt_mean_ns, r.rtt.p50, r.rtt.p99)
+                          : fmt::format(", round trip mean {:.1f} ns", r.rtt_mean_ns);
   if (c.record_latency && r.latency.samples)
-    text += fmt::format(", latency p50 {} p99 {} p99.99 {} max {} (service p99 {}; {} samples)", us(r.latency.p50),
-                        us(r.latency.p99), us(r.latency.p9999), us(r.latency.max), us(r.service.p99), r.latency.samples);
+    text += fmt::format(", latency p50 {} p99 {} p99.99 {} max {} (service p99 {}; {} samples{})", us(r.latency.p50),
+                        us(r.latency.p99), us(r.latency.p9999), us(r.latency.max), us(r.service.p99), r.latency.samples,
+                        r.latency_censored ? fmt::format(", {} of them items still unsent at the stop", r.latency_censored) : "");
   for (const auto& [name, value] : r.metrics) text += fmt::format(", {} {}", name, value);
   text += fmt::format(", drain {}", us(r.drain_ns));
   if (r.oversubscribed) text += ", OVERSUBSCRIBED";
-  if (r.disturbed) text += fmt::format(", DISTURBED ({}; {} attempts)", r.disturbance, r.attempts);
+  if (r.disturbed) text += fmt::format(", DISTURBED ({})", r.disturbance);
   text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;
   return text;
 }

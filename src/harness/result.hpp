@@ -18,7 +18,7 @@ struct latency_summary {
 struct run_result {
   run_config config;
   // Environment
-  std::string host, clock_name, commit, started_utc;
+  std::string host, clock_name, commit, build_id, started_utc;
   double clock_read_ns = 0;
   std::vector<int> producer_pus, consumer_pus;  // where each thread last ran
   bool oversubscribed = false;
@@ -35,11 +35,12 @@ struct run_result {
   latency_summary rtt;      // pingpong: sampled round trips
   double rtt_mean_ns = NAN; // pingpong: window / round trips
   std::uint64_t latency_sample_every = 0;  // k after the run (0: latency off)
+  std::uint64_t latency_censored = 0;      // samples of items due but never sent by the stop (lower bounds)
   // Noise guards (filled by the sweep's guards; defaults when unguarded)
-  double probe_before_ns = NAN, probe_after_ns = NAN, foreign_busy_fraction = NAN, steal_fraction = NAN;
+  double probe_before_ns = NAN, probe_after_ns = NAN, probe_reference_ns = NAN;
+  double foreign_busy_fraction = NAN, steal_fraction = NAN;
   bool disturbed = false;
   std::string disturbance;  // why it was flagged
-  unsigned attempts = 1;    // runs it took (retries when disturbed)
   // Extra parameter columns a sweep adds (experiment, point, repetition, ...), first.
   std::vector<std::pair<std::string, std::string>> context;
   // Extra figures a scenario measures (the seed's consume_20_ms), last.

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "harness/interrupt.hpp"
+#include "harness/native.hpp"
 
 namespace ringlab::harness {
 namespace {
@@ -59,10 +60,14 @@ conductor_times conduct(control_block& ctl, const run_config& cfg, const run_con
   const clock_source& clock = *ctx.clock;
   conductor_times times;
   const unsigned threads = cfg.producers + cfg.consumers;
+  bool closed = false;
+  auto close_once = [&] {
+    if (!closed) closed = true, close_queue();
+  };
   auto stop_everyone = [&] {
     ctl.phase.store(stop, std::memory_order_release);
     detail::futex_wake(ctl.phase, detail::wake_everyone, false);
-    close_queue();
+    close_once();
   };
   // On Ctrl-C: stop, let every thread leave, then report the interruption.
   auto on_interrupt = [&] {
@@ -74,6 +79,7 @@ conductor_times conduct(control_block& ctl, const run_config& cfg, const run_con
                on_interrupt))
     throw std::runtime_error("threads did not start within 30 s");
 
+  times.clock_read_ns = measure_read_ns(clock);  // the workers are asleep until t0
   const double ticks_per_ns = 1.0 / clock.ns_per_tick;
   times.t0 = clock.ticks() + static_cast<std::uint64_t>(2e6 * ticks_per_ns);  // 2 ms for everyone to wake
   ctl.plan = schedule{times.t0, cfg.offered_rate > 0 ? 1e9 / cfg.offered_rate * ticks_per_ns : 0.0, cfg.producers};
@@ -105,14 +111,18 @@ conductor_times conduct(control_block& ctl, const run_config& cfg, const run_con
   bool finished = wait_on(ctl.producers_finished, [&](std::uint32_t v) { return v == cfg.producers; },
                           producers_deadline, on_interrupt);
   if (finished && cfg.ending == termination::join) {
-    // join(): wait until every pushed item was task_done, then release the consumers.
+    // join(): wait until every pushed item was task_done, then release the consumers. A
+    // consumer in the queue's own blocking pop (`block`) cannot stop to publish its
+    // count, so there the release comes first: every producer is done, so the consumers
+    // drain the queue, publish what they did as they leave, and the join counts it.
+    if (cfg.wait == "block") close_once();
     finished = wait_on(ctl.join_reached,
                        [&](std::uint32_t) {
                          return ctl.done_total.load(std::memory_order_acquire) ==
                                 ctl.pushed_total.load(std::memory_order_acquire);
                        },
                        drain_deadline(), on_interrupt);
-    if (finished) close_queue();
+    if (finished) close_once();
   }
   if (finished)
     finished = wait_on(ctl.consumers_exited, [&](std::uint32_t v) { return v == cfg.consumers; }, drain_deadline(),
@@ -139,8 +149,9 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
   r.config = cfg;
   r.host = ctx.host;
   r.commit = ctx.commit;
+  r.build_id = ctx.build_id;
   r.clock_name = clock.name();
-  r.clock_read_ns = clock.read_ns();
+  r.clock_read_ns = times.clock_read_ns;
   r.oversubscribed = plan.oversubscribed;
   r.warmup_s = cfg.effective_warmup_s();
 
@@ -175,7 +186,11 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
   if (r.items_popped) r.consumer_cpu_ns_per_item = consumer_cpu / static_cast<double>(r.items_popped);
   r.drain_ns = last_exit > last_push ? clock.to_ns(static_cast<double>(last_exit - last_push)) : 0;
 
-  // Latency: join the consumers' samples with the producers' enqueue times.
+  // Latency: every item due in the measured window counts (no coordinated omission,
+  // overload included). Items sent are measured from their due time to their dequeue,
+  // even when that is after the stop (they drain); items due in the window but never sent
+  // by the stop (an overloaded producer is behind its schedule) have waited at least
+  // stop - due: they count with that, as lower bounds (`lat_censored_samples`).
   if (cfg.record_latency) {
     std::uint64_t every = 1;
     for (const auto& p : producers) every = std::max(every, p.log.every());
@@ -192,18 +207,35 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
         const std::uint64_t enqueued = producers[p].log.enqueue_ticks(seq);
         if (enqueued == 0) continue;
         const std::uint64_t due = sched.open_loop() ? sched.due(p, seq) : enqueued;
-        if (due < times.measure_start) continue;  // warm-up
         auto ns = [&](std::uint64_t from) {
           return s.dequeue_ticks > from ? static_cast<std::uint64_t>(clock.to_ns(static_cast<double>(s.dequeue_ticks - from))) : 0;
         };
-        mine_e2e.record(ns(due));
-        mine_service.record(ns(enqueued));
+        // End to end: the items due in the window. Service (the queue's own time): the
+        // items enqueued in it, whenever they were due.
+        if (due >= times.measure_start && (!sched.open_loop() || due < times.stop)) mine_e2e.record(ns(due));
+        if (enqueued >= times.measure_start && enqueued < times.stop) mine_service.record(ns(enqueued));
       }
       end_to_end.merge(mine_e2e);
       service.merge(mine_service);
     }
+    if (sched.open_loop() && !times.timed_out && cfg.count_unsent) {
+      for (std::uint32_t p = 0; p < producers.size(); ++p) {
+        std::uint64_t seq = (producers[p].pushed + every - 1) / every * every;  // the first sampled one never sent
+        for (; sched.due(p, seq) < times.stop; seq += every) {
+          const std::uint64_t due = sched.due(p, seq);
+          if (due < times.measure_start) continue;
+          end_to_end.record(static_cast<std::uint64_t>(clock.to_ns(static_cast<double>(times.stop - due))));
+          ++r.latency_censored;
+        }
+      }
+    }
     r.latency = latency_summary::of(end_to_end);
     r.service = latency_summary::of(service);
+    if (r.latency.samples == 0 && r.valid) {
+      r.valid = false;
+      r.validation_error = "no latency samples: no sampled item was due in the measured window and delivered "
+                           "(too few items for the window? use a longer --duration or a higher --rate)";
+    }
     if (!cfg.histogram_out.empty()) {
       std::ofstream out(cfg.histogram_out);
       out << "kind,bucket_low_ns,bucket_width_ns,count\n";
@@ -223,8 +255,9 @@ run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const
   r.config = cfg;
   r.host = ctx.host;
   r.commit = ctx.commit;
+  r.build_id = ctx.build_id;
   r.clock_name = clock.name();
-  r.clock_read_ns = clock.read_ns();
+  r.clock_read_ns = times.clock_read_ns;
   r.oversubscribed = plan.oversubscribed;
   r.warmup_s = cfg.effective_warmup_s();
   r.producer_pus = {pinger.outcome.pu};
@@ -246,6 +279,45 @@ run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const
   }
   r.drain_ns = echoer.end_ticks > pinger.outcome.end_ticks
                    ? clock.to_ns(static_cast<double>(echoer.end_ticks - pinger.outcome.end_ticks)) : 0;
+  return r;
+}
+
+run_result analyse_native(const run_config& cfg, const run_context& ctx, const conductor_times& times,
+                          const native_side& producer, const native_side& consumer, const pin_plan& plan) {
+  const clock_source& clock = *ctx.clock;
+  run_result r;
+  r.config = cfg;
+  r.host = ctx.host;
+  r.commit = ctx.commit;
+  r.build_id = ctx.build_id;
+  r.clock_name = clock.name();
+  r.clock_read_ns = times.clock_read_ns;
+  r.oversubscribed = plan.oversubscribed;
+  r.warmup_s = cfg.effective_warmup_s();
+  r.producer_pus = {producer.outcome.pu};
+  r.consumer_pus = {consumer.outcome.pu};
+  const bool pingpong = cfg.shape == pattern::pingpong;
+  const native_side& counter = pingpong ? producer : consumer;  // who counts the window
+  r.items_pushed = producer.done;
+  r.items_popped = pingpong ? producer.done : consumer.done;
+  // The end check: every item once (count and the sum of the tags), echoes unchanged.
+  const unsigned __int128 n = producer.done;
+  const auto expected_sum = static_cast<std::uint64_t>(n * make_tag(0, 0) + (n == 0 ? 0 : n * (n - 1) / 2));
+  if (pingpong && producer.sum) r.validation_error = fmt::format("{} echoes were not the item sent", producer.sum);
+  if (!pingpong && consumer.done != producer.done)
+    r.validation_error = fmt::format("{} items pushed, {} popped", producer.done, consumer.done);
+  else if (!pingpong && consumer.sum != expected_sum)
+    r.validation_error = "the popped items' sum is not that of the pushed ones (some lost, others duplicated)";
+  if (times.timed_out) r.validation_error = times.stop_reason;
+  r.valid = r.validation_error.empty();
+  const std::uint64_t counted = counter.at_stop - counter.at_measure;
+  r.measured_s = clock.to_ns(static_cast<double>(times.stop - times.measure_start)) / 1e9;
+  r.throughput_items_per_s = r.measured_s > 0 ? static_cast<double>(counted) / r.measured_s : NAN;
+  if (pingpong && counted) r.rtt_mean_ns = r.measured_s * 1e9 / static_cast<double>(counted);
+  if (producer.done) r.producer_cpu_ns_per_item = static_cast<double>(producer.outcome.cpu_ns) / static_cast<double>(producer.done);
+  if (r.items_popped) r.consumer_cpu_ns_per_item = static_cast<double>(consumer.outcome.cpu_ns) / static_cast<double>(r.items_popped);
+  r.drain_ns = consumer.outcome.end_ticks > producer.outcome.end_ticks
+                   ? clock.to_ns(static_cast<double>(consumer.outcome.end_ticks - producer.outcome.end_ticks)) : 0;
   return r;
 }
 

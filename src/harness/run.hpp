@@ -24,7 +24,7 @@ namespace ringlab::harness {
 struct run_context {
   const clock_source* clock = nullptr;
   const topology* topo = nullptr;
-  std::string host, commit;
+  std::string host, commit, build_id;
 };
 
 // Thrown when a run was stopped by Ctrl-C: nothing of it is kept.
@@ -34,6 +34,7 @@ struct run_interrupted : std::runtime_error {
 
 struct conductor_times {
   std::uint64_t t0 = 0, measure_start = 0, stop = 0;  // ticks
+  double clock_read_ns = 0;  // measured by the conductor before t0
   bool timed_out = false;
   std::string stop_reason;  // why the run was cut short, if it was
 };
@@ -144,12 +145,14 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
 
 }  // namespace ringlab::harness
 
+#include "harness/native.hpp"
 #include "harness/pingpong.hpp"
 
 namespace ringlab::harness {
 // Round trips carry 8-byte items only (validate() says so), which halves what gets compiled.
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
+  if (cfg.native) return run_native_typed<Q, W, Item>(cfg, ctx);
   if constexpr (std::is_same_v<Item, tag>)
     if (cfg.shape == pattern::pingpong) return run_pingpong_typed<Q, W, Item>(cfg, ctx);
   return run_typed<Q, W, Item>(cfg, ctx);

@@ -104,8 +104,9 @@ run_result run_seed_typed(const run_config& cfg, double tick_ms, std::uint64_t r
   r.config = cfg;
   r.host = ctx.host;
   r.commit = ctx.commit;
+  r.build_id = ctx.build_id;
   r.clock_name = clock.name();
-  r.clock_read_ns = clock.read_ns();
+  r.clock_read_ns = measure_read_ns(clock);
   r.oversubscribed = plan.oversubscribed;
   r.items_pushed = out.pushed[0] + out.pushed[1];
   r.items_popped = out.popped;

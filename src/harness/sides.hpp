@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <type_traits>
 
 #include <ringlab/tag.hpp>
 #include <ringlab/wait.hpp>
@@ -183,17 +184,25 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
 }
 
+// The queue's own blocking pop (`block`) is called for every item, as its authors drive
+// it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
+// other side's index too). Other strategies look with try_pop first, so that when the
+// queue is empty the consumer can publish its join count and notice the phase.
 template <class Item, class Endpoint, class W>
 void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
                   const clock_source& clock) {
   constexpr std::uint64_t join_batch = 64;  // task_done flushed every this many items, and when idle
+  constexpr bool own_blocking = std::is_same_v<W, block>;
   wait_for_start(ctl, clock, me.outcome);
   const bool join = plan.ending == termination::join;
   const bool check_order = plan.check_order;
   const unsigned producers = plan.producers;
   const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
+  // Open loop: look at the phase after every item (items are rare, and a late look would
+  // shift the window); closed loop: every 64 (at millions a second, microseconds).
+  const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 63;
   unsigned pills = 0;
-  std::uint64_t popped = 0, unflushed = 0, next_phase_check = 1024, corrupt = 0;
+  std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
   std::uint64_t sample_mask = me.log.every() - 1;
   // The tally of the producer whose item came last, in registers; others wait in me.tally.
   std::uint32_t current = 0;
@@ -223,17 +232,20 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   };
   check_phase();
   for (;;) {
-    if (!try_pop(q, ws, item)) {
+    if constexpr (own_blocking) {
+      if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
+    } else if (!try_pop(q, ws, item)) {
       if (join) flush();
       check_phase();
-      if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
+      if (!pop(q, ws, item)) break;
     }
     const tag t = tag_of(item);
     if (is_pill(t)) [[unlikely]] {
       if (++pills == pills_needed) break;
       continue;
     }
-    consume_body(item);
+    consume_body(item);  // the whole copy happens, not just the words we read
+    torn += !body_intact(item);
     ++popped;
     const std::uint32_t p = tag_producer(t);
     if (p != current) [[unlikely]] {
@@ -252,13 +264,11 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
       sample_mask = me.log.every() - 1;
     }
     if (join && ++unflushed == join_batch) flush();
-    if (popped == next_phase_check) [[unlikely]] {
-      check_phase();
-      next_phase_check += 1024;
-    }
+    if ((popped & phase_mask) == 0) [[unlikely]] check_phase();
   }
   me.tally.by_producer[current] = tally;
   me.tally.corrupt += corrupt;
+  me.tally.torn += torn;
   me.last_pop_ticks = clock.ticks();
   if (join) flush();
   check_phase();

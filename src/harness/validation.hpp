@@ -1,9 +1,11 @@
 // Delivery checks every run makes, cheap enough for the hot path: per producer, each
-// consumer counts the items it got and sums their sequence numbers and squares (no
-// lock, no allocation, no shared write). Afterwards the sums must equal those of
-// 0..n-1 for the n items the producer pushed: a missing or repeated item changes the
-// count, a drop and a duplicate together change the sums. FIFO queues are also checked
-// for order: each consumer must see each producer's sequence numbers increase.
+// consumer counts the items it got and sums their sequence numbers and a 64-bit mix of
+// them (no lock, no allocation, no shared write). Afterwards the count and both sums must
+// equal those of 0..n-1 for the n items the producer pushed: a missing or repeated item
+// changes the count, and a different multiset of the same size changes the mixed sum
+// except with probability about 2^-64 (plain moments do not: losing {1,5,6} while
+// {2,3,7} arrive twice keeps the count, the sum and the sum of squares). FIFO queues are
+// also checked for order: each consumer must see each producer's sequence numbers increase.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,19 +15,31 @@
 
 namespace ringlab::harness {
 
+// A bijective 64-bit mix (the finaliser of splitmix64): sums of it over different sets
+// behave like sums of random numbers.
+constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 struct producer_tally {
   std::uint64_t count = 0;
-  std::uint64_t sequence_sum = 0;     // mod 2^64
-  std::uint64_t sequence_squares = 0; // mod 2^64
+  std::uint64_t sequence_sum = 0;  // mod 2^64
+  std::uint64_t mixed_sum = 0;     // sum of mix64(sequence), mod 2^64
   std::int64_t last_sequence = -1;
   std::uint64_t out_of_order = 0;
   std::uint64_t first_out_of_order = 0;  // the sequence that arrived late
 };
 
-// One consumer's tallies, one per producer, plus tags that name no producer.
+// One consumer's tallies, one per producer, plus tags that name no producer and payload
+// bodies that do not end with their own tag (a torn copy).
 struct delivery_tally {
   std::vector<producer_tally> by_producer;
   std::uint64_t corrupt = 0;
+  std::uint64_t torn = 0;
 
   explicit delivery_tally(unsigned producers = 0) : by_producer(producers) {}
 
@@ -41,7 +55,7 @@ struct delivery_tally {
   static void add(producer_tally& tally, std::uint64_t s, bool check_order) noexcept {
     ++tally.count;
     tally.sequence_sum += s;
-    tally.sequence_squares += s * s;
+    tally.mixed_sum += mix64(s);
     if (check_order) {
       if (static_cast<std::int64_t>(s) <= tally.last_sequence) [[unlikely]] {
         if (tally.out_of_order++ == 0) tally.first_out_of_order = s;
@@ -55,7 +69,7 @@ struct delivery_tally {
 struct validation_result {
   bool valid = true;
   std::string problem;  // empty when valid; else the first problems, in words
-  std::uint64_t missing = 0, duplicated = 0, out_of_order = 0, corrupt = 0;
+  std::uint64_t missing = 0, duplicated = 0, out_of_order = 0, corrupt = 0, torn = 0;
 };
 
 // pushed[p]: how many items producer p pushed (sequences 0..pushed[p]-1).

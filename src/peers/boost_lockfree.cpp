@@ -1,8 +1,5 @@
-// Registers the Boost.Lockfree peers (built when libboost-dev is found).
-#include "peers/boost_lockfree.hpp"
-
+// Registers the boost_lockfree peers of src/queue_list.hpp (built when libboost-dev is found).
+#include "queue_list.hpp"
 #include "registry.hpp"
 
-using namespace ringlab::peers;
-RINGLAB_QUEUE("boost.spsc_queue", boost_spsc_queue, "boost::lockfree::spsc_queue, run-time capacity: wait-free SPSC ring");
-RINGLAB_QUEUE("boost.queue", boost_queue, "boost::lockfree::queue<fixed_sized<true>>: Michael-Scott over a preallocated node pool, bounded_push; capacity <= 65534");
+RINGLAB_BOOST_LOCKFREE_QUEUES(RINGLAB_REGISTER)

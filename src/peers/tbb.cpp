@@ -1,7 +1,5 @@
-// Registers the oneTBB peer (built when libtbb-dev is found).
-#include "peers/tbb.hpp"
-
+// Registers the tbb peers of src/queue_list.hpp (built when libtbb-dev is found).
+#include "queue_list.hpp"
 #include "registry.hpp"
 
-using namespace ringlab::peers;
-RINGLAB_QUEUE("tbb.concurrent_bounded_queue", tbb_bounded_queue, "oneTBB concurrent_bounded_queue, set_capacity; block = its own blocking push/pop");
+RINGLAB_TBB_QUEUES(RINGLAB_REGISTER)

@@ -25,7 +25,7 @@ template <class T>
 class tbb_bounded_queue {
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
+  static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true, .refuses = "~0 (close marker)"};
 
   tbb_bounded_queue(std::size_t capacity, thread_counts threads)
       : capacity_("tbb.concurrent_bounded_queue", capacity, PTRDIFF_MAX), release_(threads.consumers) {
@@ -34,11 +34,15 @@ class tbb_bounded_queue {
   explicit tbb_bounded_queue(std::size_t capacity) : tbb_bounded_queue(capacity, thread_counts{}) {}
 
   std::size_t capacity() const noexcept { return capacity_; }
-  bool try_push(const T& item) { return queue_.try_push(item); }
+  bool try_push(const T& item) {
+    refuse(item);
+    return queue_.try_push(item);
+  }
   bool try_pop(T& item) { return release_.real(queue_.try_pop(item), item); }
 
   bool push(const T& item) {
     if (release_.closed()) return try_push(item);
+    refuse(item);
     try {
       queue_.push(item);
       return true;
@@ -60,6 +64,10 @@ class tbb_bounded_queue {
   }
 
  private:
+  static void refuse(const T& item) {
+    refuse_reserved(item, [](const T& v) { return release_item<T>::is(v); },
+                    "tbb adapter: the item ~0 is the close marker and cannot be carried");
+  }
   checked_capacity capacity_;
   oneapi::tbb::concurrent_bounded_queue<T> queue_;
   release_on_close release_;

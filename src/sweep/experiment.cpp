@@ -45,6 +45,11 @@ const std::map<std::string, parameter>& parameters() {
          if (t != "stream" && t != "pingpong") throw experiment_error("pattern must be stream or pingpong, not '" + t + "'");
          p.config.shape = t == "pingpong" ? harness::pattern::pingpong : harness::pattern::stream;
        }}},
+      {"mode", {kind::text, [](point& p, const value& v) {
+         const auto& t = std::get<std::string>(v);
+         if (t != "harness" && t != "native") throw experiment_error("mode must be harness or native, not '" + t + "'");
+         p.config.native = t == "native";
+       }}},
       {"duration_s", {kind::number, [](point& p, const value& v) { p.config.duration_s = as_number(v); }}},
       {"items_requested", {kind::integer, [](point& p, const value& v) { p.config.items = static_cast<std::uint64_t>(as_int(v)); }}},
       {"warmup_s", {kind::number, [](point& p, const value& v) { p.config.warmup_s = as_number(v); }}},
@@ -308,6 +313,14 @@ experiment load_experiment(const std::string& path) {
   });
   for_each_table(path, root, "claim", [&](const toml::table& t) {
     check_keys(path, t, "[[claim]]", {"statement", "per", "where", "source"}, {"statement", "source"});
+    // A claim tests a published result or a stated goal: its source names the paper (or
+    // the goal), never a figure from an earlier run of ours.
+    const auto* source = t.get("source");
+    if (!source->is_string()) fail(path, source->source(), "a claim's 'source' must be a string");
+    const std::string text = *source->value<std::string>();
+    for (const char* word : {"earlier", "previous run", "last run", "measured before"})
+      if (text.find(word) != std::string::npos)
+        fail(path, source->source(), fmt::format("claim source '{}' cites an earlier measurement ('{}'): name the paper or the goal", text, word));
     ++x.claims;
   });
   return x;
@@ -337,6 +350,7 @@ std::vector<point> expand(const experiment& e) {
       if (!excluded) {
         point p;
         p.config.duration_s = 1.0;
+        bool latency_given = false;
         for (const auto& [key, v] : values) {
           try {
             parameters().at(key).apply(p, v);
@@ -344,7 +358,9 @@ std::vector<point> expand(const experiment& e) {
             throw experiment_error(fmt::format("{}: {}", e.path, err.what()));
           }
           p.parameters.emplace_back(key, to_text(v));
+          latency_given |= key == "latency_recorded";
         }
+        if (p.config.native && !latency_given) p.config.record_latency = false;  // the native loop reads no clock
         if (!g.name.empty()) {
           p.id = "group=" + g.name;
           p.parameters.emplace_back("group", g.name);

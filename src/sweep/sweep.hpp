@@ -1,7 +1,11 @@
-// `ringlab sweep`: every point of an experiment times its repetitions, interleaved
-// (repetition r visits all points, in an order shuffled with seed r, before r + 1),
-// appended one whole row at a time to results/<host>/<name>.csv with the provenance
-// beside it. Rows already there are skipped, so an interrupted sweep resumes.
+// `ringlab sweep experiments/X.toml`: every point of an experiment times its repetitions,
+// interleaved (repetition r visits all points, in an order shuffled with seed r, before
+// r + 1), appended one whole row at a time to results/<host>/<name>.csv with one
+// provenance entry per session beside it. Then make-up passes: a point whose runs were
+// disturbed runs again (interleaved too) until it has its undisturbed repetitions, or
+// its extra runs are spent. Rows already there are skipped, so an interrupted sweep
+// resumes; a damaged row is reported and re-run; rows of other parameters, another
+// commit or another build are refused (--fresh, or --allow-mixed for the last two).
 #pragma once
 #include <string>
 
@@ -11,11 +15,13 @@
 namespace ringlab::sweep {
 
 struct sweep_options {
-  bool fresh = false;    // start over: remove the CSV first
-  bool dry_run = false;  // list the points and the time they would take
-  bool plot = true;      // draw the figures at the end (plots/plot.py)
-  std::string results_dir;  // default: <source>/results
-  std::string plots_dir;    // default: plot.py's own (<source>/plots/<host>)
+  bool fresh = false;        // start over: remove the CSV first
+  bool dry_run = false;      // list the points and the time they would take
+  bool plot = true;          // draw the figures at the end (plots/plot.py)
+  bool allow_mixed = false;  // resume over rows of another commit or build
+  int extra_runs = -1;       // extra runs a point may take for disturbed ones (-1: as many as its repetitions)
+  std::string results_dir;   // default: <source>/results
+  std::string plots_dir;     // default: plot.py's own (<source>/plots/<host>)
   harness::guard_options guards;
 };
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <bit>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include <ringlab/detail/platform.hpp>
@@ -34,19 +35,22 @@ class floor_line_ring {
 
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.exact_capacity = false, .spsc_only = true, .delays_visibility = true};
+  static constexpr queue_properties properties{.exact_capacity = false, .spsc_only = true, .delays_visibility = true,
+                                               .refuses = "0 (an unused word) and ~0 (a partial line's marker)"};
 
   explicit floor_line_ring(std::size_t capacity) : lines_(checked(capacity) / words + gap_lines) {}
   std::size_t capacity() const noexcept { return (lines_.size() - gap_lines) * words; }
 
   bool try_push(const T& item) {
+    const auto w = std::bit_cast<std::uint64_t>(item);
+    if (w == 0 || w == flushed) [[unlikely]]
+      throw std::invalid_argument("floor.line_ring: the items 0 and ~0 are its markers and cannot be carried");
     line& l = lines_[p_.line];
     if (p_.filled == 0) {  // a new line: it and the gap ahead of it must have been taken
       std::size_t ahead = p_.line + gap_lines;
       if (ahead >= lines_.size()) ahead -= lines_.size();
       if (lines_[ahead].last.load(std::memory_order_acquire) != 0) return false;
     }
-    const auto w = std::bit_cast<std::uint64_t>(item);
     if (p_.filled < words - 1) {
       l.word[p_.filled++] = w;
       return true;

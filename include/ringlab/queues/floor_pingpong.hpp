@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
 
 #include <ringlab/detail/platform.hpp>
 #include <ringlab/queue.hpp>
@@ -17,7 +18,7 @@ class floor_pingpong {
 
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.spsc_only = true};
+  static constexpr queue_properties properties{.spsc_only = true, .refuses = "0 (the empty marker)"};
 
   explicit floor_pingpong(std::size_t capacity) {
     if (capacity != 1) reject_capacity("floor.pingpong", capacity, "is not 1: the floor is a single word");
@@ -25,8 +26,10 @@ class floor_pingpong {
   std::size_t capacity() const noexcept { return 1; }
 
   bool try_push(const T& item) {
+    const auto w = std::bit_cast<std::uint64_t>(item);
+    if (w == 0) [[unlikely]] throw std::invalid_argument("floor.pingpong: the item 0 is the empty marker and cannot be carried");
     if (word_.load(std::memory_order_relaxed) != 0) return false;
-    word_.store(std::bit_cast<std::uint64_t>(item), std::memory_order_release);
+    word_.store(w, std::memory_order_release);
     return true;
   }
   bool try_pop(T& item) {

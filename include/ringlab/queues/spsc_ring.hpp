@@ -5,22 +5,27 @@
 //                   the shared one only when the copy says full/empty (MCRingBuffer, Lee
 //                   et al. 2010; Rigtorp's SPSCQueue);
 //   padded          producer and consumer state on separate cache-line pairs.
-// Slot-flag mode (no shared index at all): a slot is its own flag — an item's first word
-// is never 0, and 0 marks a free slot (FastForward, Giacomoni et al. PPoPP 2008).
+// Slot-flag mode (no shared index at all): each slot carries a full/empty flag beside
+// its item, so the sides only ever meet on the slots themselves (FastForward, Giacomoni
+// et al. PPoPP 2008).
+//   reserved_empty  FastForward as published: no flag of its own; an item whose first
+//                   word is 0 marks an empty slot, so such an item is refused (throws);
 //   gap             the ring has capacity + gap slots and the producer looks gap slots
 //                   ahead, so it never writes in the lines the consumer is reading;
 //   batch           it checks once for `batch` free slots and then writes that many
 //                   unchecked (B-Queue, Wang et al. 2013).
 // Looking gap + b - 1 slots ahead of the tail in a ring of capacity + gap slots finds a
-// free slot exactly when b more items fit, so capacity() stays exact. State is a
+// free slot exactly when b more items fit, so capacity() stays exact. The default
+// (slot flags of their own, gap 32, batch 64) carries every value of T. State is a
 // pointer-free block (see ring_block.hpp).
 #pragma once
+#include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <concepts>
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #include <ringlab/detail/ring_block.hpp>
 #include <ringlab/flag_word.hpp>
@@ -32,27 +37,65 @@ struct spsc_options {
   bool cached_indices = true;
   bool padded = true;
   bool slot_flag = false;
+  bool reserved_empty = false;  // slot_flag: the item's first word is the flag (0 = empty)
   unsigned gap = 0;
   unsigned batch = 1;
 };
 
 inline constexpr spsc_options rigtorp_spsc{};
-inline constexpr spsc_options fastforward_spsc{.slot_flag = true};
+inline constexpr spsc_options fastforward_spsc{.slot_flag = true, .reserved_empty = true};
 inline constexpr spsc_options bqueue_spsc{.slot_flag = true, .gap = 32, .batch = 64};
 
-// The best variant for the item type: slot flags need items with a never-zero first word.
+namespace detail {
+// The slots of a slot-flag ring, grouped so that a line carries its own flags. Reserved:
+// one item per group, whose first word is the flag. Otherwise k items with k one-byte
+// flags in front: 7 items of 8 bytes and their flags fill one 64-byte line, so the flags
+// cost no line transfer of their own (an item over 28 bytes gets a group to itself).
+template <class T, bool Reserved>
+struct spsc_slots {
+  static constexpr std::size_t per_group = [] {
+    std::size_t k = 1;
+    while ((k + 1 + alignof(T) - 1) / alignof(T) * alignof(T) + (k + 1) * sizeof(T) <= cache_line) ++k;
+    return k;
+  }();
+  struct alignas(per_group > 1 ? cache_line : alignof(T)) group {
+    std::uint8_t full[per_group] = {};  // 1: the item beside it holds a value
+    T item[per_group] = {};
+  };
+  static std::atomic_ref<std::uint8_t> flag(group* g, std::size_t slot) noexcept {
+    return std::atomic_ref(g[slot / per_group].full[slot % per_group]);
+  }
+  static T& item(group* g, std::size_t slot) noexcept { return g[slot / per_group].item[slot % per_group]; }
+};
 template <class T>
-consteval spsc_options default_spsc_options() {
-  return has_flag_word<T> ? bqueue_spsc : rigtorp_spsc;
-}
+struct spsc_slots<T, true> {
+  static constexpr std::size_t per_group = 1;
+  using group = T;
+  static std::atomic_ref<std::uint64_t> flag(group* g, std::size_t slot) noexcept {
+    return std::atomic_ref(flag_word<T>::of(g[slot]));
+  }
+  static T& item(group* g, std::size_t slot) noexcept { return g[slot]; }
+};
+template <class T>
+struct index_slots {  // index mode: plain items
+  static constexpr std::size_t per_group = 1;
+  using group = T;
+};
+}  // namespace detail
 
-template <std::default_initializable T, spsc_options Options = default_spsc_options<T>()>
+template <std::default_initializable T, spsc_options Options = bqueue_spsc>
 class spsc_ring {
-  static_assert(!Options.slot_flag || has_flag_word<T>, "slot_flag needs ringlab::flag_word<T>");
+  static_assert(!Options.reserved_empty || (Options.slot_flag && has_flag_word<T>),
+                "reserved_empty is a slot-flag option and needs ringlab::flag_word<T>");
   static_assert(Options.batch >= 1 && (Options.slot_flag || (Options.gap == 0 && Options.batch == 1)),
                 "gap and batch are slot-flag options");
   static constexpr std::size_t side_alignment = Options.padded ? false_sharing_range : alignof(std::size_t);
   static constexpr std::size_t spare_slots = Options.slot_flag ? Options.gap : 1;  // index mode: one stays empty
+  using slots = std::conditional_t<Options.slot_flag, detail::spsc_slots<T, Options.reserved_empty>, detail::index_slots<T>>;
+  using group = typename slots::group;
+  static constexpr std::size_t groups_for(std::size_t slot_count) {
+    return (slot_count + slots::per_group - 1) / slots::per_group;
+  }
 
   struct control {
     // Producer side: written only by the producer (tail) or private to it.
@@ -66,16 +109,19 @@ class spsc_ring {
     std::size_t consumer_slot_count;
     explicit control(std::size_t slot_count) : producer_slot_count(slot_count), consumer_slot_count(slot_count) {}
   };
-  using block = detail::ring_block<control, T>;
+  using block = detail::ring_block<control, group>;
 
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.spsc_only = true};
+  static constexpr queue_properties properties{
+      .spsc_only = true, .refuses = Options.reserved_empty ? "an item whose first word is 0 (the empty marker)" : nullptr};
   static constexpr std::size_t max_capacity = std::size_t{1} << 40;
 
-  static constexpr std::size_t block_bytes(std::size_t capacity) { return block::bytes(capacity + spare_slots); }
+  static constexpr std::size_t block_bytes(std::size_t capacity) { return block::bytes(groups_for(capacity + spare_slots)); }
 
-  explicit spsc_ring(std::size_t capacity) : block_(block::allocate(checked(capacity) + spare_slots)) { build(capacity); }
+  explicit spsc_ring(std::size_t capacity) : block_(block::allocate(groups_for(checked(capacity) + spare_slots))) {
+    build(capacity);
+  }
   // Build the ring inside `memory` (block_bytes(capacity), 128-byte aligned), e.g. shared memory.
   spsc_ring(std::size_t capacity, void* memory) : block_(block::view(memory)) { build(checked(capacity)); }
   // Another process's view of a ring built in `memory`.
@@ -84,7 +130,7 @@ class spsc_ring {
   spsc_ring(spsc_ring&&) noexcept = default;
   ~spsc_ring() {
     if (!block_.owned()) return;
-    for (std::size_t i = 0; i < ctl_->producer_slot_count; ++i) slots_[i].~T();
+    for (std::size_t i = 0; i < groups_for(ctl_->producer_slot_count); ++i) slots_[i].~group();
     ctl_->~control();
   }
 
@@ -92,6 +138,16 @@ class spsc_ring {
 
   bool try_push(const T& item) {
     if constexpr (Options.slot_flag) return push_into_slot(item);
+    else return push_at_index(item);
+  }
+  bool try_pop(T& item) {
+    if constexpr (Options.slot_flag) return pop_from_slot(item);
+    else return pop_at_index(item);
+  }
+
+ private:
+  // Index mode: the shared tail and head say which slots are full.
+  bool push_at_index(const T& item) {
     control& c = *ctl_;
     const std::size_t tail = c.tail.load(std::memory_order_relaxed);
     std::size_t next = tail + 1;
@@ -109,8 +165,7 @@ class spsc_ring {
     return true;
   }
 
-  bool try_pop(T& item) {
-    if constexpr (Options.slot_flag) return pop_from_slot(item);
+  bool pop_at_index(T& item) {
     control& c = *ctl_;
     const std::size_t head = c.head.load(std::memory_order_relaxed);
     if constexpr (Options.cached_indices) {
@@ -128,36 +183,40 @@ class spsc_ring {
     return true;
   }
 
- private:
-  static std::atomic_ref<std::uint64_t> flag_of(T& slot) noexcept { return std::atomic_ref(flag_word<T>::of(slot)); }
-
   // The slot `ahead` slots after `from`, wrapping.
-  std::size_t after(std::size_t from, std::size_t ahead, std::size_t slot_count) const noexcept {
+  static std::size_t after(std::size_t from, std::size_t ahead, std::size_t slot_count) noexcept {
     const std::size_t i = from + ahead;
     return i >= slot_count ? i - slot_count : i;
   }
 
-  // Slot-flag push: find (or remember) room for a batch, then fill the body and publish
-  // the flag word last. A free slot gap + b - 1 ahead means b more items fit; halving b
-  // down to 1 makes "full" exact.
+  // Slot-flag push: find (or remember) room for a batch, then fill the item and publish
+  // the flag last. A free slot gap + b - 1 ahead means b more items fit; halving b down
+  // to 1 makes "full" exact.
   bool push_into_slot(const T& item) {
     control& c = *ctl_;
     const std::size_t n = c.producer_slot_count;
     const std::size_t tail = c.tail.load(std::memory_order_relaxed);
+    if constexpr (Options.reserved_empty)
+      if (flag_word<T>::of(const_cast<T&>(item)) == 0) [[unlikely]]
+        throw std::invalid_argument("spsc_ring (reserved_empty): an item whose first word is 0 is the empty marker "
+                                    "and cannot be carried");
     if (c.known_free == 0) {
       std::size_t b = std::min<std::size_t>(Options.batch, capacity());
-      while (flag_of(slots_[after(tail, Options.gap + b - 1, n)]).load(std::memory_order_acquire) != 0)
+      while (slots::flag(slots_, after(tail, Options.gap + b - 1, n)).load(std::memory_order_acquire) != 0)
         if ((b /= 2) == 0) return false;
       c.known_free = b;
     }
     --c.known_free;
-    T& slot = slots_[tail];
-    const std::uint64_t flag = flag_word<T>::of(const_cast<T&>(item));
-    assert(flag != 0 && "slot-flag rings cannot carry an item whose flag word is 0");
-    if constexpr (sizeof(T) > sizeof(std::uint64_t))
-      std::memcpy(reinterpret_cast<std::byte*>(&slot) + sizeof(std::uint64_t),
-                  reinterpret_cast<const std::byte*>(&item) + sizeof(std::uint64_t), sizeof(T) - sizeof(std::uint64_t));
-    flag_of(slot).store(flag, std::memory_order_release);
+    T& into = slots::item(slots_, tail);
+    if constexpr (Options.reserved_empty) {
+      if constexpr (sizeof(T) > sizeof(std::uint64_t))
+        std::memcpy(reinterpret_cast<std::byte*>(&into) + sizeof(std::uint64_t),
+                    reinterpret_cast<const std::byte*>(&item) + sizeof(std::uint64_t), sizeof(T) - sizeof(std::uint64_t));
+      slots::flag(slots_, tail).store(flag_word<T>::of(const_cast<T&>(item)), std::memory_order_release);
+    } else {
+      into = item;
+      slots::flag(slots_, tail).store(1, std::memory_order_release);
+    }
     c.tail.store(tail + 1 == n ? 0 : tail + 1, std::memory_order_relaxed);
     return true;
   }
@@ -165,14 +224,19 @@ class spsc_ring {
   bool pop_from_slot(T& item) {
     control& c = *ctl_;
     const std::size_t head = c.head.load(std::memory_order_relaxed);
-    T& slot = slots_[head];
-    const std::uint64_t flag = flag_of(slot).load(std::memory_order_acquire);
-    if (flag == 0) return false;
-    if constexpr (sizeof(T) > sizeof(std::uint64_t))
-      std::memcpy(reinterpret_cast<std::byte*>(&item) + sizeof(std::uint64_t),
-                  reinterpret_cast<const std::byte*>(&slot) + sizeof(std::uint64_t), sizeof(T) - sizeof(std::uint64_t));
-    flag_word<T>::of(item) = flag;
-    flag_of(slot).store(0, std::memory_order_release);  // the slot goes back to the producer
+    const auto flag = slots::flag(slots_, head);
+    const std::uint64_t full = flag.load(std::memory_order_acquire);
+    if (full == 0) return false;
+    const T& from = slots::item(slots_, head);
+    if constexpr (Options.reserved_empty) {
+      if constexpr (sizeof(T) > sizeof(std::uint64_t))
+        std::memcpy(reinterpret_cast<std::byte*>(&item) + sizeof(std::uint64_t),
+                    reinterpret_cast<const std::byte*>(&from) + sizeof(std::uint64_t), sizeof(T) - sizeof(std::uint64_t));
+      flag_word<T>::of(item) = full;
+    } else {
+      item = from;
+    }
+    flag.store(0, std::memory_order_release);  // the slot goes back to the producer
     c.head.store(head + 1 == c.consumer_slot_count ? 0 : head + 1, std::memory_order_relaxed);
     return true;
   }
@@ -187,17 +251,17 @@ class spsc_ring {
   void build(std::size_t capacity) {
     ctl_ = ::new (block_.control()) control(capacity + spare_slots);
     slots_ = block_.slots();
-    for (std::size_t i = 0; i < capacity + spare_slots; ++i) ::new (&slots_[i]) T();  // flag word 0: free
-    if constexpr (Options.slot_flag) {
-      [[maybe_unused]] T probe{};
-      assert(reinterpret_cast<void*>(&flag_word<T>::of(probe)) == reinterpret_cast<void*>(&probe) &&
-             "the flag word must be the item's first word");
+    for (std::size_t i = 0; i < groups_for(capacity + spare_slots); ++i) ::new (&slots_[i]) group();  // flags 0: free
+    if constexpr (Options.reserved_empty) {
+      T probe{};
+      if (reinterpret_cast<void*>(&flag_word<T>::of(probe)) != reinterpret_cast<void*>(&probe))
+        throw std::logic_error("spsc_ring (reserved_empty): flag_word<T> must be the item's first word");
     }
   }
 
   block block_;
   control* ctl_ = nullptr;
-  T* slots_ = nullptr;
+  group* slots_ = nullptr;  // groups of slots (one slot each but in slot-flag mode)
 };
 
 }  // namespace ringlab

@@ -1,0 +1,117 @@
+// Every queue ringlab knows, listed once. The registry (`ringlab list`, `run`, `sweep`),
+// the micro-benchmarks and the test suites all expand these lists, so adding a queue is
+// its header plus one X(...) line here (a peer's line goes in its library's block, which
+// is compiled only when meson found the library: RINGLAB_HAVE_*).
+//   X(name on the command line and in CSV, class template of the item type, description)
+#pragma once
+#include "queue_variants.hpp"
+
+#define RINGLAB_OUR_QUEUES(X)                                                                                          \
+  X("mutex_ring", ::ringlab::variants::mutex_ring,                                                                     \
+    "ring + adaptive mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping")               \
+  X("mutex_ring.std", ::ringlab::variants::mutex_ring_std, "mutex_ring with std::mutex (sleeps at once on contention)") \
+  X("mutex_ring.plain", ::ringlab::variants::mutex_ring_plain,                                                         \
+    "mutex_ring with std::mutex, signalling every operation, no spinning (the bare monitor)")                          \
+  X("two_lock_ring", ::ringlab::variants::two_lock_ring,                                                               \
+    "ring with a lock per side (Michael & Scott's two-lock queue), cached opposite indices, condvars; signals only sleepers") \
+  X("textbook_mutex_queue", ::ringlab::textbook_mutex_queue,                                                           \
+    "std::deque + std::mutex + two condvars, notify_one on every op under the lock, no spin (the tutorial's; naive on purpose)") \
+  X("semaphore_ring", ::ringlab::semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side") \
+  X("handoff_slot", ::ringlab::handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only")  \
+  X("spsc_ring", ::ringlab::variants::spsc_ring,                                                                       \
+    "SPSC ring, a full/empty flag per slot in the slot's line (FastForward) + a 32-slot gap, batched probes (B-Queue)") \
+  X("spsc_ring.reserved0", ::ringlab::variants::spsc_ring_reserved0,                                                   \
+    "spsc_ring whose item is its own flag: refuses an item whose first word is 0")                                     \
+  X("spsc_ring.rigtorp", ::ringlab::variants::spsc_ring_rigtorp,                                                       \
+    "Lamport SPSC ring with cached opposite indices and padded sides (Rigtorp)")                                       \
+  X("spsc_ring.fastforward", ::ringlab::variants::spsc_ring_fastforward,                                               \
+    "SPSC ring, the item is its own flag (first word 0 refused), no gap, no batch (FastForward as published)")         \
+  X("spsc_ring.gap", ::ringlab::variants::spsc_ring_gap,                                                               \
+    "spsc_ring.reserved0 without batched probes: the item as flag and the 32-slot gap only")                           \
+  X("spsc_ring.lamport", ::ringlab::variants::spsc_ring_lamport,                                                       \
+    "Lamport's SPSC ring as published: shared indices, no caching, no padding")                                        \
+  X("spsc_ring.uncached", ::ringlab::variants::spsc_ring_uncached, "spsc_ring.rigtorp without cached indices (padded sides)") \
+  X("spsc_ring.unpadded", ::ringlab::variants::spsc_ring_unpadded,                                                     \
+    "spsc_ring.rigtorp with cached indices but both sides on one line")                                                \
+  X("mpmc_ring", ::ringlab::variants::mpmc_ring, "Vyukov bounded MPMC ring, per-slot sequence numbers, any capacity")  \
+  X("mpmc_ring.padded", ::ringlab::variants::mpmc_ring_padded, "mpmc_ring with one cache line per slot")                \
+  X("floor.pingpong", ::ringlab::variants::floor_pingpong,                                                             \
+    "physical floor: one word alone on a line pair, slot as flag (refuses 0); capacity 1")                             \
+  X("floor.line_ring", ::ringlab::variants::floor_line_ring,                                                           \
+    "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
+
+#if RINGLAB_HAVE_MOODYCAMEL
+#include "peers/moodycamel.hpp"
+#define RINGLAB_MOODYCAMEL_QUEUES(X)                                                                                   \
+  X("moodycamel", ::ringlab::peers::moodycamel_queue,                                                                  \
+    "moodycamel::ConcurrentQueue, pre-sized, tokens, try_enqueue (the baseline)")                                      \
+  X("moodycamel.blocking", ::ringlab::peers::moodycamel_blocking_queue,                                                \
+    "moodycamel::BlockingConcurrentQueue, tokens, its own wait_dequeue")
+#else
+#define RINGLAB_MOODYCAMEL_QUEUES(X)
+#endif
+
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+#include "peers/atomic_queue.hpp"
+#define RINGLAB_ATOMIC_QUEUE_QUEUES(X)                                                                                 \
+  X("aq.AtomicQueue", ::ringlab::peers::aq_AtomicQueue,                                                                \
+    "atomic_queue::AtomicQueue: atomic words (refuses 0), size 1024 or 65536; block = optimist push/pop")              \
+  X("aq.AtomicQueue.spsc", ::ringlab::peers::aq_AtomicQueue_spsc,                                                      \
+    "atomic_queue::AtomicQueue<SPSC>, the author's SPSC options (no shuffle); refuses 0; block = optimist")            \
+  X("aq.AtomicQueue.spsc.shuffled", ::ringlab::peers::aq_AtomicQueue_spsc_shuffled,                                    \
+    "aq.AtomicQueue.spsc with the MPMC options (consecutive items on different lines)")                                \
+  X("aq.AtomicQueueB", ::ringlab::peers::aq_AtomicQueueB,                                                              \
+    "atomic_queue::AtomicQueueB: atomic words (refuses 0), run-time size (power of 2, >= 64); block = optimist")       \
+  X("aq.AtomicQueueB.spsc", ::ringlab::peers::aq_AtomicQueueB_spsc,                                                    \
+    "atomic_queue::AtomicQueueB<SPSC>, MAXIMIZE_THROUGHPUT off as the author's SPSC benchmark; block = optimist")      \
+  X("aq.AtomicQueue2", ::ringlab::peers::aq_AtomicQueue2,                                                              \
+    "atomic_queue::AtomicQueue2: any T, size 1024 or 65536; block = optimist push/pop")                                \
+  X("aq.AtomicQueue2.spsc", ::ringlab::peers::aq_AtomicQueue2_spsc,                                                    \
+    "atomic_queue::AtomicQueue2<SPSC>, the author's SPSC options; block = optimist push/pop")                          \
+  X("aq.AtomicQueueB2", ::ringlab::peers::aq_AtomicQueueB2,                                                            \
+    "atomic_queue::AtomicQueueB2: any T, run-time size (power of 2, >= 4096); block = optimist push/pop")              \
+  X("aq.AtomicQueueB2.spsc", ::ringlab::peers::aq_AtomicQueueB2_spsc,                                                  \
+    "atomic_queue::AtomicQueueB2<SPSC>, MAXIMIZE_THROUGHPUT off; block = optimist")
+#else
+#define RINGLAB_ATOMIC_QUEUE_QUEUES(X)
+#endif
+
+#if RINGLAB_HAVE_BOOST_LOCKFREE
+#include "peers/boost_lockfree.hpp"
+#define RINGLAB_BOOST_LOCKFREE_QUEUES(X)                                                                               \
+  X("boost.spsc_queue", ::ringlab::peers::boost_spsc_queue,                                                            \
+    "boost::lockfree::spsc_queue<capacity<N>> (compile-time size, as its authors benchmark it): wait-free SPSC ring")   \
+  X("boost.spsc_queue.runtime", ::ringlab::peers::boost_spsc_queue_runtime,                                            \
+    "boost::lockfree::spsc_queue sized at run time (size and buffer pointer beside the consumer's index)")             \
+  X("boost.queue", ::ringlab::peers::boost_queue,                                                                      \
+    "boost::lockfree::queue<capacity<N>>: Michael-Scott over a node pool inside it, bounded_push; N <= 16384 built")      \
+  X("boost.queue.runtime", ::ringlab::peers::boost_queue_runtime,                                                      \
+    "boost::lockfree::queue<fixed_sized<true>> sized at run time, bounded_push; capacity <= 65534")
+#else
+#define RINGLAB_BOOST_LOCKFREE_QUEUES(X)
+#endif
+
+#if RINGLAB_HAVE_TBB
+#include "peers/tbb.hpp"
+#define RINGLAB_TBB_QUEUES(X)                                                                                          \
+  X("tbb.concurrent_bounded_queue", ::ringlab::peers::tbb_bounded_queue,                                               \
+    "oneTBB concurrent_bounded_queue, set_capacity; block = its own blocking push/pop")
+#else
+#define RINGLAB_TBB_QUEUES(X)
+#endif
+
+#if RINGLAB_HAVE_READERWRITERQUEUE
+#include "peers/readerwriterqueue.hpp"
+#define RINGLAB_READERWRITERQUEUE_QUEUES(X)                                                                            \
+  X("rwq.ReaderWriterQueue", ::ringlab::peers::rwq_queue,                                                              \
+    "moodycamel::ReaderWriterQueue: SPSC ring of blocks, pre-sized, try_enqueue (bound per block)")                    \
+  X("rwq.BlockingReaderWriterCircularBuffer", ::ringlab::peers::rwq_circular_buffer,                                   \
+    "moodycamel::BlockingReaderWriterCircularBuffer: SPSC ring + 2 semaphores; block = its wait_enqueue/wait_dequeue")
+#else
+#define RINGLAB_READERWRITERQUEUE_QUEUES(X)
+#endif
+
+#define RINGLAB_PEER_QUEUES(X)                                                                                         \
+  RINGLAB_MOODYCAMEL_QUEUES(X) RINGLAB_ATOMIC_QUEUE_QUEUES(X) RINGLAB_BOOST_LOCKFREE_QUEUES(X) RINGLAB_TBB_QUEUES(X)   \
+  RINGLAB_READERWRITERQUEUE_QUEUES(X)
+#define RINGLAB_ALL_QUEUES(X) RINGLAB_OUR_QUEUES(X) RINGLAB_PEER_QUEUES(X)

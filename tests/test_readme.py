@@ -1,0 +1,250 @@
+"""plots/update_readme.py on a small README and the plot fixtures (tests/data/plot-*):
+every marker kind, --check, the typed-in-number lint, and one-line errors that leave the
+README as it was. Run with Debian's python: /usr/bin/python3 tests/test_readme.py"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+HOST = "fixture-host-2pu"
+sys.path.insert(0, str(ROOT / "plots"))
+import ringlab_stats as stats  # noqa: E402
+import ringlab_style as style  # noqa: E402
+
+README = textwrap.dedent(f"""\
+    # Fixture
+
+    ## Goals
+
+    Outside a Results section numbers may be typed: 300 M items/s, 1.5x, 118 ns.
+
+    ## Results on {HOST}
+
+    Not units: p99.9, 4P4C, 0x10, 2 PUs, 2024-05-31, 5 repetitions.
+
+    <!-- ringlab:claims plot-fixture {HOST} -->
+    <!-- /ringlab:claims -->
+
+    spsc_ring moves <!-- ringlab:value plot-fixture {HOST} throughput_items_per_s queue=spsc_ring wait=spin capacity=1024 -->?<!-- /ringlab:value --> at 1024 slots,
+    p99 <!-- ringlab:median plot-fixture {HOST} lat_p99_ns queue=spsc_ring,spsc_ring.lamport capacity=16 -->old<!-- /ringlab:median --> ns;
+    claim 4 gives <!-- ringlab:claim plot-fixture {HOST} 4 --><!-- /ringlab:claim -->.
+
+    ### Harness efficiency
+
+    <!-- ringlab:efficiency plot-efficiency {HOST} -->
+    old table
+    <!-- /ringlab:efficiency -->
+
+    The goal was 2x the textbook queue. <!-- not measured -->
+
+    ```
+    $ ringlab run     # 5 ns in code; so is <!-- ringlab:claims no such -->
+    ```
+
+    Markers in `<!-- ringlab:value EXP HOST COLUMN -->` inline code are text too.
+
+    ## Layout
+
+    Past Results again: 3 ns.
+    """)
+
+
+def line_of(text, words):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if words in line)
+
+
+class ReadmeCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        results = self.dir / "results" / HOST
+        results.mkdir(parents=True)
+        for name in ("plot-fixture", "plot-efficiency"):
+            for ext in ("csv", "json"):
+                shutil.copy(DATA / f"{name}.{ext}", results / f"{name}.{ext}")
+        self.readme = self.dir / "README.md"
+        self.readme.write_text(README)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_script(self, *args):
+        return subprocess.run([sys.executable, str(ROOT / "plots" / "update_readme.py"), "README.md", *args,
+                               "--results-dir", "results", "--experiments-dir", str(DATA)],
+                              capture_output=True, text=True, timeout=120, cwd=self.dir)
+
+    def regenerated(self):
+        r = self.run_script()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return self.readme.read_text()
+
+    def fails_leaving_readme(self, text, *args):
+        """Write `text`, run; expect exit 1 and the README byte for byte as it was. The stderr lines."""
+        self.readme.write_text(text)
+        before = self.readme.stat().st_mtime_ns
+        r = self.run_script(*args)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(self.readme.read_text(), text)
+        self.assertEqual(self.readme.stat().st_mtime_ns, before)
+        return r.stderr.strip().splitlines()
+
+
+class Regenerate(ReadmeCase):
+    def test_after_regeneration_check_passes_and_changes_nothing(self):
+        text = self.regenerated()
+        self.assertNotEqual(text, README)
+        r = self.run_script("--check")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(self.readme.read_text(), text)
+        self.assertEqual(self.regenerated(), text, "a second run is a fixed point")
+
+    def test_claims_table_is_claims_py_markdown(self):
+        text = self.regenerated()
+        done = subprocess.run([sys.executable, str(ROOT / "plots" / "claims.py"), str(DATA / "plot-fixture.csv"),
+                               "--experiment", str(DATA / "plot-fixture.toml"), "--markdown"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertIn(f"<!-- ringlab:claims plot-fixture {HOST} -->\n{done.stdout}<!-- /ringlab:claims -->", text)
+
+    def test_value_median_and_claim_markers(self):
+        text = self.regenerated()
+        # spsc_ring at 1024: 300 M items/s x STEADY, median exactly 300 M.
+        self.assertIn("-->300 M items/s<!-- /ringlab:value --> at 1024", text)
+        # p99 of spsc_ring (~150 ns) and lamport (~400 ns) at 16: 10 runs (the disturbed 11th left out),
+        # median between the 5th (151.5) and the 6th (396.0).
+        _, low, high = stats.median_ci([148.5, 150.0, 151.5, 149.2, 150.8, 396.0, 400.0, 404.0, 398.0, 402.0])
+        self.assertIn(f"-->274 (95% CI {low:.3g}-{high:.3g}, 10 runs)<!-- /ringlab:median --> ns", text)
+        # Row 4 of the fixture's claims table (3 per-capacity rows come first).
+        self.assertIn("-->0.300 [0.296, 0.305], not held<!-- /ringlab:claim -->.", text)
+
+    def test_efficiency_table(self):
+        text = self.regenerated()
+        block = text.split(f"<!-- ringlab:efficiency plot-efficiency {HOST} -->\n")[1].split("<!-- /")[0]
+        rows = stats.load_results(DATA / "plot-efficiency.csv").rows
+
+        def eff(queue):
+            def side(mode):
+                return rows[(rows["queue"] == queue) & (rows["mode"] == mode)]["throughput_items_per_s"]
+            e = stats.efficiency(side("harness"), side("native"))
+            return f"{style.three_digits(e.median)} [{style.three_digits(e.ci_low)}, {style.three_digits(e.ci_high)}]"
+        self.assertEqual(block.splitlines(), [
+            "| queue | wait | pattern | capacity | native | harness | harness_efficiency [95% CI] "
+            "| n (harness/native) |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| spsc_ring | spin | stream | 1024 | 400 M items/s | 300 M items/s | {eff('spsc_ring')} | 5/5 |",
+            f"| aq.AtomicQueue.spsc | block | stream | 1024 | 300 M items/s | 150 M items/s | "
+            f"{eff('aq.AtomicQueue.spsc')} | 5/5 |",
+            "",
+            "Without a native partner (not in the table): "
+            "group=spsc queue=rwq.ReaderWriterQueue wait=spin mode=harness (no native partner); "
+            "group=spsc queue=moodycamel wait=spin mode=harness (2 native partners)."])
+        self.assertTrue(eff("spsc_ring").startswith("0.750 ["))
+        self.assertTrue(eff("aq.AtomicQueue.spsc").startswith("0.500 ["))
+
+    def test_markers_in_code_are_left_alone(self):
+        text = self.regenerated()
+        self.assertIn("# 5 ns in code; so is <!-- ringlab:claims no such -->\n", text)
+        self.assertIn("`<!-- ringlab:value EXP HOST COLUMN -->`", text)
+
+    def test_the_rewrite_is_a_rename_keeping_the_mode(self):
+        os.chmod(self.readme, 0o640)
+        self.regenerated()
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()), ["README.md", "results"])  # no temporary
+        self.assertEqual(self.readme.stat().st_mode & 0o777, 0o640)
+
+
+class Check(ReadmeCase):
+    def test_a_stale_block_fails_check_naming_its_line(self):
+        text = self.regenerated()
+        stale = text.replace("-->300 M items/s<!--", "-->301 M items/s<!--")
+        self.assertEqual(self.fails_leaving_readme(stale, "--check"), [
+            f"README.md:{line_of(stale, 'ringlab:value')}: ringlab:value plot-fixture {HOST} throughput_items_per_s "
+            "queue=spsc_ring wait=spin capacity=1024 is stale"])
+
+    def test_every_stale_block_is_a_line(self):
+        lines = self.fails_leaving_readme(README, "--check")
+        self.assertEqual([line.split(": ")[1].split()[0] for line in lines],
+                         ["ringlab:claims", "ringlab:value", "ringlab:median", "ringlab:claim", "ringlab:efficiency"])
+        self.assertTrue(all(line.endswith(" is stale") for line in lines), lines)
+
+
+class TypedNumbers(ReadmeCase):
+    TYPED = ["1.43x", "2.3×", "118 ns", "3.4 us", "3.4 µs", "12 ms", "312 M items/s", "5 items/s", "150 M/s",
+             "2 k items/s"]
+
+    def test_a_typed_number_in_results_fails_both_modes(self):
+        for typed in self.TYPED:
+            text = README.replace("Not units:", f"We measured {typed} here. Not units:")
+            line = line_of(text, "We measured")
+            expected = [f"README.md:{line}: typed-in number '{typed}' (use a ringlab marker, or mark the line "
+                        "<!-- not measured -->)"]
+            for mode in (["--check"], []):
+                lines = self.fails_leaving_readme(text, *mode)
+                self.assertEqual([x for x in lines if "typed-in" in x], expected, (typed, mode))
+
+    def test_opted_out_lines_code_and_other_sections_pass(self):
+        # The base README has typed numbers outside Results, in code, on a <!-- not measured --> line,
+        # and look-alikes (p99.9, 4P4C, 0x10) in Results: after regeneration --check passes.
+        self.regenerated()
+        self.assertEqual(self.run_script("--check").returncode, 0)
+
+    def test_a_subsection_of_results_is_checked_and_the_next_section_is_not(self):
+        text = self.regenerated().replace("### Harness efficiency\n", "### Harness efficiency\n\nAbout 0.75x.\n")
+        self.assertIn("Past Results again: 3 ns.", text)   # under "## Layout": not checked
+        self.assertEqual(self.fails_leaving_readme(text, "--check"), [
+            f"README.md:{line_of(text, 'About 0.75x')}: typed-in number '0.75x' (use a ringlab marker, or mark "
+            "the line <!-- not measured -->)"])
+
+
+class Errors(ReadmeCase):
+    VALUE = f"<!-- ringlab:value plot-fixture {HOST} throughput_items_per_s -->?<!-- /ringlab:value -->"
+
+    def case(self, replacement, words):
+        """Put `replacement` where the README's value marker is: one line naming that line."""
+        original = next(line for line in README.splitlines() if "ringlab:value" in line)
+        text = README.replace(original, replacement)
+        lines = self.fails_leaving_readme(text)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith(f"README.md:{line_of(text, replacement[:30])}: "), lines)
+        self.assertIn(words, lines[0])
+
+    def test_missing_csv(self):
+        self.case(self.VALUE.replace(HOST, "no-host"), "results/no-host/plot-fixture.csv does not exist")
+
+    def test_unknown_column_or_filter_column(self):
+        self.case(self.VALUE.replace("throughput_items_per_s", "nope"), "no column 'nope'")
+        self.case(self.VALUE.replace("throughput_items_per_s", "lat_p99_ns nope=1"), "no column 'nope'")
+
+    def test_a_filter_matching_nothing(self):
+        self.case(self.VALUE.replace("throughput_items_per_s", "lat_p99_ns queue=handoff_slot"),
+                  "no valid, undisturbed row has a value of 'lat_p99_ns' where queue=handoff_slot")
+
+    def test_bad_marker_syntax(self):
+        cases = [(f"<!-- ringlab:value plot-fixture {HOST} -->?<!-- /ringlab:value -->", "takes EXP HOST COLUMN"),
+                 (f"<!-- ringlab:value plot-fixture {HOST} lat_p99_ns queue -->?<!-- /ringlab:value -->",
+                  "filter 'queue' is not col=value"),
+                 (f"<!-- ringlab:claim plot-fixture {HOST} 0 --><!-- /ringlab:claim -->", "a row number from 1"),
+                 (f"<!-- ringlab:claim plot-fixture {HOST} 99 --><!-- /ringlab:claim -->",
+                  "claims table has 8 rows, not 99"),
+                 (f"<!-- ringlab:valeu plot-fixture {HOST} x -->?<!-- /ringlab:valeu -->", "unknown marker"),
+                 (f"<!-- ringlab:value plot-fixture {HOST} lat_p99_ns ->?<!-- /ringlab:value -->",
+                  "malformed ringlab marker"),
+                 (f"{self.VALUE[:-len('<!-- /ringlab:value -->')]}", "is not closed"),
+                 ("text <!-- /ringlab:value -->", "closes no open ringlab:value")]
+        for replacement, words in cases:
+            with self.subTest(replacement=replacement):
+                self.case(replacement, words)
+
+    def test_an_unclosed_last_marker(self):
+        text = README + f"<!-- ringlab:value plot-fixture {HOST} lat_p99_ns -->\n"
+        lines = self.fails_leaving_readme(text)
+        self.assertEqual(lines, [f"README.md:{len(text.splitlines())}: ringlab:value has no <!-- /ringlab:value -->"])
+
+
+if __name__ == "__main__":
+    unittest.main()
