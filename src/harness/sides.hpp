@@ -131,9 +131,12 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
                                   : ~std::uint64_t{0};
   std::uint64_t sample_mask = me.log.every() - 1, sample_from = me.log.first();
   std::uint32_t seen_phase = warmup;
+  // Look at the phase after every item in open loop (items are spaced out), every 1024 in
+  // closed loop (at millions a second, a microsecond late).
+  const std::uint64_t phase_mask = open_loop ? 0 : 1023;
   std::uint64_t s = 0;
   for (; s < limit; ++s) {
-    if ((s & 63) == 0) {
+    if ((s & phase_mask) == 0) {
       const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
       if (now_phase != seen_phase) {
         if (now_phase >= measure && seen_phase < measure) {
@@ -191,7 +194,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
 template <class Item, class Endpoint, class W>
 void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
                   const clock_source& clock) {
-  constexpr std::uint64_t join_batch = 64;  // task_done flushed every this many items, and when idle
+  constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
   constexpr bool own_blocking = std::is_same_v<W, block>;
   wait_for_start(ctl, clock, me.outcome);
   const bool join = plan.ending == termination::join;
@@ -199,8 +202,8 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   const unsigned producers = plan.producers;
   const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
   // Open loop: look at the phase after every item (items are rare, and a late look would
-  // shift the window); closed loop: every 64 (at millions a second, microseconds).
-  const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 63;
+  // shift the window); closed loop: every 1024 (at millions a second, microseconds).
+  const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 1023;
   unsigned pills = 0;
   std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
   std::uint64_t sample_mask = me.log.every() - 1;

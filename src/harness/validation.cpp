@@ -19,24 +19,21 @@ validation_result validate_delivery(const std::vector<std::uint64_t>& pushed, co
   validation_result r;
   std::vector<std::string> problems;
   for (std::size_t p = 0; p < pushed.size(); ++p) {
-    const unsigned __int128 n = pushed[p];
-    std::uint64_t count = 0, sum = 0, mixed = 0, disorder = 0, first_disorder = 0;
+    std::uint64_t count = 0, mixed = 0, disorder = 0, first_disorder = 0;
     for (const auto& c : consumers) {
       const auto& t = c.by_producer[p];
       count += t.count;
-      sum += t.sequence_sum;
       mixed += t.mixed_sum;
       if (t.out_of_order && !disorder) first_disorder = t.first_out_of_order;
       disorder += t.out_of_order;
     }
-    const auto expected_sum = static_cast<std::uint64_t>(n == 0 ? 0 : n * (n - 1) / 2);
     if (count < pushed[p]) {
       r.missing += pushed[p] - count;
       problems.push_back(fmt::format("producer {}: {} of {} items never arrived", p, pushed[p] - count, pushed[p]));
     } else if (count > pushed[p]) {
       r.duplicated += count - pushed[p];
       problems.push_back(fmt::format("producer {}: {} items arrived more than once", p, count - pushed[p]));
-    } else if (sum != expected_sum || mixed != expected_mixed_sum(pushed[p])) {
+    } else if (mixed != expected_mixed_sum(pushed[p])) {
       r.missing += 1;
       r.duplicated += 1;
       problems.push_back(fmt::format("producer {}: right count but wrong items (some lost, others duplicated)", p));

@@ -24,6 +24,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstring>
+#include <cstddef>
 #include <new>
 #include <stdexcept>
 
@@ -51,6 +52,8 @@ namespace detail {
 // one item per group, whose first word is the flag. Otherwise k items with k one-byte
 // flags in front: 7 items of 8 bytes and their flags fill one 64-byte line, so the flags
 // cost no line transfer of their own (an item over 28 bytes gets a group to itself).
+// A side keeps its place in the ring: the slot, or for lines of 7 its place in the line
+// (1..7; 0 is the flags), so that moving on is an increment, never a division.
 template <class T, bool Reserved>
 struct spsc_slots {
   static constexpr std::size_t per_group = [] {
@@ -62,24 +65,45 @@ struct spsc_slots {
     std::uint8_t full[per_group] = {};  // 1: the item beside it holds a value
     T item[per_group] = {};
   };
-  static std::atomic_ref<std::uint8_t> flag(group* g, std::size_t slot) noexcept {
-    return std::atomic_ref(g[slot / per_group].full[slot % per_group]);
+  static constexpr bool by_line = per_group == 7 && sizeof(group) == cache_line && offsetof(group, item) == 8;
+  static constexpr std::size_t place_of(std::size_t slot) noexcept {
+    return by_line ? slot / 7 * 8 + 1 + slot % 7 : slot;
   }
-  static T& item(group* g, std::size_t slot) noexcept { return g[slot / per_group].item[slot % per_group]; }
+  static constexpr std::size_t slot_at(std::size_t place) noexcept {
+    return by_line ? (place >> 3) * 7 + (place & 7) - 1 : place;
+  }
+  // The place after `place`; `end` = place_of(slot count).
+  static std::size_t next(std::size_t place, std::size_t end) noexcept {
+    ++place;
+    if constexpr (by_line) place += (place & 7) == 0;
+    return place == end ? place_of(0) : place;
+  }
+  static std::atomic_ref<std::uint8_t> flag(group* g, std::size_t place) noexcept {
+    if constexpr (by_line) return std::atomic_ref(g[place >> 3].full[(place & 7) - 1]);
+    else return std::atomic_ref(g[place / per_group].full[place % per_group]);
+  }
+  static T& item(group* g, std::size_t place) noexcept {
+    if constexpr (by_line) return g[place >> 3].item[(place & 7) - 1];
+    else return g[place / per_group].item[place % per_group];
+  }
 };
 template <class T>
 struct spsc_slots<T, true> {
   static constexpr std::size_t per_group = 1;
   using group = T;
-  static std::atomic_ref<std::uint64_t> flag(group* g, std::size_t slot) noexcept {
-    return std::atomic_ref(flag_word<T>::of(g[slot]));
+  static constexpr std::size_t place_of(std::size_t slot) noexcept { return slot; }
+  static constexpr std::size_t slot_at(std::size_t place) noexcept { return place; }
+  static std::size_t next(std::size_t place, std::size_t end) noexcept { return place + 1 == end ? 0 : place + 1; }
+  static std::atomic_ref<std::uint64_t> flag(group* g, std::size_t place) noexcept {
+    return std::atomic_ref(flag_word<T>::of(g[place]));
   }
-  static T& item(group* g, std::size_t slot) noexcept { return g[slot]; }
+  static T& item(group* g, std::size_t place) noexcept { return g[place]; }
 };
 template <class T>
 struct index_slots {  // index mode: plain items
   static constexpr std::size_t per_group = 1;
   using group = T;
+  static constexpr std::size_t place_of(std::size_t slot) noexcept { return slot; }
 };
 }  // namespace detail
 
@@ -98,16 +122,21 @@ class spsc_ring {
   }
 
   struct control {
-    // Producer side: written only by the producer (tail) or private to it.
+    // Producer side: written only by the producer (tail) or private to it. In slot-flag
+    // mode tail and head are places (see spsc_slots), private to their side.
     alignas(side_alignment) std::atomic<std::size_t> tail{0};  // next slot to fill
     std::size_t head_seen = 0;    // index mode: producer's copy of head
     std::size_t known_free = 0;   // slot-flag mode: slots from tail on known to be free
     std::size_t producer_slot_count;
+    std::size_t producer_end;     // slot-flag mode: place_of(slot count)
     // Consumer side.
     alignas(side_alignment) std::atomic<std::size_t> head{0};  // next slot to read
     std::size_t tail_seen = 0;    // index mode: consumer's copy of tail
     std::size_t consumer_slot_count;
-    explicit control(std::size_t slot_count) : producer_slot_count(slot_count), consumer_slot_count(slot_count) {}
+    std::size_t consumer_end;
+    explicit control(std::size_t slot_count)
+        : tail(slots::place_of(0)), producer_slot_count(slot_count), producer_end(slots::place_of(slot_count)),
+          head(slots::place_of(0)), consumer_slot_count(slot_count), consumer_end(slots::place_of(slot_count)) {}
   };
   using block = detail::ring_block<control, group>;
 
@@ -194,15 +223,15 @@ class spsc_ring {
   // to 1 makes "full" exact.
   bool push_into_slot(const T& item) {
     control& c = *ctl_;
-    const std::size_t n = c.producer_slot_count;
     const std::size_t tail = c.tail.load(std::memory_order_relaxed);
     if constexpr (Options.reserved_empty)
       if (flag_word<T>::of(const_cast<T&>(item)) == 0) [[unlikely]]
         throw std::invalid_argument("spsc_ring (reserved_empty): an item whose first word is 0 is the empty marker "
                                     "and cannot be carried");
     if (c.known_free == 0) {
+      const std::size_t n = c.producer_slot_count, slot = slots::slot_at(tail);
       std::size_t b = std::min<std::size_t>(Options.batch, capacity());
-      while (slots::flag(slots_, after(tail, Options.gap + b - 1, n)).load(std::memory_order_acquire) != 0)
+      while (slots::flag(slots_, slots::place_of(after(slot, Options.gap + b - 1, n))).load(std::memory_order_acquire) != 0)
         if ((b /= 2) == 0) return false;
       c.known_free = b;
     }
@@ -217,7 +246,7 @@ class spsc_ring {
       into = item;
       slots::flag(slots_, tail).store(1, std::memory_order_release);
     }
-    c.tail.store(tail + 1 == n ? 0 : tail + 1, std::memory_order_relaxed);
+    c.tail.store(slots::next(tail, c.producer_end), std::memory_order_relaxed);
     return true;
   }
 
@@ -237,7 +266,7 @@ class spsc_ring {
       item = from;
     }
     flag.store(0, std::memory_order_release);  // the slot goes back to the producer
-    c.head.store(head + 1 == c.consumer_slot_count ? 0 : head + 1, std::memory_order_relaxed);
+    c.head.store(slots::next(head, c.consumer_end), std::memory_order_relaxed);
     return true;
   }
 
