@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   runners["sweep"] = ringlab::commands::add_sweep(app);
   runners["plot"] = ringlab::commands::add_plot(app);
   runners["reproduce"] = ringlab::commands::add_reproduce(app);
+  runners["merge"] = ringlab::commands::add_merge(app);
+  runners["status"] = ringlab::commands::add_status(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -51,6 +51,7 @@ void add_guard_options(CLI::App& cmd, harness::guard_options& g, bool& no_guards
   cmd.add_option("--probe-tolerance", g.probe_tolerance, "Disturbed if a probe is this fraction above the usual one, or below it by 1/(1+t)")->capture_default_str();
   cmd.add_option("--foreign-threshold", g.foreign_threshold, "Disturbed if others used more than this share of the CPUs")->capture_default_str();
   cmd.add_option("--steal-threshold", g.steal_threshold, "Disturbed if the hypervisor stole more than this share")->capture_default_str();
+  cmd.add_option("--phase-wait", g.phase_wait_s, "Before a run, wait up to this long for the usual round trip")->capture_default_str();
 }
 
 harness::run_config to_run_config(const run_options& o) {

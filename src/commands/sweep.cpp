@@ -5,6 +5,7 @@
 
 #include "commands/commands.hpp"
 #include "sweep/python.hpp"
+#include "sweep/slurm.hpp"
 #include "sweep/sweep.hpp"
 
 namespace ringlab::commands {
@@ -21,6 +22,12 @@ runner add_sweep(CLI::App& app) {
   cmd->add_flag("--no-plot", *no_plot, "Do not draw the figures at the end");
   cmd->add_flag("--allow-mixed", o->allow_mixed, "Resume over rows measured by another commit or build");
   cmd->add_option("--extra-runs", o->extra_runs, "Runs a point may add to replace disturbed ones (default: its repetitions)");
+  cmd->add_option("--engine", o->engine, "local (this machine) or slurm (a job array; see README: Running on a cluster)")->capture_default_str();
+  cmd->add_option("--partition", o->partition, "slurm: the partition to submit to");
+  cmd->add_option("--max-parallel", o->max_parallel, "slurm: at most this many tasks at once");
+  cmd->add_option("--time-per-point", o->time_per_point_s, "slurm: seconds a run may take, for the job's time limit");
+  cmd->add_option("--runs-per-task", o->runs_per_task, "slurm: runs per array task (default: about a minute's worth)");
+  cmd->add_flag("--wait", o->wait, "slurm: wait until the tasks and the merge are done");
   cmd->add_option("--results-dir", o->results_dir, "Instead of <source>/results");
   cmd->add_option("--plots-dir", o->plots_dir, "Instead of <source>/plots/<host>");
   add_guard_options(*cmd, o->guards, *no_guards);
@@ -31,6 +38,40 @@ runner add_sweep(CLI::App& app) {
     try {
       e = sweep::load_experiment(*file);
       return sweep::run_sweep(e, *o);
+    } catch (const sweep::experiment_error& err) {
+      throw usage_error(err.what());
+    }
+  };
+}
+
+runner add_merge(CLI::App& app) {
+  auto* cmd = app.add_subcommand("merge", "Join a Slurm sweep's part files into results/<host>/<experiment>.csv");
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  auto o = std::make_shared<sweep::merge_options>();
+  auto no_plot = std::make_shared<bool>(false);
+  cmd->add_option("parts", *dirs, "results/<host>/<experiment>.parts/ folders")->required();
+  cmd->add_flag("--allow-mixed", o->allow_mixed, "Merge parts of different commits or builds");
+  cmd->add_flag("--no-plot", *no_plot, "Do not draw the figures");
+  cmd->add_option("--results-dir", o->results_dir, "Where the hosts' folders are (default: above the parts)");
+  return [dirs, o, no_plot] {
+    o->plot = !*no_plot;
+    try {
+      return sweep::merge_parts(*dirs, *o);
+    } catch (const sweep::experiment_error& err) {
+      throw usage_error(err.what());
+    }
+  };
+}
+
+runner add_status(CLI::App& app) {
+  auto* cmd = app.add_subcommand("status", "A Slurm sweep's tasks: pending, running, done, failed, and the ETA");
+  auto file = std::make_shared<std::string>();
+  auto o = std::make_shared<sweep::sweep_options>();
+  cmd->add_option("experiment", *file, "The experiment file")->required();
+  cmd->add_option("--results-dir", o->results_dir, "Instead of <source>/results");
+  return [file, o] {
+    try {
+      return sweep::slurm_status(sweep::load_experiment(*file), *o);
     } catch (const sweep::experiment_error& err) {
       throw usage_error(err.what());
     }

@@ -4,6 +4,9 @@
 // disturbs a run too. So around every run: (a) wait, up to a bound, until other
 // processes are quiet; (b) probe the round trip between the run's PUs before and after;
 // (c) measure the other processes' share of the CPUs and the steal share during the run.
+// A probe before the run that is off the usual one means the machine is in another phase
+// (these last seconds to tens of seconds): the guard waits for the usual phase, up to a
+// bound, rather than measure one that would be left out anyway.
 // A probe away from the usual one by more than the tolerance — slower or faster alike,
 // since a fast phase inflates a figure as a slow one deflates it — or a load over its
 // threshold marks the run disturbed=1: it is kept in the CSV, statistics leave it out,
@@ -26,6 +29,7 @@ struct guard_options {
   double probe_tolerance = 0.5;     // a probe may be this fraction above the usual (median), or below it by 1/(1+t)
   double foreign_threshold = 0.10;  // others' busy share of all PUs during the run
   double steal_threshold = 0.05;    // the hypervisor's steal share during the run
+  double phase_wait_s = 20;         // before a run, wait up to this long for the usual round trip
 };
 
 // The guards' memory across points: the usual round trip between two PUs is the median

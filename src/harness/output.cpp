@@ -245,32 +245,30 @@ std::string read_text(const fs::path& path) {
 
 }  // namespace
 
-// The file is laid out by this function alone: top members, then "sessions": [ one entry
-// a line ]. An older, flat file (one object, no sessions) becomes the first entry.
-void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra,
-                      const std::string& top, bool fresh) {
-  const fs::path json = fs::path(csv_path).replace_extension(".json");
-  if (json.has_parent_path()) fs::create_directories(json.parent_path());
+// The file is laid out here alone: top members, then "sessions": [ one entry a line ].
+// An older, flat file (one object, no sessions) becomes the first entry.
+std::vector<std::string> provenance_entries(const std::string& json_path) {
   std::vector<std::string> entries;
   std::error_code ec;
-  if (!fresh && fs::exists(json, ec)) {
-    const std::string old = read_text(json);
-    const std::string open = "\"sessions\": [\n";
-    const auto at = old.find(open);
-    if (at != std::string::npos) {
-      std::istringstream lines(old.substr(at + open.size()));
-      for (std::string line; std::getline(lines, line) && line.rfind("  ]", 0) != 0;)
-        entries.push_back(line.size() && line.back() == ',' ? line.substr(0, line.size() - 1) : line);
-    } else if (auto first = old.find('{'), last = old.rfind('}'); first != std::string::npos && last != std::string::npos) {
-      std::string flat = old.substr(first, last - first + 1);
-      std::replace(flat.begin(), flat.end(), '\n', ' ');
-      entries.push_back("    " + flat);
-    }
+  if (!fs::exists(json_path, ec)) return entries;
+  const std::string old = read_text(json_path);
+  const std::string open = "\"sessions\": [\n";
+  const auto at = old.find(open);
+  if (at != std::string::npos) {
+    std::istringstream lines(old.substr(at + open.size()));
+    for (std::string line; std::getline(lines, line) && line.rfind("  ]", 0) != 0;)
+      entries.push_back(line.size() && line.back() == ',' ? line.substr(0, line.size() - 1) : line);
+  } else if (auto first = old.find('{'), last = old.rfind('}'); first != std::string::npos && last != std::string::npos) {
+    std::string flat = old.substr(first, last - first + 1);
+    std::replace(flat.begin(), flat.end(), '\n', ' ');
+    entries.push_back("    " + flat);
   }
-  const std::string mine = session_entry(p, extra);
-  const std::string tag = "    {\"session\": " + json_string(p.session) + ",";
-  if (!entries.empty() && entries.back().rfind(tag, 0) == 0) entries.back() = mine;
-  else entries.push_back(mine);
+  return entries;
+}
+
+void write_provenance_entries(const std::string& csv_path, const std::string& top, const std::vector<std::string>& entries) {
+  const fs::path json = fs::path(csv_path).replace_extension(".json");
+  if (json.has_parent_path()) fs::create_directories(json.parent_path());
   std::string body = "{\n";
   if (!top.empty()) body += "  " + top + ",\n";
   body += "  \"sessions\": [\n";
@@ -283,6 +281,35 @@ void write_provenance(const std::string& csv_path, const provenance& p, const st
     if (!out) throw std::runtime_error(fmt::format("{}: cannot write", tmp.string()));
   }
   fs::rename(tmp, json);  // whole or not at all
+}
+
+void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra,
+                      const std::string& top, bool fresh) {
+  const fs::path json = fs::path(csv_path).replace_extension(".json");
+  std::vector<std::string> entries = fresh ? std::vector<std::string>{} : provenance_entries(json.string());
+  const std::string mine = session_entry(p, extra);
+  const std::string tag = "    {\"session\": " + json_string(p.session) + ",";
+  if (!entries.empty() && entries.back().rfind(tag, 0) == 0) entries.back() = mine;
+  else entries.push_back(mine);
+  write_provenance_entries(csv_path, top, entries);
+}
+
+std::string provenance_member(const std::string& json_path, const std::string& key) {
+  const std::string text = read_text(json_path);
+  const std::string name = "\"" + key + "\": ";
+  const auto at = text.find(name);
+  if (at == std::string::npos) return "";
+  std::size_t i = at + name.size();
+  if (i < text.size() && text[i] == '"') {
+    std::string value;
+    for (++i; i < text.size() && text[i] != '"'; ++i) {
+      if (text[i] == '\\' && i + 1 < text.size()) ++i;
+      value += text[i];
+    }
+    return value;
+  }
+  const auto end = text.find_first_of(",}\n", i);
+  return text.substr(i, end - i);
 }
 
 }  // namespace ringlab::harness

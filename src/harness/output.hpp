@@ -47,5 +47,11 @@ std::string json_string(const std::string& s);
 // Written whole through a temporary file. `fresh` starts the file over.
 void write_provenance(const std::string& csv_path, const provenance& p, const std::string& extra = "",
                       const std::string& top = "", bool fresh = false);
+// The session entries of a provenance JSON (one JSON object each, as written above), and
+// writing a JSON of given entries (merging parts: every node's sessions).
+std::vector<std::string> provenance_entries(const std::string& json_path);
+void write_provenance_entries(const std::string& csv_path, const std::string& top, const std::vector<std::string>& entries);
+// A member of that JSON, as its text ("" if absent): a string without its quotes, or a number.
+std::string provenance_member(const std::string& json_path, const std::string& key);
 
 }  // namespace ringlab::harness

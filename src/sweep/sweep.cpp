@@ -16,140 +16,12 @@
 #include "harness/output.hpp"
 #include "registry.hpp"
 #include "sweep/python.hpp"
+#include "sweep/rows.hpp"
+#include "sweep/slurm.hpp"
 
 namespace ringlab::sweep {
 namespace fs = std::filesystem;
 namespace {
-
-// The columns that say what a run was: they must agree between a point and its rows.
-const std::set<std::string>& parameter_columns() {
-  static const std::set<std::string> columns = {
-      "queue", "wait", "capacity", "producers", "consumers", "payload_bytes", "offered_rate_items_per_s", "pin",
-      "termination", "pattern", "mode", "duration_s", "items_requested", "warmup_s", "latency_recorded"};
-  return columns;
-}
-// Columns whose text must parse as a number when not empty; a row where one does not is damaged.
-bool numeric_column(const std::string& name) {
-  static const std::set<std::string> text = {"experiment", "point", "group", "queue", "wait", "pin", "termination",
-                                             "pattern", "mode", "validation_error", "producer_pus", "consumer_pus",
-                                             "disturbance", "clock_source", "host", "commit", "build_id", "started_utc"};
-  return !text.count(name);
-}
-bool parses_as_number(const std::string& text) {
-  if (text.empty()) return true;
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return end && *end == '\0';
-}
-
-// A row as it would be written now for point `p` (parameters, context, metrics): the
-// header to expect and the parameter values to compare.
-harness::run_result prototype_row(const experiment& e, const point& p) {
-  harness::run_result r;
-  r.config = p.config;
-  r.warmup_s = p.config.effective_warmup_s();
-  r.context = {{"experiment", e.name}, {"point", p.id}, {"repetition", "0"}};
-  for (const auto& column : extra_parameter_columns(e))
-    for (const auto& [k, v] : p.parameters)
-      if (k == column) r.context.emplace_back(k, v);
-  if (e.scenario == "seed") r.metrics = {{"consume_20_ms", ""}};
-  return r;
-}
-
-struct row {
-  std::size_t line = 0;  // 1-based line in the file
-  std::map<std::string, std::string> fields;
-  const std::string& at(const std::string& column) const {
-    static const std::string none;
-    const auto it = fields.find(column);
-    return it == fields.end() ? none : it->second;
-  }
-};
-
-struct existing_results {
-  std::vector<row> rows;
-  std::vector<std::string> damaged;  // one line each: which row and why
-};
-
-// Reads the CSV: its header must be the one this build writes; every row is checked
-// (field count, the numbers parse, a finished last line), and a damaged one is set aside.
-existing_results read_results(const std::string& csv, const std::vector<std::string>& header) {
-  existing_results out;
-  std::ifstream in(csv, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (text.empty()) return out;
-  std::size_t at = 0, line_no = 0;
-  auto next_line = [&](bool& finished) {
-    const auto nl = text.find('\n', at);
-    finished = nl != std::string::npos;
-    std::string line = text.substr(at, finished ? nl - at : std::string::npos);
-    at = finished ? nl + 1 : text.size();
-    ++line_no;
-    return line;
-  };
-  bool finished = false;
-  const auto found = harness::parse_csv_line(next_line(finished));
-  if (found != header)
-    throw experiment_error(fmt::format("{}: its header is not the one this ringlab writes (another version?); rerun with "
-                                       "--fresh to start over, or keep the file and use --results-dir", csv));
-  while (at < text.size()) {
-    const std::string line = next_line(finished);
-    const auto fields = harness::parse_csv_line(line);
-    std::string why;
-    if (!finished) why = "unfinished (no end of line)";
-    else if (fields.size() != header.size()) why = fmt::format("{} of {} fields", fields.size(), header.size());
-    for (std::size_t i = 0; why.empty() && i < fields.size(); ++i)
-      if (numeric_column(header[i]) && !parses_as_number(fields[i]))
-        why = fmt::format("{} is '{}', not a number", header[i], fields[i]);
-    if (why.empty() && (fields[2].empty() || fields[2].find_first_not_of("0123456789") != std::string::npos))
-      why = fmt::format("repetition is '{}'", fields[2]);
-    if (!why.empty()) {
-      out.damaged.push_back(fmt::format("{}: row at line {} is damaged ({})", csv, line_no, why));
-      continue;
-    }
-    row r{line_no, {}};
-    for (std::size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = fields[i];
-    out.rows.push_back(std::move(r));
-  }
-  return out;
-}
-
-// Rewrites the CSV with only the good rows (through a temporary file: whole or not at all).
-void drop_damaged(const std::string& csv, const std::vector<std::string>& header, const std::vector<row>& rows) {
-  const std::string tmp = csv + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << harness::csv_line(header);
-    for (const auto& r : rows) {
-      std::vector<std::string> values;
-      for (const auto& h : header) values.push_back(r.at(h));
-      out << harness::csv_line(values);
-    }
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  fs::rename(tmp, csv);
-}
-
-// Why row `r` cannot be counted for point `p` (empty: it can).
-std::string mismatch(const experiment& e, const point& p, const row& r) {
-  const auto proto = prototype_row(e, p);
-  const auto header = harness::csv_header(proto);
-  const auto values = harness::csv_values(proto);
-  auto differs = [](const std::string& a, const std::string& b) {
-    if (a == b) return false;
-    char *ea = nullptr, *eb = nullptr;
-    const double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
-    return a.empty() || b.empty() || *ea || *eb || x != y;
-  };
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    const bool parameter = parameter_columns().count(header[i]) ||
-                           (i >= 3 && i < proto.context.size());  // the experiment's own parameter columns
-    if (parameter && differs(r.at(header[i]), values[i]))
-      return fmt::format("{} is {} in the CSV but {} now", header[i], r.at(header[i]).empty() ? "empty" : r.at(header[i]),
-                         values[i].empty() ? "empty" : values[i]);
-  }
-  return "";
-}
 
 std::string minutes(double seconds) {
   const auto s = static_cast<long>(seconds + 0.5);
@@ -179,31 +51,16 @@ double estimated_seconds(const experiment& e, const point& p) {
 }
 
 int run_sweep(const experiment& e, const sweep_options& options) {
+  if (options.engine == "slurm") return slurm_sweep(e, options);
+  if (options.engine != "local") throw experiment_error("--engine " + options.engine + ": local or slurm");
   const auto topo = harness::topology::this_machine();
   const std::string host = harness::machine_host_id(topo);
   const std::string results_dir = options.results_dir.empty() ? source_path("results") : options.results_dir;
   const std::string csv = results_csv(results_dir, host, e.name);
 
   // Every point must be runnable before anything runs.
-  std::vector<point> points;
   std::vector<std::string> skipped;
-  for (auto& p : expand(e)) {
-    try {
-      harness::validate(p.config);
-      (void)harness::parse_pin(p.config.pin, topo);
-      if (e.scenario == "seed" && p.config.native) throw std::invalid_argument("mode native: the seed scenario is a harness run");
-      if (e.scenario == "seed" && !registry::instance().at(p.config.queue).properties.blocks_natively &&
-          p.config.wait == "block")
-        throw std::invalid_argument("--wait block: not available for " + p.config.queue);
-      points.push_back(std::move(p));
-    } catch (const std::invalid_argument& err) {
-      if (!e.skip_unsupported)
-        throw experiment_error(fmt::format("{}: point '{}' cannot run: {} (leave it out with an [[exclude]] rule, or set "
-                                           "skip_unsupported = true)", e.path, p.id, err.what()));
-      skipped.push_back(fmt::format("{}: {}", p.id, err.what()));
-    }
-  }
-  if (points.empty()) throw experiment_error(e.path + ": no point left to run");
+  const std::vector<point> points = runnable_points(e, topo, skipped);
   const unsigned reps = e.repetitions;
   const unsigned extra_allowed = options.extra_runs < 0 ? reps : static_cast<unsigned>(options.extra_runs);
   double total_estimate = 0;
@@ -230,7 +87,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
 
   // What is there already: damaged rows set aside (and re-run), the rest checked.
   const auto header = harness::csv_header(prototype_row(e, points.front()));
-  auto existing = read_results(csv, header);
+  auto existing = read_rows(csv, header);
   std::map<std::string, const point*> by_id;
   for (const auto& p : points) by_id[p.id] = &p;
   std::map<std::string, tally> have;
@@ -254,7 +111,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     t.extra += rep >= reps;
   }
   for (const auto& d : existing.damaged) fmt::print(stderr, "ringlab sweep: {}; it is dropped and run again\n", d);
-  if (!existing.damaged.empty()) drop_damaged(csv, header, existing.rows);
+  if (!existing.damaged.empty()) write_rows(csv, header, existing.rows);
 
   harness::install_interrupt_handler();
   harness::noise_guard guard(options.guards, topo);
@@ -296,8 +153,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
       return;
     }
     result.started_utc = started_utc;
-    result.context = prototype_row(e, p).context;
-    result.context[2].second = std::to_string(r);
+    result.context = prototype_row(e, p, r).context;
     harness::append_row(csv, harness::csv_header(result), harness::csv_values(result));
     ++finished;
     invalid += !result.valid;
@@ -311,14 +167,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
                  harness::describe(result));
   };
 
-  for (unsigned r = 0; r < reps && !interrupted; ++r) {
-    std::vector<const point*> order;
-    for (const auto& p : points) order.push_back(&p);
-    std::shuffle(order.begin(), order.end(), std::mt19937(r));
-    for (const point* p : order) {
-      if (interrupted) break;
-      if (!have[p->id].repetitions.count(r)) run_one(*p, r, todo, "");
-    }
+  for (const auto& run : interleaved_runs(points, reps)) {
+    if (interrupted) break;
+    if (!have[run.p->id].repetitions.count(run.repetition)) run_one(*run.p, run.repetition, todo, "");
   }
   // Make-up passes: a point short of undisturbed repetitions runs again, interleaved
   // with the others that are short, until it has them or its extra runs are spent.

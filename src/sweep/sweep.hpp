@@ -20,6 +20,13 @@ struct sweep_options {
   bool plot = true;          // draw the figures at the end (plots/plot.py)
   bool allow_mixed = false;  // resume over rows of another commit or build
   int extra_runs = -1;       // extra runs a point may take for disturbed ones (-1: as many as its repetitions)
+  // The engine: "local" (this machine) or "slurm" (slurm.hpp) and the latter's settings.
+  std::string engine = "local";
+  std::string partition;     // sbatch --partition (default: the cluster's)
+  unsigned max_parallel = 0; // at most this many tasks at once (0: as Slurm likes)
+  double time_per_point_s = 0;  // for the job's time limit (0: estimated)
+  unsigned runs_per_task = 0;   // runs per array task (0: about a minute's worth)
+  bool wait = false;         // stay until the merge job is done, and return its status
   std::string results_dir;   // default: <source>/results
   std::string plots_dir;     // default: plot.py's own (<source>/plots/<host>)
   harness::guard_options guards;
