@@ -128,10 +128,10 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   const unsigned pus = static_cast<unsigned>(topo_->pus().size());
   const auto [pu_a, pu_b] = probe_pus(*topo_, cfg);
   auto& probes = probes_ns_[{pu_a, pu_b}];  // each pair of PUs has its own usual round trip
-  if (probes.empty())  // the baseline, spread over 0.4 s so that a passing phase does not make it
-    for (int i = 0; i < 8; ++i) {
+  if (probes.empty())  // the baseline, spread over 2 s so that a passing phase does not make it
+    for (int i = 0; i < 20; ++i) {
       if (const double p = probe_round_trip_ns(*topo_, pu_a, pu_b); std::isfinite(p)) probes.push_back(p);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.quiet_wait_s);
@@ -145,6 +145,9 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   // usual probe before this run's own probes join it.
   const double reference = reference_probe_ns(probes);
   double before = probe_round_trip_ns(*topo_, pu_a, pu_b);
+  // The usual round trip is learnt from the probes as they come, never from one the guard
+  // waited for (that one matches the reference by construction: a feedback loop).
+  const double first_look = before;
   const auto phase_deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.phase_wait_s);
   while (!probe_disturbance(reference, before, options_.probe_tolerance).empty() &&
          std::chrono::steady_clock::now() < phase_deadline) {
@@ -155,7 +158,7 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   run_result result = run();
   const auto end = load_sample::now();
   const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
-  for (double p : {before, after})
+  for (double p : {first_look, after})
     if (std::isfinite(p)) probes.push_back(p);
   const auto [foreign, steal] = shares(start, end, pus);
   result.probe_before_ns = before;
