@@ -202,7 +202,7 @@ stress_report stress_try(const stress_config& cfg) {
           if (tries > 64) std::this_thread::yield();
         j.maybe_pause();
       }
-      flush(end);
+      flush(end);  // try-only: nobody sleeps
       producers_done.fetch_add(1);
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
@@ -263,7 +263,7 @@ stress_report stress_blocking(const stress_config& cfg) {
       for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
         if (cfg.bursts && burst_left-- == 0) {
           // Wait for the queue to drain (the consumers then go to sleep), then a pause.
-          flush(end);  // queues that publish a line at a time
+          flush(end, ws);  // queues that publish a line at a time
           const auto give_up = std::chrono::steady_clock::now() + 3s;
           while (consumed.load() < pushed.load() && !stalled.load())
             if (std::chrono::steady_clock::now() > give_up) stalled = true;
@@ -280,7 +280,7 @@ stress_report stress_blocking(const stress_config& cfg) {
         if (!push(end, ws, item)) return;
         j.maybe_pause();
       }
-      flush(end);
+      flush(end, ws);
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
     threads.emplace_back([&, c] {

@@ -171,6 +171,16 @@ bool try_pop(Endpoint& q, wait_state<W>& ws, T& item) {
   return true;
 }
 
+// Publish what a producer holds back (queues with delays_visibility) and wake a sleeper
+// to see it: the items pushed before it were invisible when their notify went out.
+template <wait_strategy W, class Endpoint>
+void flush(Endpoint& q, wait_state<W>& ws) {
+  if constexpr (requires { q.flush(); }) {
+    q.flush();
+    if constexpr (!std::is_same_v<W, block>) W::notify(ws.not_empty);
+  }
+}
+
 // Wake every waiter for good: pushes fail from now on, pops fail once drained. For
 // `block`, `queue` is the queue itself (its close() wakes its own sleepers).
 template <wait_strategy W, class Q>

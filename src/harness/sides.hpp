@@ -163,7 +163,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     }
     if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
   }
-  flush(q);  // queues that publish in lines (floors) hold the last items back until told
+  flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
   me.pushed = me.pushed_at_stop = s;
   me.last_push_ticks = clock.ticks();
 
@@ -180,7 +180,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     if (!plan.linearizable || finished == plan.producers) {
       for (unsigned c = 0; c < plan.consumers; ++c)
         if (!push(q, ws, with_tag(prototype, pill_tag))) break;
-      flush(q);
+      flush(q, ws);
     }
   }
   me.outcome.end_ticks = clock.ticks();
