@@ -54,9 +54,9 @@ DEFAULT_NOISY_SPREAD = 0.25
 # sweep may put more of them right after its context columns.
 CONTEXT_COLUMNS = ["experiment", "point", "repetition"]
 PARAMETER_COLUMNS = ["queue", "wait", "capacity", "producers", "consumers", "payload_bytes",
-                     "offered_rate_items_per_s", "pin", "termination", "pattern", "mode", "duration_s",
+                     "offered_rate_items_per_s", "pin", "termination", "pattern", "mode", "scope", "duration_s",
                      "items_requested", "warmup_s", "latency_recorded"]
-TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "pattern", "mode",
+TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "pattern", "mode", "scope",
                 "validation_error", "producer_pus", "consumer_pus", "disturbance", "clock_source", "host",
                 "commit", "build_id", "started_utc"]
 HARNESS, NATIVE = "harness", "native"   # the values of `mode`

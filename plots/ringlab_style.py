@@ -105,7 +105,7 @@ STEM_NAMES = {
 }
 PLAIN_NAMES = {"capacity": "capacity (items)", "producers": "producers", "consumers": "consumers",
                "queue": "queue", "wait": "wait strategy", "pin": "pinning", "termination": "termination",
-               "pattern": "pattern", "mode": "mode",
+               "pattern": "pattern", "mode": "mode", "scope": "scope",
                "harness_efficiency": "harness efficiency (harness / native)"}   # a ratio: never scaled
 LATENCY = re.compile(r"^(lat|service)_(p\d+|max|mean)$")
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   runners["reproduce"] = ringlab::commands::add_reproduce(app);
   runners["merge"] = ringlab::commands::add_merge(app);
   runners["status"] = ringlab::commands::add_status(app);
+  runners["clean"] = ringlab::commands::add_clean(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

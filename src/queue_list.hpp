@@ -40,6 +40,12 @@
   X("floor.line_ring", ::ringlab::variants::floor_line_ring,                                                           \
     "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
 
+// Transports between processes (scope process): sides are forked processes, the queue
+// lives in POSIX shared memory (src/ipc/).
+#define RINGLAB_PROCESS_TRANSPORTS(X)                                                                                  \
+  X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
+  X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")
+
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
 #define RINGLAB_MOODYCAMEL_QUEUES(X)                                                                                   \
@@ -114,4 +120,4 @@
 #define RINGLAB_PEER_QUEUES(X)                                                                                         \
   RINGLAB_MOODYCAMEL_QUEUES(X) RINGLAB_ATOMIC_QUEUE_QUEUES(X) RINGLAB_BOOST_LOCKFREE_QUEUES(X) RINGLAB_TBB_QUEUES(X)   \
   RINGLAB_READERWRITERQUEUE_QUEUES(X)
-#define RINGLAB_ALL_QUEUES(X) RINGLAB_OUR_QUEUES(X) RINGLAB_PEER_QUEUES(X)
+#define RINGLAB_ALL_QUEUES(X) RINGLAB_OUR_QUEUES(X) RINGLAB_PEER_QUEUES(X)  // threads; processes: above

@@ -1,9 +1,11 @@
 """The `ringlab` command as a user meets it: bad input gets one line naming the option
 and value, a non-zero exit and no file; a good run appends one row beside its
 provenance; Ctrl-C leaves nothing behind. Usage: test_cli.py path/to/ringlab"""
+import csv
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,10 @@ class BadInput(unittest.TestCase):
         (["--native", "--rate", "1000"], ["--native --rate 1000", "closed"]),
         (["--native", "--histogram-out", "h.csv"], ["--native --histogram-out"]),
         (["--rate", "0.5", "--duration", "1"], ["--rate 0.5", "not one item is due"]),
+        (["--scope", "process", "--queue", "spsc_ring"], ["--scope process", "spsc_ring is a thread transport"]),
+        (["--scope", "thread", "--queue", "shm_spsc"], ["--scope thread", "shm_spsc is a process transport"]),
+        (["--scope", "galaxy"], ["--scope galaxy", "thread or process"]),
+        (["--queue", "shm_mpmc", "--pattern", "pingpong"], ["--pattern pingpong", "across processes"]),
     ]
 
     def test_each_is_one_line_a_nonzero_exit_and_no_file(self):
@@ -181,6 +187,83 @@ class Output(unittest.TestCase):
             self.assertEqual(p.returncode, 130, err)
             self.assertLess(time.monotonic() - start, 5)
             self.assertEqual(os.listdir(d), [])
+
+
+
+def ringlab_segments():
+    return sorted(f for f in os.listdir("/dev/shm") if f.startswith("ringlab-"))
+
+
+class Processes(unittest.TestCase):
+    def test_a_process_run_writes_scope_and_leaves_no_segment(self):
+        before = ringlab_segments()
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            r = ringlab("run", "--queue", "shm_mpmc", "--producers", "2", "--consumers", "2", "--wait", "park",
+                        "--duration", "0.3", "--termination", "join", "--no-guards", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, newline="") as f:
+                row = next(csv.DictReader(f))
+            self.assertEqual(row["scope"], "process")
+            self.assertEqual(row["valid"], "1")
+            self.assertNotEqual(row["voluntary_switches_per_item"], "")
+        self.assertEqual(ringlab_segments(), before)
+
+    def test_a_killed_side_fails_the_run_at_once_and_leaves_nothing(self):
+        # A side is SIGKILLed mid-run: the run stops within seconds (not at its 60 s end),
+        # exits non-zero naming the side and the signal, its row is marked invalid with
+        # that reason, and no segment is left.
+        before = ringlab_segments()
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            p = subprocess.Popen([RINGLAB, "run", "--queue", "shm_spsc", "--wait", "park", "--duration", "60",
+                                  "--no-guards", "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            children = []
+            for _ in range(100):  # bounded: 10 s
+                time.sleep(0.1)
+                r = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True)
+                children = [int(x) for x in r.stdout.split()]
+                if len(children) == 2:
+                    break
+            self.assertEqual(len(children), 2, "the two sides never showed up")
+            os.kill(children[0], signal.SIGKILL)
+            start = time.monotonic()
+            _, err = p.communicate(timeout=30)
+            self.assertLess(time.monotonic() - start, 15)
+            self.assertEqual(p.returncode, 1, err)
+            self.assertIn("killed by signal 9 (SIGKILL)", err)
+            self.assertIn("producer 0", err)
+            with open(out, newline="") as f:
+                row = next(csv.DictReader(f))
+            self.assertEqual(row["valid"], "0")
+            self.assertIn("killed by signal 9", row["validation_error"])
+        self.assertEqual(ringlab_segments(), before)
+
+    def test_clean_removes_a_stale_segment_and_keeps_a_foreign_one(self):
+        # Ours (src/ipc/segment.hpp: magic, size, creator pid and start time, layout
+        # version 1) from a creator that is gone; and one under our prefix that is not ours.
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        stale = "/dev/shm/ringlab-%d-0" % gone.pid
+        foreign = "/dev/shm/ringlab-test-foreign-%d" % os.getpid()
+        with open(stale, "wb") as f:
+            f.write(struct.pack("<8sQqQI4x", b"RINGLAB\0", 4096, gone.pid, 1, 1).ljust(4096, b"\0"))
+        with open(foreign, "wb") as f:
+            f.write(b"x" * 512)
+        try:
+            r = ringlab("clean", "--dry-run")
+            self.assertIn("gone (stale): would be removed", r.stdout)
+            self.assertTrue(os.path.exists(stale), "--dry-run removed something")
+            r = ringlab("clean")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("gone (stale): removed", r.stdout)
+            self.assertFalse(os.path.exists(stale), "the stale segment is still there")
+            self.assertIn("not a ringlab segment", r.stdout)
+            self.assertTrue(os.path.exists(foreign), "clean removed a segment that is not ours")
+        finally:
+            for path in (stale, foreign):
+                if os.path.exists(path):
+                    os.unlink(path)
 
 
 if __name__ == "__main__":

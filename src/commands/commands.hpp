@@ -28,5 +28,6 @@ runner add_plot(CLI::App& app);
 runner add_reproduce(CLI::App& app);
 runner add_merge(CLI::App& app);
 runner add_status(CLI::App& app);
+runner add_clean(CLI::App& app);
 
 }  // namespace ringlab::commands

@@ -35,7 +35,7 @@ struct run_options {
   std::string pattern = "stream";
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
-              latency_sample = "0", histogram_out, drain_timeout = "10";
+              latency_sample = "0", histogram_out, drain_timeout = "10", scope;
   bool no_latency = false;
   bool native = false;
   harness::guard_options guards;
@@ -74,6 +74,7 @@ harness::run_config to_run_config(const run_options& o) {
   else if (o.pattern == "pingpong") c.shape = harness::pattern::pingpong;
   else throw usage_error(fmt::format("--pattern {}: must be stream or pingpong", o.pattern));
   c.native = o.native;
+  c.scope = o.scope;
   c.record_latency = !o.no_latency && !o.native;  // the native loop reads no clock per item
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
@@ -103,6 +104,7 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--termination", o->termination, "sentinel (a pill per consumer) or join (task_done counting)")->capture_default_str();
   cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
+  cmd->add_option("--scope", o->scope, "thread or process: where the sides live (default: the queue's own; see `ringlab list`)");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");

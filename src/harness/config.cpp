@@ -84,6 +84,17 @@ void validate(const run_config& c) {
     if (!c.histogram_out.empty()) bad("--native --histogram-out: the native loop records no latency");
     if (c.items) bad("--native --items: the native loop runs for a --duration");
   }
+  if (c.scope != "" && c.scope != "thread" && c.scope != "process")
+    bad(fmt::format("--scope {}: must be thread or process", c.scope));
+  if (c.scope != "" && c.scope != q->scope)
+    bad(fmt::format("--scope {}: {} is a {} transport (`ringlab list` shows each one's scope)", c.scope, c.queue, q->scope));
+  if (q->scope == "process") {
+    // Sides in separate processes (ipc/run_processes.hpp): the stream pattern, through
+    // the harness, waiting by spin, yield or park (a futex shared between the processes).
+    if (c.wait == "block") bad(fmt::format("--wait block: {} has no blocking push/pop of its own", c.queue));
+    if (c.shape == pattern::pingpong) bad(fmt::format("--pattern pingpong: not available across processes yet ({})", c.queue));
+    if (c.native) bad(fmt::format("--native: {} has no native loop; its sides are the harness's, in processes", c.queue));
+  }
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
 }

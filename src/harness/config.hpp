@@ -24,6 +24,7 @@ struct run_config {
   termination ending = termination::sentinel;
   pattern shape = pattern::stream;
   bool native = false;                  // mode native: the queue's own loop, no harness (native.hpp)
+  std::string scope;                    // thread | process: where the sides live; "" = the queue's own
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV

@@ -7,8 +7,11 @@
 // full log keeps every other sample and doubles k: the samples stay spread evenly
 // over the window and memory stays bounded (that compaction is the only pause).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "harness/words.hpp"
 
 #include <ringlab/tag.hpp>
 
@@ -53,6 +56,19 @@ class producer_latency_log {
     const std::uint64_t slot = (sequence - base_) / every_;
     return slot < size_ ? enqueue_ticks_[slot] : 0;
   }
+  // Write every page again: a forked side's copy is copy-on-write, and its first write
+  // to each page would otherwise fault in the middle of the run.
+  void touch() noexcept { std::fill(enqueue_ticks_.begin(), enqueue_ticks_.end(), 0); }
+  // The log as plain words and back: how a side in another process hands it over.
+  void save(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {every_, base_, size_});
+    out.insert(out.end(), enqueue_ticks_.begin(), enqueue_ticks_.begin() + static_cast<std::ptrdiff_t>(size_));
+  }
+  void load(word_reader& in) {
+    every_ = in.next(), base_ = in.next(), size_ = in.next();
+    if (size_ > enqueue_ticks_.size()) return in.fail();
+    for (std::uint64_t i = 0; i < size_; ++i) enqueue_ticks_[i] = in.next();
+  }
 
  private:
   // The fallback when the rate was underestimated: keep the multiples of 2 * every.
@@ -86,6 +102,16 @@ class consumer_latency_log {
   std::uint64_t every() const noexcept { return every_; }
   const sample* begin() const noexcept { return samples_.data(); }
   const sample* end() const noexcept { return samples_.data() + size_; }
+  void touch() noexcept { std::fill(samples_.begin(), samples_.end(), sample{0, 0}); }
+  void save(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {every_, size_});
+    for (std::size_t i = 0; i < size_; ++i) out.insert(out.end(), {samples_[i].id, samples_[i].dequeue_ticks});
+  }
+  void load(word_reader& in) {
+    every_ = in.next(), size_ = in.next();
+    if (size_ > samples_.size()) return in.fail();
+    for (std::size_t i = 0; i < size_; ++i) samples_[i].id = in.next(), samples_[i].dequeue_ticks = in.next();
+  }
 
  private:
   void halve() noexcept {

@@ -40,9 +40,9 @@ void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   flush(q);
   me.done = s;
   ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
 }
 
 template <class Item, class Endpoint, class W>
@@ -60,9 +60,9 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   me.done = n;
   me.sum = sum;
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, false);
+  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
 template <class Item, class Out, class Back, class W>
@@ -84,9 +84,9 @@ void native_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& b
   me.done = s;
   me.sum = mismatches;
   ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
 }
 
 run_result analyse_native(const run_config& cfg, const run_context& ctx, const conductor_times& times,
@@ -101,9 +101,9 @@ void native_echo(In& in, wait_state<W>& in_ws, Back& back, wait_state<W>& back_w
   while (pop(in, in_ws, item) && !is_pill(tag_of(item)))
     if (!push(back, back_ws, item)) break;
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, false);
+  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
 // Start both sides pinned as the harness pins them, conduct, join, analyse.

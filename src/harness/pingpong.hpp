@@ -40,9 +40,9 @@ void run_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& back
   me.rounds = me.rounds_at_stop = s;
   push(out, out_ws, with_tag(prototype, pill_tag));
   ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
 }
 
 template <class Item, class In, class Back, class W>
@@ -53,9 +53,9 @@ void run_echoer(In& in, wait_state<W>& in_ws, Back& back, wait_state<W>& back_ws
   while (pop(in, in_ws, item) && !is_pill(tag_of(item)))
     if (!push(back, back_ws, item)) break;
   me.end_ticks = clock.ticks();
-  me.cpu_ns = thread_cpu_ns() - me.cpu_ns;
+  me.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, false);
+  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
 run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const conductor_times& times,

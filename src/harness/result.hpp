@@ -30,6 +30,7 @@ struct run_result {
   double warmup_s = 0, measured_s = 0;
   double throughput_items_per_s = 0;
   double producer_cpu_ns_per_item = 0, consumer_cpu_ns_per_item = 0;
+  double voluntary_switches_per_item = NAN, involuntary_switches_per_item = NAN;  // every side, per item popped
   double drain_ns = 0;  // last push to last consumer exit
   latency_summary latency, service;
   latency_summary rtt;      // pingpong: sampled round trips

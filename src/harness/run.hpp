@@ -147,14 +147,19 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
 
 #include "harness/native.hpp"
 #include "harness/pingpong.hpp"
+#include "ipc/run_processes.hpp"
 
 namespace ringlab::harness {
 // Round trips carry 8-byte items only (validate() says so), which halves what gets compiled.
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
-  if (cfg.native) return run_native_typed<Q, W, Item>(cfg, ctx);
-  if constexpr (std::is_same_v<Item, tag>)
-    if (cfg.shape == pattern::pingpong) return run_pingpong_typed<Q, W, Item>(cfg, ctx);
-  return run_typed<Q, W, Item>(cfg, ctx);
+  if constexpr (ipc::is_shared_memory_transport<Q>) {
+    return ipc::run_processes_typed<Q, W, Item>(cfg, ctx);
+  } else {
+    if (cfg.native) return run_native_typed<Q, W, Item>(cfg, ctx);
+    if constexpr (std::is_same_v<Item, tag>)
+      if (cfg.shape == pattern::pingpong) return run_pingpong_typed<Q, W, Item>(cfg, ctx);
+    return run_typed<Q, W, Item>(cfg, ctx);
+  }
 }
 }  // namespace ringlab::harness

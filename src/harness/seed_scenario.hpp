@@ -13,6 +13,7 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/run.hpp"
+#include "ipc/shm_queue.hpp"
 
 namespace ringlab::harness {
 
@@ -124,11 +125,15 @@ run_result run_seed_typed(const run_config& cfg, double tick_ms, std::uint64_t r
 template <template <class> class Queue>
 run_result run_seed_point(const run_config& cfg, double tick_ms, std::uint64_t rng_seed, const run_context& ctx) {
   using Q = Queue<tag>;
-  if (cfg.wait == "spin") return run_seed_typed<Q, spin>(cfg, tick_ms, rng_seed, ctx);
-  if (cfg.wait == "yield") return run_seed_typed<Q, yield>(cfg, tick_ms, rng_seed, ctx);
-  if (cfg.wait == "park") return run_seed_typed<Q, park>(cfg, tick_ms, rng_seed, ctx);
-  if constexpr (Q::properties.blocks_natively)
-    if (cfg.wait == "block") return run_seed_typed<Q, block>(cfg, tick_ms, rng_seed, ctx);
+  if constexpr (ipc::is_shared_memory_transport<Q>) {
+    throw std::invalid_argument("the seed scenario runs threads only; " + cfg.queue + " is a process transport");
+  } else {
+    if (cfg.wait == "spin") return run_seed_typed<Q, spin>(cfg, tick_ms, rng_seed, ctx);
+    if (cfg.wait == "yield") return run_seed_typed<Q, yield>(cfg, tick_ms, rng_seed, ctx);
+    if (cfg.wait == "park") return run_seed_typed<Q, park>(cfg, tick_ms, rng_seed, ctx);
+    if constexpr (Q::properties.blocks_natively)
+      if (cfg.wait == "block") return run_seed_typed<Q, block>(cfg, tick_ms, rng_seed, ctx);
+  }
   throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <sys/resource.h>
 #include <type_traits>
 
 #include <ringlab/tag.hpp>
@@ -24,6 +25,11 @@ namespace ringlab::harness {
 
 enum phase : std::uint32_t { waiting = 0, warmup = 1, measure = 2, stop = 3 };
 
+// The control block's futexes are process-shared, so that sides in other processes
+// (scope process) wake and are woken through it too; they are used only at phase
+// changes and at the end, never per item, so the cost of a shared futex does not show.
+inline constexpr bool shared_futex = true;
+
 struct control_block {
   alignas(false_sharing_range) std::atomic<std::uint32_t> phase{waiting};  // futex word while waiting
   schedule plan;                                                            // written before phase leaves waiting
@@ -34,6 +40,7 @@ struct control_block {
   alignas(false_sharing_range) std::atomic<std::uint32_t> join_reached{0};  // bumped when done == pushed
   std::atomic<std::uint64_t> join_reached_ticks{0};                          // when that happened
   alignas(false_sharing_range) std::atomic<std::uint32_t> consumers_exited{0};
+  std::atomic<std::uint32_t> side_lost{0};  // scope process: a side died; the conductor stops waiting
 };
 
 struct side_plan {
@@ -63,10 +70,34 @@ struct side_plan {
   }
 };
 
+inline std::uint64_t thread_cpu_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// What a side cost, from its start to its end: CPU time and the context switches it
+// made (voluntary: it slept; involuntary: it was preempted), for threads and processes.
 struct thread_outcome {
   std::uint64_t cpu_ns = 0;
+  std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
   int pu = -1;
   std::uint64_t start_ticks = 0, end_ticks = 0;
+
+  void start_costs() noexcept {
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    voluntary_switches = static_cast<std::uint64_t>(u.ru_nvcsw);
+    involuntary_switches = static_cast<std::uint64_t>(u.ru_nivcsw);
+    cpu_ns = thread_cpu_ns();
+  }
+  void finish_costs() noexcept {
+    cpu_ns = thread_cpu_ns() - cpu_ns;
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    voluntary_switches = static_cast<std::uint64_t>(u.ru_nvcsw) - voluntary_switches;
+    involuntary_switches = static_cast<std::uint64_t>(u.ru_nivcsw) - involuntary_switches;
+  }
 };
 
 struct alignas(false_sharing_range) producer_state {
@@ -91,12 +122,6 @@ struct alignas(false_sharing_range) consumer_state {
   consumer_state(unsigned i, unsigned producers) : id(i), tally(producers) {}
 };
 
-inline std::uint64_t thread_cpu_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 // Workers leave SIGINT/SIGTERM to the conductor, whose sleeps they interrupt.
 inline void leave_interrupts_to_the_conductor() noexcept {
   sigset_t set;
@@ -109,10 +134,10 @@ inline void leave_interrupts_to_the_conductor() noexcept {
 // Both sides: sleep until the run starts, then spin to t0 so everyone leaves together.
 inline void wait_for_start(control_block& ctl, const clock_source& clock, thread_outcome& out) {
   ctl.ready.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.ready, 1, false);
-  while (ctl.phase.load(std::memory_order_acquire) == waiting) detail::futex_wait(ctl.phase, waiting, false);
+  detail::futex_wake(ctl.ready, 1, shared_futex);
+  while (ctl.phase.load(std::memory_order_acquire) == waiting) detail::futex_wait(ctl.phase, waiting, shared_futex);
   while (clock.ticks() < ctl.plan.t0_ticks) cpu_relax();
-  out.cpu_ns = thread_cpu_ns();
+  out.start_costs();
   out.start_ticks = clock.ticks();
 }
 
@@ -171,10 +196,10 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   if (plan.ending == termination::join) {
     ctl.pushed_total.fetch_add(s, std::memory_order_acq_rel);
     ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
-    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
   } else {
     const auto finished = ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel) + 1;
-    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, false);
+    detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
     // Total order: the last producer's pills follow every item. Per-producer order
     // only: every producer sends one pill per consumer after its own items.
     if (!plan.linearizable || finished == plan.producers) {
@@ -184,7 +209,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     }
   }
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
 }
 
 // The queue's own blocking pop (`block`) is called for every item, as its authors drive
@@ -219,7 +244,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
         done == ctl.pushed_total.load(std::memory_order_acquire)) {
       ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
       ctl.join_reached.fetch_add(1, std::memory_order_release);
-      detail::futex_wake(ctl.join_reached, 1, false);
+      detail::futex_wake(ctl.join_reached, 1, shared_futex);
     }
   };
   auto check_phase = [&] {
@@ -278,9 +303,9 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   me.popped = popped;
   if (!me.saw_stop) me.popped_at_stop = popped;
   me.outcome.end_ticks = clock.ticks();
-  me.outcome.cpu_ns = thread_cpu_ns() - me.outcome.cpu_ns;
+  me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, false);
+  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
 }  // namespace ringlab::harness

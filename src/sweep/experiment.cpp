@@ -50,6 +50,11 @@ const std::map<std::string, parameter>& parameters() {
          if (t != "harness" && t != "native") throw experiment_error("mode must be harness or native, not '" + t + "'");
          p.config.native = t == "native";
        }}},
+      {"scope", {kind::text, [](point& p, const value& v) {
+         const auto& t = std::get<std::string>(v);
+         if (t != "thread" && t != "process") throw experiment_error("scope must be thread or process, not '" + t + "'");
+         p.config.scope = t;
+       }}},
       {"duration_s", {kind::number, [](point& p, const value& v) { p.config.duration_s = as_number(v); }}},
       {"items_requested", {kind::integer, [](point& p, const value& v) { p.config.items = static_cast<std::uint64_t>(as_int(v)); }}},
       {"warmup_s", {kind::number, [](point& p, const value& v) { p.config.warmup_s = as_number(v); }}},

@@ -1,0 +1,131 @@
+// One run with its sides in separate processes (scope process): the same producer and
+// consumer code, control block, schedule, latency sampling and validation as threads
+// (harness/sides.hpp, run.cpp), with the control block, the wait state and the ring in
+// one shared-memory segment. The segment is unlinked as soon as it is built: the sides
+// inherit the mapping by fork, so /dev/shm holds nothing of a run that is under way,
+// whatever then dies. A side that dies stops the run at once; the row says which side,
+// how it died and that the run is invalid.
+#pragma once
+#include <fmt/core.h>
+
+#include <memory>
+#include <new>
+
+#include "harness/run.hpp"
+#include "ipc/segment.hpp"
+#include "ipc/shm_queue.hpp"
+#include "ipc/side_image.hpp"
+#include "ipc/side_processes.hpp"
+
+namespace ringlab::ipc {
+
+inline constexpr std::size_t round_up_lines(std::size_t bytes) {
+  return (bytes + false_sharing_range - 1) / false_sharing_range * false_sharing_range;
+}
+
+// Wake the conductor wherever it sleeps (harness/run.cpp), so that it sees side_lost.
+inline void wake_conductor(harness::control_block& ctl) {
+  for (auto* word : {&ctl.ready, &ctl.producers_finished, &ctl.join_reached, &ctl.consumers_exited, &ctl.side_lost})
+    ringlab::detail::futex_wake(*word, ringlab::detail::wake_everyone, harness::shared_futex);
+}
+
+inline std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+template <class Q, class W, class Item>
+harness::run_result run_processes_typed(const harness::run_config& cfg, const harness::run_context& ctx) {
+  using namespace harness;
+  using Ring = typename Q::ring;
+  using SW = across_processes_t<W>;
+  const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
+
+  // The segment: control block | wait state | ring, each on its own lines.
+  const std::size_t at_ws = round_up_lines(sizeof(control_block));
+  const std::size_t at_ring = at_ws + round_up_lines(sizeof(wait_state<SW>));
+  remove_stale_segments();
+  segment seg = segment::create(at_ring + Ring::block_bytes(cfg.capacity));
+  auto* base = static_cast<std::byte*>(seg.data());
+  auto* ctl = ::new (base) control_block{};
+  auto* ws = ::new (base + at_ws) wait_state<SW>{};
+  Ring q(cfg.capacity, base + at_ring);
+  seg.mark_ready();
+  seg.unlink();
+
+  std::vector<producer_state> producers;
+  std::vector<consumer_state> consumers;
+  for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
+  for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
+  const double ticks_per_s = 1e9 / ctx.clock->ns_per_tick;
+  side_plan sides{cfg.producers, cfg.consumers, cfg.ending, Ring::properties.linearizable, Ring::properties.fifo,
+                  cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
+                  std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
+                  cfg.offered_rate / ticks_per_s};
+  Item prototype{};
+  if constexpr (!std::is_same_v<Item, tag>)
+    for (std::size_t i = 0; i < sizeof prototype.body; ++i) prototype.body[i] = static_cast<std::byte>(i * 131 + 7);
+
+  side_processes children;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    children.spawn(fmt::format("producer {}", p), [&, p] {
+      bind_this_thread(*ctx.topo, plan.producer_pu[p]);
+      producers[p].log.touch();  // its own copy now, not at the first sample
+      auto&& end = producer_endpoint(q);
+      run_producer<Item>(end, *ws, *ctl, producers[p], sides, *ctx.clock, prototype);
+      producers[p].outcome.pu = current_pu(*ctx.topo);
+      return image_of(producers[p]);
+    });
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    children.spawn(fmt::format("consumer {}", c), [&, c] {
+      bind_this_thread(*ctx.topo, plan.consumer_pu[c]);
+      consumers[c].log.touch();
+      auto&& end = consumer_endpoint(q);
+      run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
+      consumers[c].outcome.pu = current_pu(*ctx.topo);
+      return image_of(consumers[c]);
+    });
+  auto stop_all = [&] {
+    ctl->phase.store(stop, std::memory_order_release);
+    ringlab::close(q, *ws);
+    wake_conductor(*ctl);
+  };
+  children.watch([&] {
+    ctl->side_lost.store(1, std::memory_order_release);
+    stop_all();
+  });
+
+  conductor_times times;
+  std::string failure;
+  try {
+    times = conduct(*ctl, cfg, ctx, [&] { ringlab::close(q, *ws); });
+  } catch (const run_interrupted&) {
+    stop_all();
+    children.collect(5);
+    throw;
+  } catch (const std::runtime_error& e) {  // the sides did not all start
+    stop_all();
+    failure = e.what();
+  }
+  const auto records = children.collect(cfg.drain_timeout_s);
+  std::vector<std::string> problems;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    if (auto e = load_image(records[p], producers[p]); !e.empty()) problems.push_back(fmt::format("producer {}: {}", p, e));
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    if (auto e = load_image(records[cfg.producers + c], consumers[c]); !e.empty())
+      problems.push_back(fmt::format("consumer {}: {}", c, e));
+  if (const auto lost = children.lost())
+    problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost->who, lost->how));
+  if (!failure.empty() && times.t0 == 0)  // nothing ran: like a thread that could not start, an error
+    throw std::runtime_error(failure + ": " + joined(problems));
+  if (!problems.empty()) {
+    times.timed_out = true;
+    times.stop_reason = joined(problems);
+  }
+  run_config scoped = cfg;
+  scoped.scope = "process";
+  return analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
+}
+
+}  // namespace ringlab::ipc

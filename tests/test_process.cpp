@@ -1,0 +1,226 @@
+// Sides in separate processes (scope process): every process transport through the
+// harness for each shape, capacity and payload, exactly once and in order; a transport
+// that drops an item is caught across processes too; a side that dies stops the run at
+// once; and shared-memory hygiene: nothing is left in /dev/shm, a segment that is not
+// ours is refused and kept, a stale one of ours is found and removed.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness/run.hpp"
+#include "ipc/segment.hpp"
+#include "queue_list.hpp"
+
+namespace ringlab::harness {
+namespace {
+
+const run_context& context() {
+  static const topology topo = topology::this_machine();
+  static const run_context ctx{&calibrated_clock(), &topo, "test-host", "test", "test-build"};
+  return ctx;
+}
+
+struct transport {
+  const char* name;
+  bool spsc_only;
+  run_result (*run)(const run_config&, const run_context&);
+};
+#define RINGLAB_AS_TRANSPORT(name, Template, description) \
+  transport{name, Template<std::uint64_t>::properties.spsc_only, &run_point<Template>},
+const transport transports[] = {RINGLAB_PROCESS_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
+
+std::vector<std::string> our_segments() {
+  std::vector<std::string> names;
+  for (const auto& e : ipc::list_segments())
+    if (e.ours) names.push_back(e.name);
+  return names;
+}
+
+run_config items_run(const transport& t, unsigned sides, std::uint64_t capacity, std::uint64_t payload, std::string wait) {
+  run_config c;
+  c.queue = t.name;
+  c.producers = c.consumers = sides;
+  c.capacity = capacity;
+  c.payload_bytes = payload;
+  c.wait = std::move(wait);
+  c.items = (payload == 8 ? 20000 : payload == 64 ? 5000 : 2000) * sides;
+  c.drain_timeout_s = 10;
+  return c;
+}
+
+TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder) {
+  const auto before = our_segments();
+  for (const auto& t : transports)
+    for (unsigned sides : {1u, 2u, 4u}) {
+      if (t.spsc_only && sides > 1) continue;
+      for (std::uint64_t capacity : {1, 2, 3, 64, 1024})
+        for (std::uint64_t payload : {8, 64, 1024}) {
+          const run_config c = items_run(t, sides, capacity, payload, "park");
+          const run_result r = t.run(c, context());
+          SCOPED_TRACE(describe(r));
+          EXPECT_TRUE(r.valid) << r.validation_error;
+          EXPECT_EQ(r.items_popped, c.items);
+          EXPECT_EQ(r.config.scope, "process");
+          EXPECT_EQ(r.producer_pus.size(), sides);
+        }
+    }
+  EXPECT_EQ(our_segments(), before) << "a run left a segment in /dev/shm";
+}
+
+TEST(Processes, EveryWaitStrategyAndBothTerminations) {
+  for (const auto& t : transports)
+    for (const char* wait : {"spin", "yield", "park"})
+      for (auto ending : {termination::sentinel, termination::join}) {
+        run_config c = items_run(t, 1, 64, 8, wait);
+        c.ending = ending;
+        c.items = 0;
+        c.duration_s = 0.2, c.warmup_s = 0.05;  // a timed run: the phases cross the processes too
+        const run_result r = t.run(c, context());
+        SCOPED_TRACE(describe(r));
+        EXPECT_TRUE(r.valid) << r.validation_error;
+        EXPECT_GT(r.throughput_items_per_s, 0);
+        EXPECT_GT(r.latency.samples, 0u);
+        EXPECT_TRUE(std::isfinite(r.voluntary_switches_per_item));
+      }
+}
+
+// The negative control: the same runner catches a transport that loses items.
+template <class T>
+struct dropping_ring : mpmc_ring<T> {
+  using mpmc_ring<T>::mpmc_ring;
+  bool try_push(const T& item) {
+    if (++pushes % 997 == 0) return true;  // "pushed", never delivered
+    return mpmc_ring<T>::try_push(item);
+  }
+  std::uint64_t pushes = 0;  // in the producer's process
+};
+
+TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
+  run_config c = items_run(transports[0], 1, 64, 8, "yield");
+  c.queue = "dropping";
+  c.ending = termination::sentinel;  // the pills still arrive: the run ends at once
+  const run_result r = ipc::run_processes_typed<ipc::in_shared_memory<dropping_ring<tag>>, yield, tag>(c, context());
+  EXPECT_FALSE(r.valid);
+  EXPECT_NE(r.validation_error.find("never arrived"), std::string::npos) << r.validation_error;
+}
+
+// A side that dies mid-run: the run stops at once (not at its end, not at a timeout),
+// is invalid, and says which side died of what.
+TEST(Processes, ADeadSideStopsTheRunAtOnceAndIsNamed) {
+  run_config c = items_run(transports[0], 1, 64, 8, "park");
+  c.items = 0;
+  c.duration_s = 30;  // far longer than the test waits
+  c.warmup_s = 0.01;
+  const auto before = our_segments();
+  // The killer is a process (this one stays single-threaded for the forks): it kills
+  // the first other child of ours it finds, a side of the run.
+  const pid_t test = ::getpid();
+  const pid_t killer = ::fork();
+  if (killer == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the sides are forked by now, and running
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+        std::ifstream stat(e.path() / "stat");
+        std::string text;
+        if (!std::getline(stat, text)) continue;
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream fields(text.substr(close + 2));
+        std::string state;
+        long ppid = 0;
+        fields >> state >> ppid;
+        const std::string pid = e.path().filename().string();  // skip "self", "thread-self"
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (ppid == test && pid != std::to_string(::getpid())) {
+          ::kill(std::stoi(pid), SIGKILL);
+          ::_exit(0);
+        }
+      }
+    }
+    ::_exit(1);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const run_result r = transports[0].run(c, context());
+  int killer_status = 0;
+  ::waitpid(killer, &killer_status, 0);
+  EXPECT_EQ(killer_status, 0) << "the killer found no side to kill";
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.valid);
+  EXPECT_NE(r.validation_error.find("killed by signal 9 (SIGKILL)"), std::string::npos) << r.validation_error;
+  EXPECT_LT(took, std::chrono::seconds(10)) << "the run waited for its end instead of stopping";
+  EXPECT_EQ(our_segments(), before) << "the dead side's run left a segment in /dev/shm";
+}
+
+TEST(Segments, NotOursIsRefusedAndKept) {
+  const std::string name = "/ringlab-test-" + std::to_string(::getpid()) + "-foreign";
+  const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  const char junk[512] = "not a ringlab segment at all";
+  ASSERT_EQ(::write(fd, junk, sizeof junk), static_cast<ssize_t>(sizeof junk));
+  ::close(fd);
+  try {
+    (void)ipc::segment::attach(name);
+    ADD_FAILURE() << "a foreign segment was mapped as ours";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a ringlab segment"), std::string::npos) << e.what();
+  }
+  (void)ipc::remove_stale_segments();
+  const auto all = ipc::list_segments();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const auto& e) { return e.name == name; });
+  ASSERT_NE(it, all.end()) << "a foreign segment was removed";
+  EXPECT_FALSE(it->ours);
+  ipc::remove_segment(name);
+}
+
+TEST(Segments, OneWhoseCreatorDiedIsStaleAndRemoved) {
+  // A child creates a segment and dies without unlinking it (as a SIGKILL would leave it).
+  const pid_t child = ::fork();
+  if (child == 0) {
+    auto s = ipc::segment::create(4096);
+    s.mark_ready();
+    ::_exit(0);  // no destructor: the segment stays
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  std::vector<ipc::shm_entry> stale;
+  for (const auto& e : ipc::list_segments())
+    if (e.ours && e.creator_pid == child) stale.push_back(e);
+  ASSERT_EQ(stale.size(), 1u) << "the dead creator's segment is not listed";
+  EXPECT_FALSE(stale[0].creator_alive);
+  const auto removed = ipc::remove_stale_segments();
+  EXPECT_TRUE(std::any_of(removed.begin(), removed.end(), [&](const auto& e) { return e.name == stale[0].name; }));
+  for (const auto& e : ipc::list_segments()) EXPECT_NE(e.name, stale[0].name);
+  // And one of a live creator (this process) is kept, and attaches.
+  auto mine = ipc::segment::create(4096);
+  mine.mark_ready();
+  (void)ipc::remove_stale_segments();
+  EXPECT_NO_THROW((void)ipc::segment::attach(mine.name()));
+}
+
+TEST(Segments, NotReadyOrAnotherLayoutIsRefused) {
+  auto s = ipc::segment::create(4096);  // not marked ready: version 0
+  try {
+    (void)ipc::segment::attach(s.name());
+    ADD_FAILURE() << "a segment still being built was mapped";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("layout version 0"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ringlab::harness
