@@ -77,8 +77,8 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("producer_cpu_ns_per_item", number(r.producer_cpu_ns_per_item, 2));
   add("consumer_cpu_ns_per_item", number(r.consumer_cpu_ns_per_item, 2));
   add("cpu_ns_per_item", number(r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item, 2));
-  add("voluntary_switches_per_item", number(r.voluntary_switches_per_item, 4));
-  add("involuntary_switches_per_item", number(r.involuntary_switches_per_item, 4));
+  add("voluntary_switches_per_item", number(r.voluntary_switches_per_item, 6));
+  add("involuntary_switches_per_item", number(r.involuntary_switches_per_item, 6));
   add("drain_ns", number(r.drain_ns, 0));
   add("producer_pus", pus(r.producer_pus));
   add("consumer_pus", pus(r.consumer_pus));
