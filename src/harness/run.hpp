@@ -48,6 +48,26 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
                    const std::vector<producer_state>& producers, const std::vector<consumer_state>& consumers,
                    const pin_plan& plan);
 
+// What every side of a run on a queue with Q's properties is told.
+template <class Q>
+side_plan plan_sides(const run_config& cfg, const run_context& ctx) {
+  const double ticks_per_s = 1e9 / ctx.clock->ns_per_tick;
+  return side_plan{cfg.producers, cfg.consumers, cfg.ending, Q::properties.linearizable, Q::properties.fifo,
+                   cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
+                   std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
+                   cfg.offered_rate / ticks_per_s};
+}
+
+// The item producers copy and tag: a payload's body is a known pattern, so a torn or
+// corrupted copy shows.
+template <class Item>
+Item prototype_item() {
+  Item prototype{};
+  if constexpr (!std::is_same_v<Item, tag>)
+    for (std::size_t i = 0; i < sizeof prototype.body; ++i) prototype.body[i] = static_cast<std::byte>(i * 131 + 7);
+  return prototype;
+}
+
 // Wiring for one queue type, wait strategy and item type.
 template <class Q, class W, class Item>
 run_result run_typed(const run_config& cfg, const run_context& ctx) {
@@ -62,14 +82,8 @@ run_result run_typed(const run_config& cfg, const run_context& ctx) {
   for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
   for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
 
-  const double ticks_per_s = 1e9 / ctx.clock->ns_per_tick;
-  side_plan sides{cfg.producers, cfg.consumers, cfg.ending, Q::properties.linearizable, Q::properties.fifo,
-                  cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
-                  std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
-                  cfg.offered_rate / ticks_per_s};
-  Item prototype{};
-  if constexpr (!std::is_same_v<Item, tag>)
-    for (std::size_t i = 0; i < sizeof prototype.body; ++i) prototype.body[i] = static_cast<std::byte>(i * 131 + 7);
+  const side_plan sides = plan_sides<Q>(cfg, ctx);
+  const Item prototype = prototype_item<Item>();
 
   std::vector<std::string> bind_errors(cfg.producers + cfg.consumers);
   auto bind = [&](int pu, std::size_t slot) {

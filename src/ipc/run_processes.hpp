@@ -58,14 +58,8 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   std::vector<consumer_state> consumers;
   for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
   for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
-  const double ticks_per_s = 1e9 / ctx.clock->ns_per_tick;
-  side_plan sides{cfg.producers, cfg.consumers, cfg.ending, Ring::properties.linearizable, Ring::properties.fifo,
-                  cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
-                  std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
-                  cfg.offered_rate / ticks_per_s};
-  Item prototype{};
-  if constexpr (!std::is_same_v<Item, tag>)
-    for (std::size_t i = 0; i < sizeof prototype.body; ++i) prototype.body[i] = static_cast<std::byte>(i * 131 + 7);
+  const side_plan sides = plan_sides<Ring>(cfg, ctx);
+  const Item prototype = prototype_item<Item>();
 
   side_processes children;
   for (unsigned p = 0; p < cfg.producers; ++p)

@@ -20,13 +20,13 @@ namespace {
 const std::set<std::string>& parameter_columns() {
   static const std::set<std::string> columns = {
       "queue", "wait", "capacity", "producers", "consumers", "payload_bytes", "offered_rate_items_per_s", "pin",
-      "termination", "pattern", "mode", "duration_s", "items_requested", "warmup_s", "latency_recorded"};
+      "termination", "pattern", "mode", "scope", "duration_s", "items_requested", "warmup_s", "latency_recorded"};
   return columns;
 }
 // Columns whose text must parse as a number when not empty; a row where one does not is damaged.
 bool numeric_column(const std::string& name) {
   static const std::set<std::string> text = {"experiment", "point", "group", "queue", "wait", "pin", "termination",
-                                             "pattern", "mode", "validation_error", "producer_pus", "consumer_pus",
+                                             "pattern", "mode", "scope", "validation_error", "producer_pus", "consumer_pus",
                                              "disturbance", "clock_source", "host", "commit", "build_id", "started_utc"};
   return !text.count(name);
 }
@@ -45,6 +45,10 @@ std::vector<point> runnable_points(const experiment& e, const harness::topology&
     try {
       harness::validate(p.config);
       (void)harness::parse_pin(p.config.pin, topo);
+      const auto& entry = registry::instance().at(p.config.queue);
+      if (p.config.scope.empty()) p.config.scope = entry.scope;  // as its rows will say
+      if (e.scenario == "seed" && entry.scope != "thread")
+        throw std::invalid_argument("the seed scenario runs threads only; " + p.config.queue + " is a process transport");
       if (e.scenario == "seed" && p.config.native) throw std::invalid_argument("mode native: the seed scenario is a harness run");
       if (e.scenario == "seed" && !registry::instance().at(p.config.queue).properties.blocks_natively &&
           p.config.wait == "block")
