@@ -40,11 +40,12 @@
   X("floor.line_ring", ::ringlab::variants::floor_line_ring,                                                           \
     "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
 
-// Transports between processes (scope process): sides are forked processes, the queue
-// lives in POSIX shared memory (src/ipc/).
+// Transports between processes (scope process): sides are forked processes; the rings
+// live in POSIX shared memory, the pipe in the kernel (src/ipc/).
 #define RINGLAB_PROCESS_TRANSPORTS(X)                                                                                  \
   X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
-  X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")
+  X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")       \
+  X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer")
 
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"

@@ -12,7 +12,8 @@
 #include <ringlab/queues/semaphore_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
 
-#include "ipc/shm_queue.hpp"
+#include "ipc/pipe_transport.hpp"
+#include "ipc/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
 
@@ -39,7 +40,8 @@ template <class T> using mpmc_ring_padded = ringlab::mpmc_ring<T, mpmc_options{.
 template <class T> using floor_pingpong = std::conditional_t<sizeof(T) == 8, ringlab::floor_pingpong<T>, unsupported_queue<T>>;
 template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ringlab::floor_line_ring<T>, unsupported_queue<T>>;
 // Between processes: the same rings in a shared-memory segment (scope process).
-template <class T> using shm_spsc = ipc::in_shared_memory<ringlab::spsc_ring<T>>;
-template <class T> using shm_mpmc = ipc::in_shared_memory<ringlab::mpmc_ring<T>>;
+template <class T> using shm_spsc = ipc::between_processes<ringlab::spsc_ring<T>>;
+template <class T> using shm_mpmc = ipc::between_processes<ringlab::mpmc_ring<T>>;
+template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>>;
 }  // namespace ringlab::variants
 

@@ -62,7 +62,7 @@ bool register_queue(const char* name, const char* description) {
   add_if_carried.template operator()<256>();
   add_if_carried.template operator()<1024>();
   registry::instance().add(queue_entry{
-      name, description, Q::properties, ipc::is_shared_memory_transport<Q> ? "process" : "thread", max_capacity, payloads,
+      name, description, Q::properties, ipc::is_process_transport<Q> ? "process" : "thread", max_capacity, payloads,
       // Every queue checks its capacity before allocating, so this is cheap.
       [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>,
       &harness::run_seed_point<Queue>});

@@ -112,7 +112,7 @@ TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
   run_config c = items_run(transports[0], 1, 64, 8, "yield");
   c.queue = "dropping";
   c.ending = termination::sentinel;  // the pills still arrive: the run ends at once
-  const run_result r = ipc::run_processes_typed<ipc::in_shared_memory<dropping_ring<tag>>, yield, tag>(c, context());
+  const run_result r = ipc::run_processes_typed<ipc::between_processes<dropping_ring<tag>>, yield, tag>(c, context());
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.validation_error.find("never arrived"), std::string::npos) << r.validation_error;
 }

@@ -167,7 +167,7 @@ namespace ringlab::harness {
 // Round trips carry 8-byte items only (validate() says so), which halves what gets compiled.
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
-  if constexpr (ipc::is_shared_memory_transport<Q>) {
+  if constexpr (ipc::is_process_transport<Q>) {
     return ipc::run_processes_typed<Q, W, Item>(cfg, ctx);
   } else {
     if (cfg.native) return run_native_typed<Q, W, Item>(cfg, ctx);

@@ -13,7 +13,7 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/run.hpp"
-#include "ipc/shm_queue.hpp"
+#include "ipc/transport.hpp"
 
 namespace ringlab::harness {
 
@@ -125,7 +125,7 @@ run_result run_seed_typed(const run_config& cfg, double tick_ms, std::uint64_t r
 template <template <class> class Queue>
 run_result run_seed_point(const run_config& cfg, double tick_ms, std::uint64_t rng_seed, const run_context& ctx) {
   using Q = Queue<tag>;
-  if constexpr (ipc::is_shared_memory_transport<Q>) {
+  if constexpr (ipc::is_process_transport<Q>) {
     throw std::invalid_argument("the seed scenario runs threads only; " + cfg.queue + " is a process transport");
   } else {
     if (cfg.wait == "spin") return run_seed_typed<Q, spin>(cfg, tick_ms, rng_seed, ctx);

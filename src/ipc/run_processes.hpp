@@ -1,9 +1,9 @@
 // One run with its sides in separate processes (scope process): the same producer and
 // consumer code, control block, schedule, latency sampling and validation as threads
-// (harness/sides.hpp, run.cpp), with the control block, the wait state and the ring in
-// one shared-memory segment. The segment is unlinked as soon as it is built: the sides
-// inherit the mapping by fork, so /dev/shm holds nothing of a run that is under way,
-// whatever then dies. A side that dies stops the run at once; the row says which side,
+// (harness/sides.hpp, run.cpp), with the control block, the wait state and (for our
+// rings) the transport in one shared-memory segment. The segment is unlinked as soon as
+// it is built: the sides inherit the mapping by fork, so /dev/shm holds nothing of a run
+// that is under way, whatever then dies. A side that dies stops the run at once; the row says which side,
 // how it died and that the run is invalid.
 #pragma once
 #include <fmt/core.h>
@@ -13,7 +13,7 @@
 
 #include "harness/run.hpp"
 #include "ipc/segment.hpp"
-#include "ipc/shm_queue.hpp"
+#include "ipc/transport.hpp"
 #include "ipc/side_image.hpp"
 #include "ipc/side_processes.hpp"
 
@@ -38,19 +38,19 @@ inline std::string joined(const std::vector<std::string>& parts) {
 template <class Q, class W, class Item>
 harness::run_result run_processes_typed(const harness::run_config& cfg, const harness::run_context& ctx) {
   using namespace harness;
-  using Ring = typename Q::ring;
+  using Transport = typename Q::transport;
   using SW = across_processes_t<W>;
   const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
 
-  // The segment: control block | wait state | ring, each on its own lines.
+  // The segment: control block | wait state | the transport's bytes, each on its own lines.
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
   const std::size_t at_ring = at_ws + round_up_lines(sizeof(wait_state<SW>));
   remove_stale_segments();
-  segment seg = segment::create(at_ring + Ring::block_bytes(cfg.capacity));
+  segment seg = segment::create(at_ring + Transport::block_bytes(cfg.capacity));
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
-  Ring q(cfg.capacity, base + at_ring);
+  Transport q(cfg.capacity, base + at_ring);
   seg.mark_ready();
   seg.unlink();
 
@@ -58,7 +58,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   std::vector<consumer_state> consumers;
   for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
   for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
-  const side_plan sides = plan_sides<Ring>(cfg, ctx);
+  const side_plan sides = plan_sides<Transport>(cfg, ctx);
   const Item prototype = prototype_item<Item>();
 
   side_processes children;
