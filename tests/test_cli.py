@@ -239,6 +239,24 @@ class Processes(unittest.TestCase):
             self.assertIn("killed by signal 9", row["validation_error"])
         self.assertEqual(ringlab_segments(), before)
 
+    def test_ctrl_c_stops_the_sides_too_and_leaves_nothing(self):
+        before = ringlab_segments()
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            p = subprocess.Popen([RINGLAB, "run", "--queue", "shm_mpmc", "--wait", "park", "--producers", "2",
+                                  "--consumers", "2", "--duration", "20", "--no-guards", "--out", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            start = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=15)
+            self.assertEqual(p.returncode, 130, err)
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual(os.listdir(d), [])
+        r = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True)
+        self.assertEqual(r.stdout.split(), [], "a side outlived the run")
+        self.assertEqual(ringlab_segments(), before)
+
     def test_clean_removes_a_stale_segment_and_keeps_a_foreign_one(self):
         # Ours (src/ipc/segment.hpp: magic, size, creator pid and start time, layout
         # version 1) from a creator that is gone; and one under our prefix that is not ours.

@@ -15,6 +15,8 @@
 #include <ringlab/detail/platform.hpp>
 
 #include "harness/clock.hpp"
+#include "harness/interrupt.hpp"
+#include "harness/run.hpp"
 
 namespace ringlab::harness {
 namespace {
@@ -130,17 +132,23 @@ double noise_guard::reference_probe_ns(const std::vector<double>& probes) {
 
 run_result noise_guard::run(const run_config& cfg, const std::function<run_result()>& run) {
   if (!options_.enabled) return run();
+  // Ctrl-C while the guard waits (baseline, quiet, phase: seconds) stops it as it would a run.
+  auto stop_if_interrupted = [] {
+    if (interrupted()) throw run_interrupted();
+  };
   const unsigned pus = static_cast<unsigned>(topo_->pus().size());
   const auto [pu_a, pu_b] = probe_pus(*topo_, cfg);
   auto& probes = probes_ns_[{pu_a, pu_b}];  // each pair of PUs has its own usual round trip
   if (probes.empty())  // the baseline, spread over 2 s so that a passing phase does not make it
     for (int i = 0; i < 20; ++i) {
+      stop_if_interrupted();
       if (const double p = probe_round_trip_ns(*topo_, pu_a, pu_b); std::isfinite(p)) probes.push_back(p);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   // (a) Wait for quiet: others' share over 50 ms windows, up to quiet_wait_s.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.quiet_wait_s);
   for (;;) {
+    stop_if_interrupted();
     const auto a = load_sample::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (shares(a, load_sample::now(), pus).first <= options_.quiet_threshold || std::chrono::steady_clock::now() >= give_up)
@@ -156,6 +164,7 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   const auto phase_deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.phase_wait_s);
   while (!probe_disturbance(reference, before, options_.probe_tolerance).empty() &&
          std::chrono::steady_clock::now() < phase_deadline) {
+    stop_if_interrupted();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     before = probe_round_trip_ns(*topo_, pu_a, pu_b);
   }
