@@ -36,10 +36,12 @@ const run_context& context() {
 struct transport {
   const char* name;
   bool spsc_only;
+  bool blocks_natively;
   run_result (*run)(const run_config&, const run_context&);
 };
 #define RINGLAB_AS_TRANSPORT(name, Template, description) \
-  transport{name, Template<std::uint64_t>::properties.spsc_only, &run_point<Template>},
+  transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.blocks_natively, \
+            &run_point<Template>},
 const transport transports[] = {RINGLAB_PROCESS_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
 
 std::vector<std::string> our_segments() {
@@ -82,8 +84,9 @@ TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder)
 
 TEST(Processes, EveryWaitStrategyAndBothTerminations) {
   for (const auto& t : transports)
-    for (const char* wait : {"spin", "yield", "park"})
+    for (const char* wait : {"spin", "yield", "park", "block"})
       for (auto ending : {termination::sentinel, termination::join}) {
+        if (wait == std::string("block") && !t.blocks_natively) continue;
         run_config c = items_run(t, 1, 64, 8, wait);
         c.ending = ending;
         c.items = 0;

@@ -90,8 +90,8 @@ void validate(const run_config& c) {
     bad(fmt::format("--scope {}: {} is a {} transport (`ringlab list` shows each one's scope)", c.scope, c.queue, q->scope));
   if (q->scope == "process") {
     // Sides in separate processes (ipc/run_processes.hpp): the stream pattern, through
-    // the harness, waiting by spin, yield or park (a futex shared between the processes).
-    if (c.wait == "block") bad(fmt::format("--wait block: {} has no blocking push/pop of its own", c.queue));
+    // the harness, waiting by spin, yield, park (a futex shared between the processes) or,
+    // for a transport that blocks natively, its own process-shared blocking calls.
     if (c.shape == pattern::pingpong) bad(fmt::format("--pattern pingpong: not available across processes yet ({})", c.queue));
     if (c.native) bad(fmt::format("--native: {} has no native loop; its sides are the harness's, in processes", c.queue));
   }
