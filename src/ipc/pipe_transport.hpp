@@ -5,6 +5,8 @@
 // The bound is the pipe's buffer, set to the capacity's bytes (F_SETPIPE_SZ rounds up to
 // a page, so capacity() reports what the kernel gave: not exact). Both ends are
 // non-blocking: try_push/try_pop never sleep, the wait strategy decides how a side waits.
+// After the fork each process keeps only the end it uses, so a dead peer shows: EOF when
+// every writer is gone, EPIPE when every reader is (ipc::peer_lost).
 #pragma once
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +21,8 @@
 #include <utility>
 
 #include <ringlab/queue.hpp>
+
+#include "ipc/transport.hpp"
 
 namespace ringlab::ipc {
 
@@ -53,18 +57,24 @@ class pipe_transport {
 
   std::size_t capacity() const noexcept { return capacity_; }
 
+  void enter(role r, unsigned) {
+    if (r != role::producer && write_fd_ >= 0) ::close(std::exchange(write_fd_, -1));
+    if (r != role::consumer && read_fd_ >= 0) ::close(std::exchange(read_fd_, -1));
+  }
+
   bool try_push(const T& item) {
     const ssize_t n = ::write(write_fd_, &item, sizeof item);
     if (n == static_cast<ssize_t>(sizeof item)) return true;
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;  // full (all or nothing below PIPE_BUF)
+    if (n < 0 && errno == EPIPE) throw peer_lost("EPIPE on the pipe: every reader is gone");
     throw std::runtime_error(n < 0 ? std::string("pipe: write: ") + std::strerror(errno) : "pipe: a write was split");
   }
   bool try_pop(T& item) {
     const ssize_t n = ::read(read_fd_, &item, sizeof item);
     if (n == static_cast<ssize_t>(sizeof item)) return true;
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;  // empty
-    throw std::runtime_error(n < 0 ? std::string("pipe: read: ") + std::strerror(errno)
-                                   : n == 0 ? "pipe: every writer is gone" : "pipe: a read was split");
+    if (n == 0) throw peer_lost("EOF on the pipe: every writer is gone");
+    throw std::runtime_error(n < 0 ? std::string("pipe: read: ") + std::strerror(errno) : "pipe: a read was split");
   }
 
  private:

@@ -7,6 +7,9 @@
 // how it died and that the run is invalid.
 #pragma once
 #include <fmt/core.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <memory>
 #include <new>
@@ -21,6 +24,20 @@ namespace ringlab::ipc {
 
 inline constexpr std::size_t round_up_lines(std::size_t bytes) {
   return (bytes + false_sharing_range - 1) / false_sharing_range * false_sharing_range;
+}
+
+// A producer whose work is done stays until the consumers have left (or the run stops):
+// to a kernel transport a producer that had gone would look like a dead one (EOF).
+inline void stay_until_consumers_leave(const harness::control_block& ctl, unsigned consumers) {
+  for (;;) {
+    const std::uint32_t left = ctl.consumers_exited.load(std::memory_order_acquire);
+    if (left >= consumers || ctl.phase.load(std::memory_order_acquire) == harness::stop ||
+        ctl.side_lost.load(std::memory_order_acquire))
+      return;
+    timespec ts{0, 10'000'000};  // the phase word is woken, not this one: look again every 10 ms
+    ::syscall(SYS_futex, const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(&ctl.consumers_exited)),
+              FUTEX_WAIT, left, &ts, nullptr, 0);
+  }
 }
 
 // Wake the conductor wherever it sleeps (harness/run.cpp), so that it sees side_lost.
@@ -66,15 +83,18 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     children.spawn(fmt::format("producer {}", p), [&, p] {
       bind_this_thread(*ctx.topo, plan.producer_pu[p]);
       producers[p].log.touch();  // its own copy now, not at the first sample
+      enter(q, role::producer, p);
       auto&& end = producer_endpoint(q);
       run_producer<Item>(end, *ws, *ctl, producers[p], sides, *ctx.clock, prototype);
       producers[p].outcome.pu = current_pu(*ctx.topo);
+      stay_until_consumers_leave(*ctl, cfg.consumers);
       return image_of(producers[p]);
     });
   for (unsigned c = 0; c < cfg.consumers; ++c)
     children.spawn(fmt::format("consumer {}", c), [&, c] {
       bind_this_thread(*ctx.topo, plan.consumer_pu[c]);
       consumers[c].log.touch();
+      enter(q, role::consumer, c);
       auto&& end = consumer_endpoint(q);
       run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
       consumers[c].outcome.pu = current_pu(*ctx.topo);
@@ -85,6 +105,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     ringlab::close(q, *ws);
     wake_conductor(*ctl);
   };
+  enter(q, role::conductor, 0);
   children.watch([&] {
     ctl->side_lost.store(1, std::memory_order_release);
     stop_all();

@@ -64,6 +64,7 @@ void side_processes::spawn(std::string who, const std::function<std::vector<std:
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);  // a dead reader shows as EPIPE from write, which a transport reports
     ::close(fds[0]);
     for (const auto& s : sides_) ::close(s.results_fd), ::close(s.pidfd);
     std::vector<std::uint64_t> record;

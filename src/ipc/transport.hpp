@@ -6,9 +6,30 @@
 // descriptors the sides inherit. between_processes<T> marks such a transport; as a type
 // it is still T, so everything that takes a queue takes it.
 #pragma once
+#include <stdexcept>
+
 #include <ringlab/wait.hpp>
 
 namespace ringlab::ipc {
+
+// A transport that learns of a peer's death by itself (EOF, EPIPE, EOWNERDEAD, a peer
+// library's own liveness check) throws this from try_push/try_pop, saying how it knew
+// ("EOF on the pipe"); the side reports it as its error and the crash suite records it.
+struct peer_lost : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Which process a transport object is in, after the fork.
+enum class role { producer, consumer, conductor };
+
+// Optional hook `void enter(role, unsigned index)`: called once in each side's process
+// before it runs, and in the conductor once every side is forked. A kernel transport
+// closes the ends that role does not use (so that a dead peer reads as EOF / EPIPE); a
+// peer library starts its per-process runtime there.
+template <class Transport>
+void enter(Transport& t, role r, unsigned index) {
+  if constexpr (requires { t.enter(r, index); }) t.enter(r, index);
+}
 
 template <class Transport>
 struct between_processes : Transport {
