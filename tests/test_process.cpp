@@ -169,6 +169,112 @@ TEST(Processes, ADeadSideStopsTheRunAtOnceAndIsNamed) {
   EXPECT_EQ(our_segments(), before) << "the dead side's run left a segment in /dev/shm";
 }
 
+// The crash suite: a side killed on purpose (--kill). The conductor notices through the
+// pidfd; a transport that can tell the survivor (the pipe: EOF, EPIPE) does; a ring in
+// shared memory cannot, so the conductor stops the survivor after the grace second.
+run_config fault_run(const char* queue, const char* fault) {
+  run_config c;
+  c.queue = queue;
+  c.wait = "park";
+  c.capacity = 64;
+  c.duration_s = 30;  // the kill ends it long before
+  c.warmup_s = 0.05;
+  c.fault = fault;
+  c.fault_after_s = 0.2;
+  c.drain_timeout_s = 3;
+  return c;
+}
+const transport& named(const std::string& name) {
+  for (const auto& t : transports)
+    if (name == t.name) return t;
+  throw std::invalid_argument(name);
+}
+
+TEST(Crash, AKilledPipeProducerIsNoticedByTheConsumerAsEof) {
+  const auto start = std::chrono::steady_clock::now();
+  const run_result r = named("pipe").run(fault_run("pipe", "kill-producer"), context());
+  SCOPED_TRACE(describe(r));
+  EXPECT_TRUE(r.valid) << r.validation_error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_TRUE(std::isfinite(r.detect_ns));
+  EXPECT_LT(r.detect_ns, 1e9);
+  EXPECT_TRUE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
+  EXPECT_NE(r.detected_by.find("consumer 0: EOF"), std::string::npos) << r.detected_by;
+  EXPECT_EQ(r.outcome, "failed-clean") << "an anonymous pipe's ends die with its users";
+}
+
+TEST(Crash, AKilledPipeConsumerIsNoticedByTheProducerAsEpipe) {
+  const run_result r = named("pipe").run(fault_run("pipe", "kill-consumer"), context());
+  SCOPED_TRACE(describe(r));
+  EXPECT_TRUE(r.valid) << r.validation_error;
+  EXPECT_NE(r.detected_by.find("producer 0: EPIPE"), std::string::npos) << r.detected_by;
+}
+
+TEST(Crash, AShmRingSurvivesAKilledProducerButTellsNoOne) {
+  const auto before = our_segments();
+  const auto start = std::chrono::steady_clock::now();
+  const run_result r = named("shm_spsc").run(fault_run("shm_spsc", "kill-producer"), context());
+  SCOPED_TRACE(describe(r));
+  EXPECT_TRUE(r.valid) << r.validation_error;
+  EXPECT_TRUE(std::isfinite(r.detect_ns));
+  EXPECT_FALSE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
+  EXPECT_NE(r.detected_by.find("no survivor noticed"), std::string::npos) << r.detected_by;
+  EXPECT_EQ(r.outcome, "recovered") << r.validation_error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << "more than the grace second";
+  EXPECT_EQ(our_segments(), before);
+}
+
+// Negative controls: a transport that swallows the probe's item is not "recovered"; a
+// survivor stuck inside its transport (deaf to close) is "hung" and the row invalid.
+template <class T>
+struct probe_swallowing_ring : mpmc_ring<T> {
+  using mpmc_ring<T>::mpmc_ring;
+  bool try_push(const T& item) {
+    if (tag_sequence(tag_of(item)) == (1u << 30)) return true;  // the probe's item: "pushed", gone
+    return mpmc_ring<T>::try_push(item);
+  }
+};
+template <class T>
+struct deaf_ring : mpmc_ring<T> {
+  using mpmc_ring<T>::mpmc_ring;
+  bool try_pop(T& item) {
+    if (mpmc_ring<T>::try_pop(item)) return (empty_since = 0, true);
+    if (!empty_since) empty_since = ::time(nullptr);
+    if (::time(nullptr) - empty_since > 1) ::pause();  // stuck for good (until SIGKILL)
+    return false;
+  }
+  time_t empty_since = 0;  // in the consumer's process
+};
+
+TEST(Crash, NegativeControlsATransportThatLosesTheProbeOrHangsASurvivor) {
+  run_config c = fault_run("shm_mpmc", "kill-producer");
+  c.queue = "swallowing";
+  const run_result lost =
+      ipc::run_processes_typed<ipc::between_processes<probe_swallowing_ring<tag>>, park, tag>(c, context());
+  EXPECT_TRUE(lost.valid) << lost.validation_error;
+  EXPECT_EQ(lost.outcome, "failed-clean");
+  EXPECT_NE(lost.validation_error.find("never came out"), std::string::npos) << lost.validation_error;
+
+  c.queue = "deaf";
+  c.wait = "spin";
+  const run_result hung = ipc::run_processes_typed<ipc::between_processes<deaf_ring<tag>>, spin, tag>(c, context());
+  EXPECT_FALSE(hung.valid);
+  EXPECT_EQ(hung.outcome, "hung") << hung.validation_error;
+}
+
+TEST(Crash, WhatArrivedAfterAKillMustBeAPrefixOfEachProducer) {
+  delivery_tally got(1);
+  for (std::uint64_t s : {0, 1, 2, 3}) delivery_tally::add(got.by_producer[0], s, true);
+  EXPECT_TRUE(validate_what_arrived({got}, false).valid);
+  delivery_tally gap(1);  // the negative control: 2 is missing
+  for (std::uint64_t s : {0, 1, 3, 4}) delivery_tally::add(gap.by_producer[0], s, true);
+  EXPECT_FALSE(validate_what_arrived({gap}, false).valid);
+  EXPECT_TRUE(validate_what_arrived({gap}, true).valid) << "a killed consumer takes its items with it";
+  delivery_tally twice(1);
+  for (std::uint64_t s : {0, 1, 1, 2}) delivery_tally::add(twice.by_producer[0], s, true);
+  EXPECT_FALSE(validate_what_arrived({twice}, true).valid) << "order is still checked";
+}
+
 TEST(Segments, NotOursIsRefusedAndKept) {
   const std::string name = "/ringlab-test-" + std::to_string(::getpid()) + "-foreign";
   const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);

@@ -35,8 +35,9 @@ struct run_options {
   std::string pattern = "stream";
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
-              latency_sample = "0", histogram_out, drain_timeout = "10", scope;
+              latency_sample = "0", histogram_out, drain_timeout = "10", scope, kill, kill_after = "0.5";
   bool no_latency = false;
+  bool raise_limits = false;
   bool native = false;
   harness::guard_options guards;
   bool no_guards = false;
@@ -75,6 +76,12 @@ harness::run_config to_run_config(const run_options& o) {
   else throw usage_error(fmt::format("--pattern {}: must be stream or pingpong", o.pattern));
   c.native = o.native;
   c.scope = o.scope;
+  if (!o.kill.empty()) {
+    if (o.kill != "producer" && o.kill != "consumer") throw usage_error(fmt::format("--kill {}: must be producer or consumer", o.kill));
+    c.fault = "kill-" + o.kill;
+    c.fault_after_s = parse_number("--kill-after", o.kill_after, 1e-6, "must be a number of seconds > 0");
+  }
+  c.raise_limits = o.raise_limits;
   c.record_latency = !o.no_latency && !o.native;  // the native loop reads no clock per item
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
@@ -105,6 +112,9 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
   cmd->add_option("--scope", o->scope, "thread or process: where the sides live (default: the queue's own; see `ringlab list`)");
+  auto* kill = cmd->add_option("--kill", o->kill, "producer or consumer: kill side 0 of that kind with SIGKILL mid-run (scope process)");
+  cmd->add_option("--kill-after", o->kill_after, "... this many seconds into the run (warm-up included)")->capture_default_str()->needs(kill);
+  cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");

@@ -95,6 +95,16 @@ void validate(const run_config& c) {
     if (c.shape == pattern::pingpong) bad(fmt::format("--pattern pingpong: not available across processes yet ({})", c.queue));
     if (c.native) bad(fmt::format("--native: {} has no native loop; its sides are the harness's, in processes", c.queue));
   }
+  if (c.fault != "none") {
+    if (c.fault != "kill-producer" && c.fault != "kill-consumer")
+      bad(fmt::format("--kill {}: must be producer or consumer", c.fault));
+    if (q->scope != "process")
+      bad(fmt::format("--kill: {} runs its sides as threads; only a process transport's side can be killed", c.queue));
+    if (!(c.fault_after_s > 0)) bad(fmt::format("--kill-after {}: must be a number of seconds > 0", c.fault_after_s));
+    if (!c.items && c.fault_after_s >= c.effective_warmup_s() + c.duration_s)
+      bad(fmt::format("--kill-after {}: the run ends after {} s (warm-up + duration); kill it before", c.fault_after_s,
+                      c.effective_warmup_s() + c.duration_s));
+  }
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
 }

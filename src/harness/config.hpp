@@ -25,6 +25,9 @@ struct run_config {
   pattern shape = pattern::stream;
   bool native = false;                  // mode native: the queue's own loop, no harness (native.hpp)
   std::string scope;                    // thread | process: where the sides live; "" = the queue's own
+  std::string fault = "none";           // none | kill-producer | kill-consumer: the crash suite (scope process)
+  double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
+  bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV

@@ -47,6 +47,8 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("pattern", to_string(c.shape));
   add("mode", mode_name(c.native));
   add("scope", c.scope.empty() ? "thread" : c.scope);
+  add("fault", c.fault);
+  add("fault_after_s", c.fault == "none" ? "" : number(c.fault_after_s, 3));
   add("duration_s", c.items ? "" : number(c.duration_s, 3));
   add("items_requested", c.items ? std::to_string(c.items) : "");
   add("warmup_s", number(r.warmup_s, 3));
@@ -80,6 +82,12 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("voluntary_switches_per_item", number(r.voluntary_switches_per_item, 6));
   add("involuntary_switches_per_item", number(r.involuntary_switches_per_item, 6));
   add("drain_ns", number(r.drain_ns, 0));
+  add("capacity_actual", r.capacity_actual ? std::to_string(r.capacity_actual) : "");
+  add("limits_raised", r.limits_raised);
+  add("detect_ns", number(r.detect_ns, 0));
+  add("survivor_detect_ns", number(r.survivor_detect_ns, 0));
+  add("detected_by", r.detected_by);
+  add("outcome", r.outcome);
   add("producer_pus", pus(r.producer_pus));
   add("consumer_pus", pus(r.consumer_pus));
   add("oversubscribed", r.oversubscribed ? "1" : "0");

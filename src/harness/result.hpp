@@ -32,6 +32,13 @@ struct run_result {
   double producer_cpu_ns_per_item = 0, consumer_cpu_ns_per_item = 0;
   double voluntary_switches_per_item = NAN, involuntary_switches_per_item = NAN;  // every side, per item popped
   double drain_ns = 0;  // last push to last consumer exit
+  std::uint64_t capacity_actual = 0;  // what the queue really held (a kernel may round a buffer up); 0: not known
+  std::string limits_raised;          // what --raise-limits changed for this run, if anything
+  // The crash suite (config.fault != none): kill -> noticed, by whom and how, and what was left.
+  double detect_ns = NAN;             // kill -> the conductor saw the side die (its pidfd)
+  double survivor_detect_ns = NAN;    // kill -> a surviving side learnt it from the transport itself
+  std::string detected_by;            // "pidfd; consumer 0: EOF on the pipe ..."
+  std::string outcome;                // recovered | failed-clean | hung (empty without a fault)
   latency_summary latency, service;
   latency_summary rtt;      // pingpong: sampled round trips
   double rtt_mean_ns = NAN; // pingpong: window / round trips

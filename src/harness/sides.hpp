@@ -9,6 +9,7 @@
 #include <csignal>
 #include <ctime>
 #include <sys/resource.h>
+#include <string>
 #include <type_traits>
 
 #include <ringlab/tag.hpp>
@@ -20,6 +21,7 @@
 #include "harness/latency_log.hpp"
 #include "harness/schedule.hpp"
 #include "harness/validation.hpp"
+#include "ipc/transport.hpp"
 
 namespace ringlab::harness {
 
@@ -83,6 +85,8 @@ struct thread_outcome {
   std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
   int pu = -1;
   std::uint64_t start_ticks = 0, end_ticks = 0;
+  std::uint64_t peer_lost_ns = 0;  // CLOCK_MONOTONIC when the transport told this side a peer had died
+  std::string peer_lost_how;       // what it said ("EOF on the pipe: ...")
 
   void start_costs() noexcept {
     rusage u{};
@@ -131,6 +135,43 @@ inline void leave_interrupts_to_the_conductor() noexcept {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Wake whoever sleeps on the control block (the conductor, in any of its waits), so that
+// it sees side_lost.
+inline void wake_control_waiters(control_block& ctl) {
+  for (auto* word : {&ctl.phase, &ctl.ready, &ctl.producers_finished, &ctl.join_reached, &ctl.consumers_exited, &ctl.side_lost})
+    detail::futex_wake(*word, detail::wake_everyone, shared_futex);
+}
+
+inline std::uint64_t monotonic_now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Run a side's loop; if its transport reports a dead peer (ipc::peer_lost), the side
+// notes when and how, stops the run (as the watcher does when a side dies) and goes on
+// to its normal end, so its tallies still count. Only for transports that can say so:
+// the others' loops are compiled without a handler.
+template <class Endpoint, class Loop>
+bool run_unless_peer_lost(Loop&& loop, thread_outcome& out, control_block& ctl) {
+  if constexpr (ipc::notices_dead_peers<std::remove_cvref_t<Endpoint>>) {
+    try {
+      loop();
+      return true;
+    } catch (const ipc::peer_lost& e) {
+      out.peer_lost_ns = monotonic_now_ns();
+      out.peer_lost_how = e.what();
+      ctl.phase.store(stop, std::memory_order_release);
+      ctl.side_lost.store(1, std::memory_order_release);
+      wake_control_waiters(ctl);
+      return false;
+    }
+  } else {
+    loop();
+    return true;
+  }
+}
+
 // Both sides: sleep until the run starts, then spin to t0 so everyone leaves together.
 inline void wait_for_start(control_block& ctl, const clock_source& clock, thread_outcome& out) {
   ctl.ready.fetch_add(1, std::memory_order_acq_rel);
@@ -160,35 +201,37 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   // closed loop (at millions a second, a microsecond late).
   const std::uint64_t phase_mask = open_loop ? 0 : 1023;
   std::uint64_t s = 0;
-  for (; s < limit; ++s) {
-    if ((s & phase_mask) == 0) {
-      const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
-      if (now_phase != seen_phase) {
-        if (now_phase >= measure && seen_phase < measure) {
-          me.pushed_at_measure = s;
-          const double elapsed = static_cast<double>(clock.ticks() - sched.t0_ticks);
-          me.log.start(s, plan.sampling_every(true, s, elapsed));
-          sample_mask = me.log.every() - 1;
-          sample_from = me.log.first();
+  const bool peer_alive = run_unless_peer_lost<Endpoint>([&] {
+    for (; s < limit; ++s) {
+      if ((s & phase_mask) == 0) {
+        const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
+        if (now_phase != seen_phase) {
+          if (now_phase >= measure && seen_phase < measure) {
+            me.pushed_at_measure = s;
+            const double elapsed = static_cast<double>(clock.ticks() - sched.t0_ticks);
+            me.log.start(s, plan.sampling_every(true, s, elapsed));
+            sample_mask = me.log.every() - 1;
+            sample_from = me.log.first();
+          }
+          if (now_phase >= stop) break;
+          seen_phase = now_phase;
         }
-        if (now_phase >= stop) break;
-        seen_phase = now_phase;
       }
+      std::uint64_t enqueue_ticks = 0;
+      if (open_loop) {
+        const std::uint64_t due = sched.due(id, s);
+        enqueue_ticks = clock.ticks();
+        if (enqueue_ticks < due) enqueue_ticks = wait_until(clock, due, enqueue_ticks);
+      }
+      if ((s & sample_mask) == 0 && s >= sample_from) [[unlikely]] {
+        me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
+        sample_mask = me.log.every() - 1;
+        sample_from = me.log.first();
+      }
+      if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
     }
-    std::uint64_t enqueue_ticks = 0;
-    if (open_loop) {
-      const std::uint64_t due = sched.due(id, s);
-      enqueue_ticks = clock.ticks();
-      if (enqueue_ticks < due) enqueue_ticks = wait_until(clock, due, enqueue_ticks);
-    }
-    if ((s & sample_mask) == 0 && s >= sample_from) [[unlikely]] {
-      me.log.record(s, enqueue_ticks ? enqueue_ticks : clock.ticks());
-      sample_mask = me.log.every() - 1;
-      sample_from = me.log.first();
-    }
-    if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
-  }
-  flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
+    flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
+  }, me.outcome, ctl);
   me.pushed = me.pushed_at_stop = s;
   me.last_push_ticks = clock.ticks();
 
@@ -202,98 +245,101 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
     // Total order: the last producer's pills follow every item. Per-producer order
     // only: every producer sends one pill per consumer after its own items.
-    if (!plan.linearizable || finished == plan.producers) {
-      for (unsigned c = 0; c < plan.consumers; ++c)
-        if (!push(q, ws, with_tag(prototype, pill_tag))) break;
-      flush(q, ws);
+    if (peer_alive && (!plan.linearizable || finished == plan.producers))
+      run_unless_peer_lost<Endpoint>([&] {
+          for (unsigned c = 0; c < plan.consumers; ++c)
+            if (!push(q, ws, with_tag(prototype, pill_tag))) break;
+          flush(q, ws);
+        }, me.outcome, ctl);
     }
+    me.outcome.end_ticks = clock.ticks();
+    me.outcome.finish_costs();
   }
-  me.outcome.end_ticks = clock.ticks();
-  me.outcome.finish_costs();
-}
 
-// The queue's own blocking pop (`block`) is called for every item, as its authors drive
-// it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
-// other side's index too). Other strategies look with try_pop first, so that when the
-// queue is empty the consumer can publish its join count and notice the phase.
-template <class Item, class Endpoint, class W>
-void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
-                  const clock_source& clock) {
-  constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
-  constexpr bool own_blocking = std::is_same_v<W, block>;
-  wait_for_start(ctl, clock, me.outcome);
-  const bool join = plan.ending == termination::join;
-  const bool check_order = plan.check_order;
-  const unsigned producers = plan.producers;
-  const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
-  // Open loop: look at the phase after every item (items are rare, and a late look would
-  // shift the window); closed loop: every 1024 (at millions a second, microseconds).
-  const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 1023;
-  unsigned pills = 0;
-  std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
-  std::uint64_t sample_mask = me.log.every() - 1;
-  // The tally of the producer whose item came last, in registers; others wait in me.tally.
-  std::uint32_t current = 0;
-  producer_tally tally = me.tally.by_producer[0];
-  Item item{};
-  auto flush = [&] {
-    if (unflushed == 0) return;
-    const auto done = ctl.done_total.fetch_add(unflushed, std::memory_order_acq_rel) + unflushed;
-    unflushed = 0;
-    if (ctl.producers_finished.load(std::memory_order_acquire) == plan.producers &&
-        done == ctl.pushed_total.load(std::memory_order_acquire)) {
-      ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
-      ctl.join_reached.fetch_add(1, std::memory_order_release);
-      detail::futex_wake(ctl.join_reached, 1, shared_futex);
-    }
-  };
-  auto check_phase = [&] {
-    const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
-    if (p >= measure && !me.saw_measure) {
-      me.saw_measure = true;
-      me.popped_at_measure = popped;
-      const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
-      me.log.start(plan.sampling_every(false, popped, elapsed));
-      sample_mask = me.log.every() - 1;
-    }
-    if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
-  };
-  check_phase();
-  for (;;) {
-    if constexpr (own_blocking) {
-      if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
-    } else if (!try_pop(q, ws, item)) {
-      if (join) flush();
-      check_phase();
-      if (!pop(q, ws, item)) break;
-    }
-    const tag t = tag_of(item);
-    if (is_pill(t)) [[unlikely]] {
-      if (++pills == pills_needed) break;
-      continue;
-    }
-    consume_body(item);  // the whole copy happens, not just the words we read
-    torn += !body_intact(item);
-    ++popped;
-    const std::uint32_t p = tag_producer(t);
-    if (p != current) [[unlikely]] {
-      if (p >= producers) {
-        ++corrupt;
+  // The queue's own blocking pop (`block`) is called for every item, as its authors drive
+  // it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
+  // other side's index too). Other strategies look with try_pop first, so that when the
+  // queue is empty the consumer can publish its join count and notice the phase.
+  template <class Item, class Endpoint, class W>
+  void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
+                    const clock_source& clock) {
+    constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
+    constexpr bool own_blocking = std::is_same_v<W, block>;
+    wait_for_start(ctl, clock, me.outcome);
+    const bool join = plan.ending == termination::join;
+    const bool check_order = plan.check_order;
+    const unsigned producers = plan.producers;
+    const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
+    // Open loop: look at the phase after every item (items are rare, and a late look would
+    // shift the window); closed loop: every 1024 (at millions a second, microseconds).
+    const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 1023;
+    unsigned pills = 0;
+    std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
+    std::uint64_t sample_mask = me.log.every() - 1;
+    // The tally of the producer whose item came last, in registers; others wait in me.tally.
+    std::uint32_t current = 0;
+    producer_tally tally = me.tally.by_producer[0];
+    Item item{};
+    auto flush = [&] {
+      if (unflushed == 0) return;
+      const auto done = ctl.done_total.fetch_add(unflushed, std::memory_order_acq_rel) + unflushed;
+      unflushed = 0;
+      if (ctl.producers_finished.load(std::memory_order_acquire) == plan.producers &&
+          done == ctl.pushed_total.load(std::memory_order_acquire)) {
+        ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
+        ctl.join_reached.fetch_add(1, std::memory_order_release);
+        detail::futex_wake(ctl.join_reached, 1, shared_futex);
+      }
+    };
+    auto check_phase = [&] {
+      const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
+      if (p >= measure && !me.saw_measure) {
+        me.saw_measure = true;
+        me.popped_at_measure = popped;
+        const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
+        me.log.start(plan.sampling_every(false, popped, elapsed));
+        sample_mask = me.log.every() - 1;
+      }
+      if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
+    };
+    check_phase();
+    run_unless_peer_lost<Endpoint>([&] {
+    for (;;) {
+      if constexpr (own_blocking) {
+        if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
+      } else if (!try_pop(q, ws, item)) {
+        if (join) flush();
+        check_phase();
+        if (!pop(q, ws, item)) break;
+      }
+      const tag t = tag_of(item);
+      if (is_pill(t)) [[unlikely]] {
+        if (++pills == pills_needed) break;
         continue;
       }
-      me.tally.by_producer[current] = tally;
-      tally = me.tally.by_producer[p];
-      current = p;
+      consume_body(item);  // the whole copy happens, not just the words we read
+      torn += !body_intact(item);
+      ++popped;
+      const std::uint32_t p = tag_producer(t);
+      if (p != current) [[unlikely]] {
+        if (p >= producers) {
+          ++corrupt;
+          continue;
+        }
+        me.tally.by_producer[current] = tally;
+        tally = me.tally.by_producer[p];
+        current = p;
+      }
+      const std::uint64_t seq = tag_sequence(t);
+      delivery_tally::add(tally, seq, check_order);
+      if ((seq & sample_mask) == 0) [[unlikely]] {
+        me.log.record(t, clock.ticks());
+        sample_mask = me.log.every() - 1;
+      }
+      if (join && ++unflushed == join_batch) flush();
+      if ((popped & phase_mask) == 0) [[unlikely]] check_phase();
     }
-    const std::uint64_t seq = tag_sequence(t);
-    delivery_tally::add(tally, seq, check_order);
-    if ((seq & sample_mask) == 0) [[unlikely]] {
-      me.log.record(t, clock.ticks());
-      sample_mask = me.log.every() - 1;
-    }
-    if (join && ++unflushed == join_batch) flush();
-    if ((popped & phase_mask) == 0) [[unlikely]] check_phase();
-  }
+  }, me.outcome, ctl);
   me.tally.by_producer[current] = tally;
   me.tally.corrupt += corrupt;
   me.tally.torn += torn;

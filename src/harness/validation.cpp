@@ -53,4 +53,17 @@ validation_result validate_delivery(const std::vector<std::uint64_t>& pushed, co
   return r;
 }
 
+validation_result validate_what_arrived(const std::vector<delivery_tally>& consumers, bool gaps_allowed) {
+  const std::size_t producers = consumers.empty() ? 0 : consumers.front().by_producer.size();
+  std::vector<std::uint64_t> arrived(producers, 0);
+  for (const auto& c : consumers)
+    for (std::size_t p = 0; p < producers; ++p) arrived[p] += c.by_producer[p].count;
+  if (!gaps_allowed) return validate_delivery(arrived, consumers);
+  // Order and integrity only: the same check with every producer's tallies counted as complete.
+  std::vector<delivery_tally> ordered_only = consumers;
+  for (auto& c : ordered_only)
+    for (auto& t : c.by_producer) t.count = 0, t.mixed_sum = 0;
+  return validate_delivery(std::vector<std::uint64_t>(producers, 0), ordered_only);
+}
+
 }  // namespace ringlab::harness

@@ -71,4 +71,11 @@ struct validation_result {
 // pushed[p]: how many items producer p pushed (sequences 0..pushed[p]-1).
 validation_result validate_delivery(const std::vector<std::uint64_t>& pushed, const std::vector<delivery_tally>& consumers);
 
+// After a side was killed (the crash suite), when how many items a producer pushed is not
+// known: what arrived from each producer must be its first n items, each once (a killed
+// producer or a stopped run leaves only a tail behind), in order where kept, and intact.
+// With `gaps_allowed` (a consumer was killed: what it had taken died with it) only order
+// and integrity are checked.
+validation_result validate_what_arrived(const std::vector<delivery_tally>& consumers, bool gaps_allowed);
+
 }  // namespace ringlab::harness

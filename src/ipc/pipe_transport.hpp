@@ -35,6 +35,7 @@ class pipe_transport {
   // One FIFO in the kernel: a total order; a side stalled in a system call holds its lock.
   static constexpr queue_properties properties{.exact_capacity = false, .lock_free = false};
   static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // nothing of it in the segment
+  static constexpr bool notices_dead_peers = true;                       // EOF, EPIPE
 
   explicit pipe_transport(std::size_t capacity) : pipe_transport(capacity, nullptr) {}
   pipe_transport(std::size_t capacity, void*) {

@@ -15,6 +15,7 @@
 #include <new>
 
 #include "harness/run.hpp"
+#include "ipc/fault.hpp"
 #include "ipc/segment.hpp"
 #include "ipc/transport.hpp"
 #include "ipc/side_image.hpp"
@@ -40,12 +41,6 @@ inline void stay_until_consumers_leave(const harness::control_block& ctl, unsign
   }
 }
 
-// Wake the conductor wherever it sleeps (harness/run.cpp), so that it sees side_lost.
-inline void wake_conductor(harness::control_block& ctl) {
-  for (auto* word : {&ctl.ready, &ctl.producers_finished, &ctl.join_reached, &ctl.consumers_exited, &ctl.side_lost})
-    ringlab::detail::futex_wake(*word, ringlab::detail::wake_everyone, harness::shared_futex);
-}
-
 inline std::string joined(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
@@ -63,6 +58,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
   const std::size_t at_ring = at_ws + round_up_lines(sizeof(wait_state<SW>));
   remove_stale_segments();
+  const auto shm_before = cfg.fault != "none" ? shm_names() : std::set<std::string>{};
   segment seg = segment::create(at_ring + Transport::block_bytes(cfg.capacity));
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
@@ -103,13 +99,19 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   auto stop_all = [&] {
     ctl->phase.store(stop, std::memory_order_release);
     ringlab::close(q, *ws);
-    wake_conductor(*ctl);
+    wake_control_waiters(*ctl);
   };
   enter(q, role::conductor, 0);
-  children.watch([&] {
+  fault_injector fault(cfg, children, [&] {
     ctl->side_lost.store(1, std::memory_order_release);
     stop_all();
   });
+  children.watch([&](const side_processes::lost_side& lost) {
+    if (lost.who == fault.victim() && fault.killed_ns()) return;  // our kill: the survivors may notice first
+    ctl->side_lost.store(1, std::memory_order_release);
+    stop_all();
+  });
+  fault.start();
 
   conductor_times times;
   std::string failure;
@@ -123,15 +125,23 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     stop_all();
     failure = e.what();
   }
+  fault.finish();
   const auto records = children.collect(cfg.drain_timeout_s);
+  const bool killed = fault.killed_ns() != 0;
   std::vector<std::string> problems;
-  for (unsigned p = 0; p < cfg.producers; ++p)
-    if (auto e = load_image(records[p], producers[p]); !e.empty()) problems.push_back(fmt::format("producer {}: {}", p, e));
-  for (unsigned c = 0; c < cfg.consumers; ++c)
-    if (auto e = load_image(records[cfg.producers + c], consumers[c]); !e.empty())
-      problems.push_back(fmt::format("consumer {}: {}", c, e));
-  if (const auto lost = children.lost())
-    problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost->who, lost->how));
+  unsigned survivors_without_results = 0;
+  auto load = [&](const std::string& who, const auto& record, auto& state) {
+    if (killed && who == fault.victim()) return;  // its results died with it
+    if (auto e = load_image(record, state); !e.empty()) {
+      problems.push_back(fmt::format("{}: {}", who, e));
+      survivors_without_results += record.empty();
+    }
+  };
+  for (unsigned p = 0; p < cfg.producers; ++p) load(fmt::format("producer {}", p), records[p], producers[p]);
+  for (unsigned c = 0; c < cfg.consumers; ++c) load(fmt::format("consumer {}", c), records[cfg.producers + c], consumers[c]);
+  for (const auto& lost : children.lost())
+    if (!(killed && lost.who == fault.victim()))
+      problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost.who, lost.how));
   if (!failure.empty() && times.t0 == 0)  // nothing ran: like a thread that could not start, an error
     throw std::runtime_error(failure + ": " + joined(problems));
   if (!problems.empty()) {
@@ -140,7 +150,16 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   }
   run_config scoped = cfg;
   scoped.scope = "process";
-  return analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
+  run_result r = analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
+  r.capacity_actual = q.capacity();
+  if (fault.armed()) {
+    fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}};
+    if (killed) report.probe = probe_after_fault(q, prototype);
+    for (const auto& name : shm_names())
+      if (!shm_before.count(name)) report.left_in_shm.push_back(name);
+    report.fill(r, producers, consumers);
+  }
+  return r;
 }
 
 }  // namespace ringlab::ipc

@@ -16,13 +16,34 @@ inline constexpr std::uint64_t producer_record = 0x52'4c'50'52, consumer_record 
                                error_record = 0x52'4c'45'52;  // "RLPR", "RLCR", "RLER"
 
 namespace image {
+// Text as its length and then 8 bytes a word.
+inline void save_text(const std::string& text, std::vector<std::uint64_t>& out) {
+  out.push_back(text.size());
+  for (std::size_t i = 0; i < text.size(); i += 8) {
+    std::uint64_t w = 0;
+    for (std::size_t j = 0; j < 8 && i + j < text.size(); ++j) w |= std::uint64_t{static_cast<unsigned char>(text[i + j])} << (8 * j);
+    out.push_back(w);
+  }
+}
+inline std::string load_text(harness::word_reader& in) {
+  const std::uint64_t bytes = in.next();
+  std::string text;
+  if (bytes > 65536) in.fail();  // no side says that much: a broken record
+  for (std::uint64_t i = 0; i < bytes && in.ok; i += 8) {
+    const std::uint64_t w = in.next();
+    for (std::uint64_t j = 0; j < 8 && i + j < bytes; ++j) text.push_back(static_cast<char>((w >> (8 * j)) & 0xff));
+  }
+  return text;
+}
 inline void save(const harness::thread_outcome& o, std::vector<std::uint64_t>& out) {
   out.insert(out.end(), {o.cpu_ns, o.voluntary_switches, o.involuntary_switches, static_cast<std::uint64_t>(o.pu),
-                         o.start_ticks, o.end_ticks});
+                         o.start_ticks, o.end_ticks, o.peer_lost_ns});
+  save_text(o.peer_lost_how, out);
 }
 inline void load(harness::thread_outcome& o, harness::word_reader& in) {
   o.cpu_ns = in.next(), o.voluntary_switches = in.next(), o.involuntary_switches = in.next();
-  o.pu = static_cast<int>(in.next()), o.start_ticks = in.next(), o.end_ticks = in.next();
+  o.pu = static_cast<int>(in.next()), o.start_ticks = in.next(), o.end_ticks = in.next(), o.peer_lost_ns = in.next();
+  o.peer_lost_how = load_text(in);
 }
 }  // namespace image
 
@@ -47,12 +68,8 @@ inline std::vector<std::uint64_t> image_of(const harness::consumer_state& c) {
 }
 
 inline std::vector<std::uint64_t> error_image(const std::string& what) {
-  std::vector<std::uint64_t> out{error_record, what.size()};
-  for (std::size_t i = 0; i < what.size(); i += 8) {
-    std::uint64_t w = 0;
-    for (std::size_t j = 0; j < 8 && i + j < what.size(); ++j) w |= std::uint64_t{static_cast<unsigned char>(what[i + j])} << (8 * j);
-    out.push_back(w);
-  }
+  std::vector<std::uint64_t> out{error_record};
+  image::save_text(what, out);
   return out;
 }
 
@@ -62,12 +79,7 @@ inline std::string error_in(harness::word_reader& in, std::uint64_t kind) {
   const std::uint64_t first = in.next();
   if (first == kind) return {};
   if (first != error_record) return "its results were cut short (it died before it finished)";
-  const std::uint64_t bytes = in.next();
-  std::string what;
-  for (std::uint64_t i = 0; i < bytes && in.ok; i += 8) {
-    const std::uint64_t w = in.next();
-    for (std::uint64_t j = 0; j < 8 && i + j < bytes; ++j) what.push_back(static_cast<char>((w >> (8 * j)) & 0xff));
-  }
+  const std::string what = image::load_text(in);
   return what.empty() ? "it failed without saying why" : what;
 }
 

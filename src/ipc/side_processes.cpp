@@ -93,9 +93,8 @@ void side_processes::spawn(std::string who, const std::function<std::vector<std:
   sides_.push_back(std::move(s));
 }
 
-void side_processes::watch(std::function<void()> on_lost) {
+void side_processes::watch(std::function<void(const lost_side&)> on_lost) {
   watcher_ = std::thread([this, on_lost = std::move(on_lost)] {
-    bool reported = false;
     while (!stopping_.load(std::memory_order_acquire)) {
       std::vector<pollfd> fds;
       std::vector<side*> watched;
@@ -110,15 +109,13 @@ void side_processes::watch(std::function<void()> on_lost) {
         if (::waitid(P_PID, static_cast<id_t>(watched[i]->pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
           continue;
         watched[i]->exited = true;
-        const bool failed = info.si_code != CLD_EXITED || info.si_status != 0;
-        if (failed && !reported) {
-          reported = true;
-          {
-            std::lock_guard lock(lost_mutex_);
-            lost_ = lost_side{watched[i]->who, describe_exit(info.si_code, info.si_status), monotonic_ns()};
-          }
-          on_lost();
+        if (info.si_code == CLD_EXITED && info.si_status == 0) continue;
+        const lost_side lost{watched[i]->who, describe_exit(info.si_code, info.si_status), monotonic_ns()};
+        {
+          std::lock_guard lock(lost_mutex_);
+          lost_.push_back(lost);
         }
+        on_lost(lost);
       }
     }
   });
@@ -155,7 +152,7 @@ std::vector<std::vector<std::uint64_t>> side_processes::collect(double deadline_
   return records;
 }
 
-std::optional<side_processes::lost_side> side_processes::lost() const {
+std::vector<side_processes::lost_side> side_processes::lost() const {
   std::lock_guard lock(lost_mutex_);
   return lost_;
 }

@@ -34,13 +34,14 @@ class side_processes {
   // Fork one side: in the child, `body` runs and returns its result record (an exception
   // becomes an error record and exit status 3); the child then leaves with _exit.
   void spawn(std::string who, const std::function<std::vector<std::uint64_t>()>& body);
-  // Once every side is forked: watch them; `on_lost` runs in the watcher thread, once.
-  void watch(std::function<void()> on_lost);
+  // Once every side is forked: watch them; `on_lost` runs in the watcher thread for each
+  // side that fails, in the order they do.
+  void watch(std::function<void(const lost_side&)> on_lost);
   // Every side's record, in spawn order (empty: none came); a side that has not closed
   // its pipe within `deadline_s` is killed. Then every side is reaped.
   std::vector<std::vector<std::uint64_t>> collect(double deadline_s);
 
-  std::optional<lost_side> lost() const;
+  std::vector<lost_side> lost() const;  // every side that failed, first first
   std::size_t size() const noexcept { return sides_.size(); }
   pid_t pid_of(std::size_t i) const noexcept { return sides_[i].pid; }
 
@@ -58,7 +59,7 @@ class side_processes {
   std::thread watcher_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex lost_mutex_;
-  std::optional<lost_side> lost_;
+  std::vector<lost_side> lost_;
 };
 
 // "killed by signal 9 (SIGKILL)" / "exited with status 3", from a waitid() si_code and si_status.

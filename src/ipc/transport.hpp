@@ -19,6 +19,11 @@ struct peer_lost : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A transport that may throw peer_lost says so (`static constexpr bool notices_dead_peers
+// = true`); only then do the sides' loops catch it (harness/sides.hpp).
+template <class T>
+inline constexpr bool notices_dead_peers = requires { requires T::notices_dead_peers; };
+
 // Which process a transport object is in, after the fork.
 enum class role { producer, consumer, conductor };
 

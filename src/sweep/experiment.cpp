@@ -55,6 +55,13 @@ const std::map<std::string, parameter>& parameters() {
          if (t != "thread" && t != "process") throw experiment_error("scope must be thread or process, not '" + t + "'");
          p.config.scope = t;
        }}},
+      {"fault", {kind::text, [](point& p, const value& v) {
+         const auto& t = std::get<std::string>(v);
+         if (t != "none" && t != "kill-producer" && t != "kill-consumer")
+           throw experiment_error("fault must be none, kill-producer or kill-consumer, not '" + t + "'");
+         p.config.fault = t;
+       }}},
+      {"fault_after_s", {kind::number, [](point& p, const value& v) { p.config.fault_after_s = as_number(v); }}},
       {"duration_s", {kind::number, [](point& p, const value& v) { p.config.duration_s = as_number(v); }}},
       {"items_requested", {kind::integer, [](point& p, const value& v) { p.config.items = static_cast<std::uint64_t>(as_int(v)); }}},
       {"warmup_s", {kind::number, [](point& p, const value& v) { p.config.warmup_s = as_number(v); }}},

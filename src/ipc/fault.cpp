@@ -1,0 +1,112 @@
+#include "ipc/fault.hpp"
+
+#include <dirent.h>
+#include <time.h>
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/core.h>
+
+namespace ringlab::ipc {
+namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+fault_injector::fault_injector(const harness::run_config& cfg, const side_processes& sides, std::function<void()> stop_run)
+    : sides_(sides), stop_run_(std::move(stop_run)), after_s_(cfg.fault_after_s) {
+  if (cfg.fault == "kill-producer") victim_index_ = 0, victim_ = "producer 0";
+  if (cfg.fault == "kill-consumer") victim_index_ = static_cast<int>(cfg.producers), victim_ = "consumer 0";
+}
+
+void fault_injector::start() {
+  if (!armed()) return;
+  thread_ = std::thread([this] {
+    using clock = std::chrono::steady_clock;
+    std::unique_lock lock(mutex_);
+    if (over_changed_.wait_until(lock, clock::now() + std::chrono::duration<double>(after_s_), [&] { return over_; }))
+      return;  // the run ended first
+    killed_ns_ = monotonic_ns();  // first: the watcher must know the death is ours when it sees it
+    ::kill(sides_.pid_of(static_cast<std::size_t>(victim_index_)), SIGKILL);
+    if (over_changed_.wait_for(lock, std::chrono::duration<double>(grace_s), [&] { return over_; })) return;
+    lock.unlock();
+    stop_run_();  // no survivor noticed: the conductor stops them
+  });
+}
+
+void fault_injector::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    over_ = true;
+  }
+  over_changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t fault_injector::killed_ns() const {
+  std::lock_guard lock(mutex_);
+  return killed_ns_;
+}
+
+void fault_report::fill(harness::run_result& r, const std::vector<harness::producer_state>& producers,
+                        const std::vector<harness::consumer_state>& consumers) const {
+  const harness::run_config& cfg = r.config;
+  const std::uint64_t killed = fault.killed_ns();
+  if (!killed) {
+    r.valid = false;
+    r.validation_error = fmt::format("the run ended before the kill at {} s; nothing was tested", cfg.fault_after_s);
+    return;
+  }
+  std::vector<std::string> wrong;
+  for (const auto& l : lost) {
+    if (l.who == fault.victim()) r.detect_ns = l.noticed_ns > killed ? static_cast<double>(l.noticed_ns - killed) : 0.0;
+    else wrong.push_back(fmt::format("{} {}", l.who, l.how));
+  }
+  // The first survivor that its transport told.
+  std::uint64_t first_ns = 0;
+  std::string first;
+  auto look = [&](const std::string& who, const harness::thread_outcome& o) {
+    if (who == fault.victim() || !o.peer_lost_ns || (first_ns && o.peer_lost_ns >= first_ns)) return;
+    first_ns = o.peer_lost_ns, first = fmt::format("{}: {}", who, o.peer_lost_how);
+  };
+  for (const auto& p : producers) look(fmt::format("producer {}", p.id), p.outcome);
+  for (const auto& c : consumers) look(fmt::format("consumer {}", c.id), c.outcome);
+  r.survivor_detect_ns = first_ns ? static_cast<double>(first_ns > killed ? first_ns - killed : 0) : NAN;
+  r.detected_by = first_ns ? "pidfd; " + first
+                           : fmt::format("pidfd; no survivor noticed by itself (stopped after {} s)", fault_injector::grace_s);
+
+  std::vector<harness::delivery_tally> tallies;
+  for (const auto& c : consumers)
+    if (fmt::format("consumer {}", c.id) != fault.victim()) tallies.push_back(c.tally);
+  const auto arrived = harness::validate_what_arrived(tallies, cfg.fault == "kill-consumer");
+  if (!arrived.valid) wrong.push_back("what arrived: " + arrived.problem);
+  if (survivors_without_results) wrong.push_back(fmt::format("{} surviving side(s) never finished", survivors_without_results));
+  if (!left_in_shm.empty()) {
+    std::string names;
+    for (const auto& n : left_in_shm) names += (names.empty() ? "" : " ") + n;
+    wrong.push_back("left in /dev/shm: " + names);
+  }
+  r.outcome = survivors_without_results ? "hung" : probe.empty() ? "recovered" : "failed-clean";
+  r.valid = wrong.empty();
+  r.validation_error = fmt::format("{} killed at {} s; afterwards {}", fault.victim(), cfg.fault_after_s,
+                                   probe.empty() ? "a new process could still push and pop through it" : probe);
+  for (const auto& w : wrong) r.validation_error += "; WRONG: " + w;
+}
+
+std::set<std::string> shm_names() {
+  std::set<std::string> names;
+  if (DIR* dir = ::opendir("/dev/shm")) {
+    while (const dirent* e = ::readdir(dir))
+      if (e->d_name[0] != '.') names.insert(e->d_name);
+    ::closedir(dir);
+  }
+  return names;
+}
+
+}  // namespace ringlab::ipc

@@ -1,0 +1,122 @@
+// The crash suite (`--kill producer|consumer --kill-after S`, scope process): side 0 of
+// that kind is killed with SIGKILL S seconds into the run. The row then says who noticed
+// and how fast: the conductor through the side's pidfd (detect_ns), and a survivor when
+// its transport tells it (EOF, EPIPE, EOWNERDEAD: survivor_detect_ns). Survivors get a
+// grace second to notice by themselves before the conductor stops them. Afterwards a
+// probe asks whether the transport is still usable by a new process (outcome recovered)
+// or not (failed-clean); a survivor that had to be killed is `hung`.
+#pragma once
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/config.hpp"
+#include "harness/item.hpp"
+#include "harness/result.hpp"
+#include "harness/sides.hpp"
+#include "ipc/side_processes.hpp"
+
+namespace ringlab::ipc {
+
+class fault_injector {
+ public:
+  static constexpr double grace_s = 1.0;  // for survivors to notice on their own
+
+  // Does nothing unless cfg.fault asks for a kill; `stop_run` ends the run (any thread).
+  fault_injector(const harness::run_config& cfg, const side_processes& sides, std::function<void()> stop_run);
+  fault_injector(const fault_injector&) = delete;
+  fault_injector& operator=(const fault_injector&) = delete;
+  ~fault_injector() { finish(); }
+
+  bool armed() const noexcept { return victim_index_ >= 0; }
+  const std::string& victim() const noexcept { return victim_; }  // "producer 0"
+  // Call once every side is forked (the clock starts then), and when the run is over.
+  void start();
+  void finish();
+  std::uint64_t killed_ns() const;  // CLOCK_MONOTONIC of the kill; 0 if the run ended first
+
+ private:
+  const side_processes& sides_;
+  std::function<void()> stop_run_;
+  double after_s_ = 0;
+  int victim_index_ = -1;
+  std::string victim_;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::condition_variable over_changed_;
+  bool over_ = false;
+  std::uint64_t killed_ns_ = 0;
+};
+
+// What a fault run found, written into its row (detect_ns, survivor_detect_ns,
+// detected_by, outcome; valid only if nothing hung, nothing was left in /dev/shm and what
+// arrived is right).
+struct fault_report {
+  const fault_injector& fault;
+  std::vector<side_processes::lost_side> lost;  // the victim and any other side that failed
+  unsigned survivors_without_results = 0;       // survivors that never finished: killed at the end
+  std::string probe = "not probed";             // probe_after_fault's answer ("" = usable)
+  std::vector<std::string> left_in_shm;         // names this run left behind
+
+  void fill(harness::run_result& r, const std::vector<harness::producer_state>& producers,
+            const std::vector<harness::consumer_state>& consumers) const;
+};
+
+// Names in /dev/shm now: a fault run must leave none that it made.
+std::set<std::string> shm_names();
+
+// After a kill: a new process holding what the conductor holds takes out what is left,
+// pushes one item and pops it back, within 1 s. "" if it could; otherwise why not.
+template <class Transport, class Item>
+std::string probe_after_fault(Transport& q, const Item& prototype) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return "the probe could not fork";
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int status = 0;
+    try {
+      Item item{};
+      for (std::size_t n = 0; n < q.capacity() + 64 && q.try_pop(item); ++n) {
+      }
+      const Item probe = harness::with_tag(prototype, make_tag(0, 1u << 30));
+      if (!q.try_push(probe)) status = 10;
+      else {
+        status = 11;
+        for (int tries = 0; tries < 100000 && status == 11; ++tries)
+          if (q.try_pop(item)) status = harness::tag_of(item) == harness::tag_of(probe) ? 0 : 12;
+      }
+    } catch (...) {
+      status = 13;
+    }
+    ::_exit(status);
+  }
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      if (!WIFEXITED(status)) return "the probe died";
+      switch (WEXITSTATUS(status)) {
+        case 0: return "";
+        case 10: return "a new item could not be pushed, even after taking out what was left";
+        case 11: return "a new item went in but never came out (the dead side left the transport wedged)";
+        case 12: return "another item came out than the one pushed";
+        default: return "the transport refused a new user (its ends or its state died with the side)";
+      }
+    }
+    ::usleep(1000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return "a new user hung in it (stopped after 1 s)";
+}
+
+}  // namespace ringlab::ipc
