@@ -45,7 +45,13 @@
 #define RINGLAB_PROCESS_TRANSPORTS(X)                                                                                  \
   X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
   X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")       \
-  X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer")
+  X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer") \
+  X("shm_semaphore", ::ringlab::variants::shm_semaphore,                                                               \
+    "the seeds' bounded buffer in shared memory: ring + process-shared POSIX semaphores empty/full/mutex")             \
+  X("shm_condition", ::ringlab::variants::shm_condition,                                                               \
+    "the seeds' Condition in shared memory: ring + robust process-shared mutex (EOWNERDEAD recovered) + 2 condvars")   \
+  X("shm_event", ::ringlab::variants::shm_event,                                                                       \
+    "the seeds' Event hand-off in shared memory: handoff_slot on process-shared futexes; capacity 1 only")
 
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"

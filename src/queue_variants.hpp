@@ -13,6 +13,9 @@
 #include <ringlab/queues/spsc_ring.hpp>
 
 #include "ipc/pipe_transport.hpp"
+#include "ipc/shm_condition.hpp"
+#include "ipc/shm_event.hpp"
+#include "ipc/shm_semaphore.hpp"
 #include "ipc/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
@@ -43,5 +46,8 @@ template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ri
 template <class T> using shm_spsc = ipc::between_processes<ringlab::spsc_ring<T>>;
 template <class T> using shm_mpmc = ipc::between_processes<ringlab::mpmc_ring<T>>;
 template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>>;
+template <class T> using shm_semaphore = ipc::between_processes<ipc::shm_semaphore<T>>;
+template <class T> using shm_condition = ipc::between_processes<ipc::shm_condition<T>>;
+template <class T> using shm_event = ipc::between_processes<ipc::shm_event<T>>;
 }  // namespace ringlab::variants
 

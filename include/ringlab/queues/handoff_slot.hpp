@@ -4,7 +4,9 @@
 // event. Claims are one CAS on the slot's state word, so several producers and
 // consumers may share it. The events are futex event counts: setting one wakes a
 // single sleeper, and only when someone sleeps. Every successful operation, try_* too,
-// sets its event, so callers may mix try_* and the blocking forms.
+// sets its event, so callers may mix try_* and the blocking forms. Wait is how a side
+// sleeps: park, or a park on process-shared futexes when the slot lives in shared memory
+// (ipc/shm_event.hpp).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -14,7 +16,7 @@
 
 namespace ringlab {
 
-template <class T>
+template <class T, class Wait = park>
 class handoff_slot {
  public:
   using value_type = T;
@@ -28,23 +30,23 @@ class handoff_slot {
 
   bool try_push(const T& item) {
     if (!fill(item)) return false;
-    park::notify(events_.not_empty);
+    Wait::notify(events_.not_empty);
     return true;
   }
   bool try_pop(T& item) {
     if (!drain(item)) return false;
-    park::notify(events_.not_full);
+    Wait::notify(events_.not_full);
     return true;
   }
 
   bool push(const T& item) {
-    if (!park::until(events_.not_full, [&] { return fill(item); }, [&] { return events_.is_closed(); })) return false;
-    park::notify(events_.not_empty);
+    if (!Wait::until(events_.not_full, [&] { return fill(item); }, [&] { return events_.is_closed(); })) return false;
+    Wait::notify(events_.not_empty);
     return true;
   }
   bool pop(T& item) {
-    if (!park::until(events_.not_empty, [&] { return drain(item); }, [&] { return events_.is_closed(); })) return false;
-    park::notify(events_.not_full);
+    if (!Wait::until(events_.not_empty, [&] { return drain(item); }, [&] { return events_.is_closed(); })) return false;
+    Wait::notify(events_.not_full);
     return true;
   }
   void close() { ringlab::close(*this, events_); }
@@ -72,7 +74,7 @@ class handoff_slot {
   alignas(false_sharing_range) std::atomic<std::uint32_t> state_{empty};
   T value_{};
   // events_.not_empty is the "filled" event, events_.not_full the "emptied" one.
-  wait_state<park> events_;
+  wait_state<Wait> events_;
 };
 
 }  // namespace ringlab
