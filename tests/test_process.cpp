@@ -38,10 +38,16 @@ struct transport {
   bool spsc_only;
   bool blocks_natively;
   run_result (*run)(const run_config&, const run_context&);
+  std::uint64_t max_capacity;  // a library's own limit (iceoryx: 256); larger capacities are skipped
 };
+template <class Q>
+constexpr std::uint64_t max_capacity_of() {
+  if constexpr (requires { Q::max_capacity; }) return Q::max_capacity;
+  else return UINT64_MAX;
+}
 #define RINGLAB_AS_TRANSPORT(name, Template, description) \
   transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.blocks_natively, \
-            &run_point<Template>},
+            &run_point<Template>, max_capacity_of<Template<std::uint64_t>>()},
 const transport transports[] = {RINGLAB_PROCESS_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
 
 std::vector<std::string> our_segments() {
@@ -70,6 +76,7 @@ TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder)
       if (t.spsc_only && sides > 1) continue;
       for (std::uint64_t capacity : {1, 2, 3, 64, 1024})
         for (std::uint64_t payload : {8, 64, 1024}) {
+          if (capacity > t.max_capacity) continue;  // refused with std::invalid_argument (tests/test_ipc_peers.cpp)
           const run_config c = items_run(t, sides, capacity, payload, "park");
           const run_result r = t.run(c, context());
           SCOPED_TRACE(describe(r));
