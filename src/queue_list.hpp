@@ -41,8 +41,9 @@
     "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
 
 // Transports between processes (scope process): sides are forked processes; the rings
-// live in POSIX shared memory, the pipe in the kernel (src/ipc/).
-#define RINGLAB_PROCESS_TRANSPORTS(X)                                                                                  \
+// live in POSIX shared memory, the pipe in the kernel (src/ipc/). Peer libraries' transports
+// follow in their own blocks (src/peers/), all of them in RINGLAB_PROCESS_TRANSPORTS.
+#define RINGLAB_OUR_TRANSPORTS(X)                                                                                      \
   X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
   X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")       \
   X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer") \
@@ -123,6 +124,37 @@
 #else
 #define RINGLAB_READERWRITERQUEUE_QUEUES(X)
 #endif
+
+#if RINGLAB_HAVE_ZMQ
+#include "peers/zmq.hpp"
+#define RINGLAB_ZMQ_TRANSPORTS(X)                                                                                      \
+  X("zmq.ipc", ::ringlab::peers::zmq_ipc,                                                                              \
+    "ZeroMQ PUSH/PULL over ipc:// (a Unix socket), HWM = capacity on both sides (approximate bound), DONTWAIT")
+#else
+#define RINGLAB_ZMQ_TRANSPORTS(X)
+#endif
+
+#if RINGLAB_HAVE_BOOST_INTERPROCESS
+#include "peers/boost_interprocess.hpp"
+#define RINGLAB_BOOST_INTERPROCESS_TRANSPORTS(X)                                                                       \
+  X("boost.message_queue", ::ringlab::peers::boost_message_queue,                                                      \
+    "boost::interprocess::message_queue in POSIX shared memory (mutex + condvars), try_send/try_receive, exact bound")
+#else
+#define RINGLAB_BOOST_INTERPROCESS_TRANSPORTS(X)
+#endif
+
+#if RINGLAB_HAVE_ICEORYX
+#include "peers/iceoryx.hpp"
+#define RINGLAB_ICEORYX_TRANSPORTS(X)                                                                                  \
+  X("iceoryx", ::ringlab::peers::iceoryx_pubsub,                                                                       \
+    "iceoryx 2 publish/subscribe, loan/publish/take (zero-copy chunks), no loss; capacity <= 256; runs iox-roudi itself")
+#else
+#define RINGLAB_ICEORYX_TRANSPORTS(X)
+#endif
+
+#define RINGLAB_PEER_TRANSPORTS(X)                                                                                     \
+  RINGLAB_ZMQ_TRANSPORTS(X) RINGLAB_BOOST_INTERPROCESS_TRANSPORTS(X) RINGLAB_ICEORYX_TRANSPORTS(X)
+#define RINGLAB_PROCESS_TRANSPORTS(X) RINGLAB_OUR_TRANSPORTS(X) RINGLAB_PEER_TRANSPORTS(X)
 
 #define RINGLAB_PEER_QUEUES(X)                                                                                         \
   RINGLAB_MOODYCAMEL_QUEUES(X) RINGLAB_ATOMIC_QUEUE_QUEUES(X) RINGLAB_BOOST_LOCKFREE_QUEUES(X) RINGLAB_TBB_QUEUES(X)   \

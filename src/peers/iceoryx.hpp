@@ -1,0 +1,178 @@
+// Peer transport: Eclipse iceoryx 2.0 (Debian libiceoryx-posh-dev 2.0.3) publish/subscribe,
+// the zero-copy shared-memory middleware, driven as its own benchmark drives it (iceoryx_
+// examples/iceperf/iceoryx.cpp: each process makes its runtime, a publisher and a
+// subscriber on one service, waits until the subscription is SUBSCRIBED and the publisher
+// hasSubscribers(), then loans a chunk, fills it, publishes it, and the other side takes
+// it, copies it out and releases it). Here with the typed API (iceperf uses the untyped
+// one): Publisher<item>::loan(item) + publish(), Subscriber<item>::take(). Settings, and why:
+//  - no loss: publisher historyCapacity 0 and ConsumerTooSlowPolicy::WAIT_FOR_CONSUMER,
+//    subscriber historyRequest 0, queueCapacity = capacity and QueueFullPolicy::
+//    BLOCK_PRODUCER (iceoptions example): a full subscriber queue makes publish wait, it
+//    never drops the oldest item (iceoryx's default).
+//  - never blocking: that wait is a busy loop inside publish(), which try_push must not
+//    enter. So the transport counts the items in flight (published, not yet taken) in the
+//    run's segment, and try_push fails when capacity items are in flight: the subscriber
+//    queue is never full, publish never waits, and the bound is exact. This counter is
+//    ringlab's, not iceoryx's: one atomic read-modify-write per push and per pop.
+//  - capacity: iceoryx caps a subscriber queue at MAX_SUBSCRIBER_QUEUE_CAPACITY (256 in
+//    the Debian build) and would silently clamp a larger one; larger capacities are refused.
+//  - one consumer: every subscriber of a topic gets every item (publish/subscribe, not a
+//    queue), so a second consumer is refused. Many publishers to one subscriber would be
+//    fine, but queue_properties cannot say "many producers, one consumer": spsc_only.
+//  - processes: an iceoryx runtime must not cross a fork, so each side makes its runtime
+//    (a unique name), publisher or subscriber in enter(role, index); the conductor makes
+//    none. RouDi, the daemon every runtime registers with, is started by the conductor's
+//    object before the fork and stopped when the run ends (iceoryx_roudi.hpp).
+//  - order: one subscriber queue, filled in publish order: FIFO and one total order.
+//    Not lock-free: the chunk distributor takes a mutex to deliver.
+//  - a dead peer: iceoryx sees it only through RouDi's monitoring (seconds); the harness's
+//    watcher stops the run first, so this transport never reports peer_lost.
+#pragma once
+#include <unistd.h>
+
+#include <iceoryx_hoofs/log/logmanager.hpp>
+#include <iceoryx_posh/iceoryx_posh_types.hpp>
+#include <iceoryx_posh/popo/publisher.hpp>
+#include <iceoryx_posh/popo/subscriber.hpp>
+#include <iceoryx_posh/runtime/posh_runtime.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include <ringlab/queue.hpp>
+
+#include "ipc/transport.hpp"
+#include "peers/adapter.hpp"
+#include "peers/iceoryx_roudi.hpp"
+
+namespace ringlab::peers {
+
+template <class T>
+class iceoryx_transport {
+  static_assert(std::is_trivially_copyable_v<T>, "items travel as bytes");
+  // In the run's segment: items published and not yet taken.
+  struct shared_count {
+    alignas(64) std::atomic<std::uint64_t> in_flight{0};
+  };
+  static constexpr auto connect_limit = std::chrono::seconds(10);
+
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{.lock_free = false, .spsc_only = true};
+  static constexpr std::size_t max_capacity = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;
+  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_count); }
+
+  // Capacity check only (the registry): no RouDi, no runtime.
+  explicit iceoryx_transport(std::size_t capacity) : iceoryx_transport(capacity, nullptr) {}
+  iceoryx_transport(std::size_t capacity, void* block)
+      : capacity_("iceoryx", capacity, max_capacity,
+                  "(iceoryx's MAX_SUBSCRIBER_QUEUE_CAPACITY, a build-time constant of the library)") {
+    if (block == nullptr) return;
+    count_ = ::new (block) shared_count{};
+    static std::atomic<unsigned> runs{0};
+    std::snprintf(names_, sizeof names_, "ringlab-iox-%ld-%u-", static_cast<long>(::getpid()), runs.fetch_add(1));
+    roudi_.emplace();  // before the fork: every side's runtime registers with it
+  }
+  iceoryx_transport(iceoryx_transport&& other) noexcept
+      : capacity_(other.capacity_),
+        count_(other.count_),
+        roudi_(std::move(other.roudi_)),
+        publisher_(std::move(other.publisher_)),
+        subscriber_(std::move(other.subscriber_)) {
+    std::memcpy(names_, other.names_, sizeof names_);
+    other.roudi_.reset();
+  }
+  iceoryx_transport& operator=(iceoryx_transport&&) = delete;
+  ~iceoryx_transport() {
+    if (roudi_) remove_runtime_sockets(names_);  // the conductor, once every side is gone; then RouDi stops
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  // The prefix of this run's runtime names (each leaves a socket /tmp/<name>; tests look).
+  const char* runtime_name_prefix() const noexcept { return names_; }
+
+  void enter(ipc::role r, unsigned index) {
+    if (r == ipc::role::conductor) return;
+    if (r == ipc::role::consumer && index > 0)
+      throw std::invalid_argument("iceoryx: one consumer only: a second subscriber would receive every item too "
+                                  "(publish/subscribe, not a queue); run it with --consumers 1");
+    if (roudi_) roudi_->forget();  // the conductor's lease, copied by the fork: not this side's to end
+    iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn);
+    const std::string name = names_ + std::string(r == ipc::role::producer ? "p" : "c") + std::to_string(index);
+    iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
+    const iox::capro::ServiceDescription service{"ringlab", iox::capro::IdString_t(iox::cxx::TruncateToCapacity, names_),
+                                                 "items"};
+    const auto deadline = std::chrono::steady_clock::now() + connect_limit;
+    if (r == ipc::role::producer) {
+      iox::popo::PublisherOptions options;
+      options.historyCapacity = 0;
+      options.subscriberTooSlowPolicy = iox::popo::ConsumerTooSlowPolicy::WAIT_FOR_CONSUMER;
+      publisher_ = std::make_unique<iox::popo::Publisher<T>>(service, options);
+      while (!publisher_->hasSubscribers()) wait_until(deadline, "no subscriber connected to the publisher");
+    } else {
+      iox::popo::SubscriberOptions options;
+      options.queueCapacity = capacity_;
+      options.historyRequest = 0;
+      options.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
+      subscriber_ = std::make_unique<iox::popo::Subscriber<T>>(service, options);
+      while (subscriber_->getSubscriptionState() != iox::SubscribeState::SUBSCRIBED)
+        wait_until(deadline, "the subscription was not accepted");
+    }
+  }
+
+  bool try_push(const T& item) {
+    std::uint64_t n = count_->in_flight.load(std::memory_order_relaxed);
+    do {
+      if (n >= capacity_) return false;  // the subscriber queue is full
+    } while (!count_->in_flight.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+    auto loaned = publisher_->loan(item);
+    if (loaned.has_error()) {
+      count_->in_flight.fetch_sub(1, std::memory_order_release);
+      throw std::runtime_error("iceoryx: loan failed (AllocationError " +
+                               std::to_string(static_cast<int>(loaned.get_error())) +
+                               "): RouDi's memory pools have no chunk of " + std::to_string(sizeof(T)) + " bytes left");
+    }
+    loaned.value().publish();
+    return true;
+  }
+  bool try_pop(T& item) {
+    auto taken = subscriber_->take();
+    if (taken.has_error()) {
+      if (taken.get_error() == iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) return false;
+      throw std::runtime_error("iceoryx: take failed: too many chunks held at once");
+    }
+    item = *taken.value().get();
+    count_->in_flight.fetch_sub(1, std::memory_order_release);
+    return true;  // the sample goes out of scope here: its chunk returns to the pool
+  }
+
+ private:
+  static void wait_until(std::chrono::steady_clock::time_point deadline, const char* what) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error(std::string("iceoryx: ") + what + " within 10 s (is iox-roudi running?)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  checked_capacity capacity_;
+  shared_count* count_ = nullptr;
+  char names_[64] = {};  // "ringlab-iox-<conductor pid>-<run>-": the service's instance and the runtimes' prefix
+  std::optional<roudi_lease> roudi_;  // the conductor's object only
+  std::unique_ptr<iox::popo::Publisher<T>> publisher_;
+  std::unique_ptr<iox::popo::Subscriber<T>> subscriber_;
+};
+
+template <class T>
+using iceoryx_pubsub = ipc::between_processes<iceoryx_transport<T>>;
+
+}  // namespace ringlab::peers
