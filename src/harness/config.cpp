@@ -97,6 +97,7 @@ void validate(const run_config& c) {
   }
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
+  if (q->check_config) q->check_config(c);
 }
 
 }  // namespace ringlab::harness
