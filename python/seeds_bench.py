@@ -453,6 +453,13 @@ def run(a, fault):
                 raise Lost("%s process %s" % (h.who, how)) from None
         if "error" in out:
             raise RuntimeError("%s: %s" % (h.who, out["error"]))
+        if not threads:
+            # A process side is done when it has exited: multiprocessing.Queue's feeder
+            # thread writes the last items only then, and a pill must not overtake them.
+            h.join(max(0.0, (deadline - now()) / 1e9))
+            if h.is_alive():
+                raise Lost("%s did not exit within %g s of the end (its feeder thread stuck?); stopped"
+                           % (h.who, a.drain_timeout))
         return out
 
     try:

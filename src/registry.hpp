@@ -28,10 +28,6 @@ struct queue_entry {
   harness::run_result (*run)(const harness::run_config&, const harness::run_context&);
   // The seed scenario (harness/seed_scenario.hpp): tick in ms, a seed for the batch sizes.
   harness::run_result (*run_seed)(const harness::run_config&, double, std::uint64_t, const harness::run_context&);
-  // Optional, for entries with a runner of their own (src/peers/python_seeds.cpp): refuses
-  // what that runner cannot do (std::invalid_argument naming the option and value).
-  // harness::validate() calls it last.
-  void (*check_config)(const harness::run_config&) = nullptr;
 };
 
 class registry {

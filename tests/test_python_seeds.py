@@ -36,8 +36,10 @@ def run_row(*args, env=None):
 
 
 def group_members(pgid):
-    r = subprocess.run(["ps", "-eo", "pid=,pgid="], capture_output=True, text=True)
-    return [int(pid) for pid, g in (line.split() for line in r.stdout.splitlines()) if int(g) == pgid]
+    """The live processes of a process group (zombies, already dead, are left out)."""
+    r = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True)
+    return [int(pid) for pid, g, stat in (line.split() for line in r.stdout.splitlines())
+            if int(g) == pgid and not stat.startswith("Z")]
 
 
 class Runs(unittest.TestCase):
@@ -192,7 +194,10 @@ class Interrupt(unittest.TestCase):
             self.assertEqual(p.returncode, 130, err)
             self.assertLess(time.monotonic() - start, 5)
             self.assertEqual(os.listdir(d), [])
-            time.sleep(0.2)  # orphans are reaped by init
+            for _ in range(50):  # SIGKILL takes effect asynchronously: up to 5 s
+                if not group_members(python[0]):
+                    break
+                time.sleep(0.1)
             self.assertEqual(group_members(python[0]), [], "a Python process outlived the run")
 
 

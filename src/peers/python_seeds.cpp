@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "harness/config_checks.hpp"
 #include "harness/histogram.hpp"
 #include "harness/interrupt.hpp"
 #include "ipc/side_processes.hpp"
@@ -66,7 +67,7 @@ const mechanism& mechanism_of(const std::string& queue) {
   throw std::invalid_argument(fmt::format("{}: not a Python seed mechanism", queue));
 }
 
-// What the harness's validation cannot know about these entries (registry.hpp: check_config).
+// What the harness's validation cannot know about these entries (harness/config_checks.hpp).
 void check_config(const run_config& c) {
   const mechanism& m = mechanism_of(c.queue);
   if (c.wait != "block")
@@ -101,7 +102,8 @@ const bool registered = [] {
     const char* name = m.queue;
     registry::instance().add(queue_entry{m.queue, m.description, p, m.scope, max_capacity, {8, 64, 1024},
                                          [name](std::size_t capacity) { check_capacity(name, capacity); }, &run,
-                                         &refuse_seed, &check_config});
+                                         &refuse_seed});
+    harness::add_config_check(m.queue, &check_config);
   }
   return true;
 }();
@@ -265,7 +267,9 @@ std::vector<std::string> command_line(const run_config& cfg, const harness::pin_
   };
   if (cfg.items) args.insert(args.end(), {"--items", std::to_string(cfg.items)});
   else args.insert(args.end(), {"--duration", fmt::format("{}", cfg.duration_s)});
-  args.insert(args.end(), {"--producer-pus", join_pus(plan.producer_pu), "--consumer-pus", join_pus(plan.consumer_pu)});
+  // One word each: an unbound list ("-1,-1") would read as an option.
+  args.push_back("--producer-pus=" + join_pus(plan.producer_pu));
+  args.push_back("--consumer-pus=" + join_pus(plan.consumer_pu));
   return args;
 }
 
