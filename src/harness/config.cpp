@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <new>
 #include <stdexcept>
 
+#include "harness/config_checks.hpp"
 #include "harness/item.hpp"
 #include "registry.hpp"
 
@@ -14,6 +16,20 @@ namespace ringlab::harness {
 
 const char* to_string(termination t) { return t == termination::join ? "join" : "sentinel"; }
 const char* to_string(pattern p) { return p == pattern::pingpong ? "pingpong" : "stream"; }
+
+namespace {
+std::map<std::string, config_check>& config_checks() {
+  static std::map<std::string, config_check> checks;
+  return checks;
+}
+}  // namespace
+
+void add_config_check(const std::string& queue, config_check check) { config_checks()[queue] = check; }
+
+config_check config_check_of(const std::string& queue) {
+  const auto it = config_checks().find(queue);
+  return it == config_checks().end() ? nullptr : it->second;
+}
 
 void validate(const run_config& c) {
   auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
@@ -107,6 +123,7 @@ void validate(const run_config& c) {
   }
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
+  if (const config_check check = config_check_of(c.queue)) check(c);
 }
 
 }  // namespace ringlab::harness
