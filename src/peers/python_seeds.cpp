@@ -74,6 +74,7 @@ void check_config(const run_config& c) {
     throw std::invalid_argument(fmt::format("--wait {}: {} waits in Python's own blocking calls; use --wait block",
                                             c.wait, c.queue));
   if (c.native) throw std::invalid_argument(fmt::format("--native: {} has no native loop; its sides are Python's", c.queue));
+  if (c.fault != "none") throw std::invalid_argument(fmt::format("--kill: {} has no crash suite (its sides are Python's)", c.queue));
   if (c.shape == harness::pattern::pingpong)
     throw std::invalid_argument(fmt::format("--pattern pingpong: {} runs the stream pattern only", c.queue));
   if (c.ending == harness::termination::join && !m.has_join)
