@@ -45,7 +45,15 @@
 #define RINGLAB_PROCESS_TRANSPORTS(X)                                                                                  \
   X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
   X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")       \
-  X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer")
+  X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer") \
+  X("pipe.semaphore", ::ringlab::variants::os_pipe_semaphore,                                                          \
+    "the pipe bounded by a process-shared semaphore of free slots: exactly capacity items")                            \
+  X("posix_mq", ::ringlab::variants::posix_mq,                                                                         \
+    "a POSIX message queue, one message per item, unlinked at once (capacity <= fs.mqueue.msg_max)")                   \
+  X("unix_socket", ::ringlab::variants::unix_socket,                                                                   \
+    "a Unix stream socketpair; a split item's tail waits for the next push or flush (1 producer, 1 consumer)")        \
+  X("unix_socket.seqpacket", ::ringlab::variants::unix_seqpacket,                                                      \
+    "a Unix SOCK_SEQPACKET socketpair: one whole message per item, any number of sides")
 
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"

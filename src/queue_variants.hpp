@@ -13,6 +13,8 @@
 #include <ringlab/queues/spsc_ring.hpp>
 
 #include "ipc/pipe_transport.hpp"
+#include "ipc/posix_mq.hpp"
+#include "ipc/unix_socket.hpp"
 #include "ipc/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
@@ -43,5 +45,9 @@ template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ri
 template <class T> using shm_spsc = ipc::between_processes<ringlab::spsc_ring<T>>;
 template <class T> using shm_mpmc = ipc::between_processes<ringlab::mpmc_ring<T>>;
 template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>>;
+template <class T> using os_pipe_semaphore = ipc::between_processes<ipc::semaphore_pipe_transport<T>>;
+template <class T> using posix_mq = ipc::between_processes<ipc::posix_mq<T>>;
+template <class T> using unix_socket = ipc::between_processes<ipc::unix_socket<T>>;
+template <class T> using unix_seqpacket = ipc::between_processes<ipc::unix_seqpacket<T>>;
 }  // namespace ringlab::variants
 
