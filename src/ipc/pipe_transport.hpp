@@ -102,7 +102,8 @@ class pipe_transport {
 // one (sem_trywait, never sleeping) before it writes, a pop gives one back after it read,
 // so exactly `capacity` items fit, whatever the pipe's buffer. The pipe is made larger than
 // the items it must hold: it keeps bytes in whole pages, and a page the reader has partly
-// emptied is not written into again, so `capacity` items may span two more pages.
+// emptied is not written into again, so `capacity` items may span two more pages (where
+// pipe-max-size allows: see pipe_for).
 template <class T>
 class semaphore_pipe_transport {
  public:
@@ -156,12 +157,18 @@ class semaphore_pipe_transport {
     if (capacity == 0) reject_capacity("pipe.semaphore", capacity, "is too small: it holds at least 1 item");
     if (capacity > SEM_VALUE_MAX) reject_capacity("pipe.semaphore", capacity, "exceeds SEM_VALUE_MAX free slots");
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const std::size_t items = capacity + (2 * page + sizeof(T) - 1) / sizeof(T);
     try {
-      return pipe_transport<T>(items);
+      return pipe_transport<T>(capacity + (2 * page + sizeof(T) - 1) / sizeof(T));
+    } catch (const std::invalid_argument&) {
+    }
+    // At pipe-max-size, without the two pages: an empty pipe still takes `capacity` items,
+    // but a write may now and then find the pipe full while a slot is free; that push is
+    // refused (the slot given back), so the bound is still never above `capacity`.
+    try {
+      return pipe_transport<T>(capacity);
     } catch (const std::invalid_argument&) {
       reject_capacity("pipe.semaphore", capacity,
-                      "needs a pipe buffer of " + std::to_string(items * sizeof(T)) +
+                      "needs a pipe buffer of " + std::to_string(capacity * sizeof(T)) +
                           " bytes, above /proc/sys/fs/pipe-max-size (raise it as root)");
     }
   }

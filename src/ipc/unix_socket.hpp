@@ -154,7 +154,8 @@ class unix_socket_transport {
   }
 
   // For the tests: the bytes of an item a producer holds (its tail, not yet sent) and a
-  // consumer holds (its head, not yet whole), and the consumers' end, read raw by a naive reader.
+  // consumer holds (its head, not yet whole); the ends (a naive reader reads one raw, a
+  // test shrinks the other's buffer).
   std::size_t tail_bytes() const noexcept {
     if constexpr (stream) return partial_.out_pending;
     return 0;
@@ -164,6 +165,7 @@ class unix_socket_transport {
     return 0;
   }
   int read_end() const noexcept { return read_fd_; }
+  int write_end() const noexcept { return write_fd_; }
 
  private:
   // How many of `size` bytes the socket took (0: full); throws when the readers are gone.
