@@ -52,7 +52,15 @@
   X("shm_condition", ::ringlab::variants::shm_condition,                                                               \
     "the seeds' Condition in shared memory: ring + robust process-shared mutex (EOWNERDEAD recovered) + 2 condvars")   \
   X("shm_event", ::ringlab::variants::shm_event,                                                                       \
-    "the seeds' Event hand-off in shared memory: handoff_slot on process-shared futexes; capacity 1 only")
+    "the seeds' Event hand-off in shared memory: handoff_slot on process-shared futexes; capacity 1 only")             \
+  X("pipe.semaphore", ::ringlab::variants::os_pipe_semaphore,                                                          \
+    "the pipe bounded by a process-shared semaphore of free slots: exactly capacity items")                            \
+  X("posix_mq", ::ringlab::variants::posix_mq,                                                                         \
+    "a POSIX message queue, one message per item, unlinked at once (capacity <= fs.mqueue.msg_max)")                   \
+  X("unix_socket", ::ringlab::variants::unix_socket,                                                                   \
+    "a Unix stream socketpair; a split item's tail waits for the next push or flush (1 producer, 1 consumer)")        \
+  X("unix_socket.seqpacket", ::ringlab::variants::unix_seqpacket,                                                      \
+    "a Unix SOCK_SEQPACKET socketpair: one whole message per item, any number of sides")
 
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"

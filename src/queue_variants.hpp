@@ -16,6 +16,8 @@
 #include "ipc/shm_condition.hpp"
 #include "ipc/shm_event.hpp"
 #include "ipc/shm_semaphore.hpp"
+#include "ipc/posix_mq.hpp"
+#include "ipc/unix_socket.hpp"
 #include "ipc/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
@@ -49,5 +51,9 @@ template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>
 template <class T> using shm_semaphore = ipc::between_processes<ipc::shm_semaphore<T>>;
 template <class T> using shm_condition = ipc::between_processes<ipc::shm_condition<T>>;
 template <class T> using shm_event = ipc::between_processes<ipc::shm_event<T>>;
+template <class T> using os_pipe_semaphore = ipc::between_processes<ipc::semaphore_pipe_transport<T>>;
+template <class T> using posix_mq = ipc::between_processes<ipc::posix_mq<T>>;
+template <class T> using unix_socket = ipc::between_processes<ipc::unix_socket<T>>;
+template <class T> using unix_seqpacket = ipc::between_processes<ipc::unix_seqpacket<T>>;
 }  // namespace ringlab::variants
 

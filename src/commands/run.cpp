@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
+#include "ipc/posix_mq.hpp"
 #include "registry.hpp"
 
 namespace ringlab::commands {
@@ -122,6 +123,15 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();
   add_guard_options(*cmd, o->guards, o->no_guards);
   return [o] {
+    // --raise-limits first: the capacity check in validation reads the limits.
+    std::string limits_raised;
+    if (o->raise_limits && o->queue == "posix_mq") {
+      try {
+        limits_raised = ipc::raise_mq_limits(parse_count("--capacity", o->capacity, 0), parse_count("--payload", o->payload, 1));
+      } catch (const std::runtime_error& e) {
+        throw usage_error(fmt::format("--raise-limits: {}", e.what()));
+      }
+    }
     const harness::run_config config = to_run_config(*o);
     const auto topo = harness::topology::this_machine();
     try {
@@ -147,6 +157,7 @@ runner add_run(CLI::App& app) {
       return harness::interrupted_exit_status;
     }
     result.started_utc = started;
+    result.limits_raised = limits_raised;
     if (!o->out.empty()) {
       harness::append_row(o->out, harness::csv_header(result), harness::csv_values(result));
       harness::write_provenance(o->out, prov);  // this session's entry, beside those of earlier runs

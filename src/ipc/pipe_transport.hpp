@@ -10,11 +10,14 @@
 #pragma once
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -70,6 +73,12 @@ class pipe_transport {
     if (n < 0 && errno == EPIPE) throw peer_lost("EPIPE on the pipe: every reader is gone");
     throw std::runtime_error(n < 0 ? std::string("pipe: write: ") + std::strerror(errno) : "pipe: a write was split");
   }
+  // A writer that cannot write (pipe.semaphore, when full) asks this: poll says POLLERR
+  // on a write end once every reader is gone.
+  void check_readers() const {
+    pollfd p{write_fd_, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) throw peer_lost("POLLERR on the pipe: every reader is gone");
+  }
   bool try_pop(T& item) {
     const ssize_t n = ::read(read_fd_, &item, sizeof item);
     if (n == static_cast<ssize_t>(sizeof item)) return true;
@@ -86,6 +95,88 @@ class pipe_transport {
   }
   int read_fd_ = -1, write_fd_ = -1;
   std::size_t capacity_ = 0;
+};
+
+// pipe.semaphore: the same pipe, bounded by a semaphore instead of its buffer, as the
+// seeds bound a queue with a semaphore of free slots. A process-shared POSIX semaphore
+// (sem_init pshared=1) in the run's shared segment counts the free slots: a push takes
+// one (sem_trywait, never sleeping) before it writes, a pop gives one back after it read,
+// so exactly `capacity` items fit, whatever the pipe's buffer. The pipe is made larger than
+// the items it must hold: it keeps bytes in whole pages, and a page the reader has partly
+// emptied is not written into again, so `capacity` items may span two more pages (where
+// pipe-max-size allows: see pipe_for).
+template <class T>
+class semaphore_pipe_transport {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{.exact_capacity = true, .lock_free = false};
+  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(sem_t); }
+
+  // Between threads (and for the registry's capacity check): a semaphore of its own.
+  explicit semaphore_pipe_transport(std::size_t capacity) : semaphore_pipe_transport(capacity, nullptr) {}
+  semaphore_pipe_transport(std::size_t capacity, void* block)
+      : own_(block ? nullptr : std::make_unique<sem_t>()), pipe_(pipe_for(capacity)),
+        free_slots_(block ? static_cast<sem_t*>(block) : own_.get()), capacity_(capacity) {
+    if (::sem_init(free_slots_, 1, static_cast<unsigned>(capacity)) != 0)
+      throw std::runtime_error(std::string("pipe.semaphore: sem_init: ") + std::strerror(errno));
+  }
+  semaphore_pipe_transport(semaphore_pipe_transport&&) noexcept = default;
+  semaphore_pipe_transport& operator=(semaphore_pipe_transport&&) = delete;
+  ~semaphore_pipe_transport() {
+    if (own_) ::sem_destroy(own_.get());  // one in the segment ends with the segment
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  void enter(role r, unsigned index) { pipe_.enter(r, index); }
+
+  bool try_push(const T& item) {
+    if (::sem_trywait(free_slots_) != 0) {
+      if (errno == EAGAIN || errno == EINTR) {  // full: no free slot
+        pipe_.check_readers();  // a dead reader frees no slot: the pipe alone can say it is gone
+        return false;
+      }
+      throw std::runtime_error(std::string("pipe.semaphore: sem_trywait: ") + std::strerror(errno));
+    }
+    bool written = false;
+    try {
+      written = pipe_.try_push(item);
+    } catch (...) {
+      ::sem_post(free_slots_);
+      throw;
+    }
+    if (!written) ::sem_post(free_slots_);  // the pipe had no room after all: not taken
+    return written;
+  }
+  bool try_pop(T& item) {
+    if (!pipe_.try_pop(item)) return false;
+    ::sem_post(free_slots_);
+    return true;
+  }
+
+ private:
+  static pipe_transport<T> pipe_for(std::size_t capacity) {
+    if (capacity == 0) reject_capacity("pipe.semaphore", capacity, "is too small: it holds at least 1 item");
+    if (capacity > SEM_VALUE_MAX) reject_capacity("pipe.semaphore", capacity, "exceeds SEM_VALUE_MAX free slots");
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    try {
+      return pipe_transport<T>(capacity + (2 * page + sizeof(T) - 1) / sizeof(T));
+    } catch (const std::invalid_argument&) {
+    }
+    // At pipe-max-size, without the two pages: an empty pipe still takes `capacity` items,
+    // but a write may now and then find the pipe full while a slot is free; that push is
+    // refused (the slot given back), so the bound is still never above `capacity`.
+    try {
+      return pipe_transport<T>(capacity);
+    } catch (const std::invalid_argument&) {
+      reject_capacity("pipe.semaphore", capacity,
+                      "needs a pipe buffer of " + std::to_string(capacity * sizeof(T)) +
+                          " bytes, above /proc/sys/fs/pipe-max-size (raise it as root)");
+    }
+  }
+  std::unique_ptr<sem_t> own_;  // the semaphore when there is no segment (first: the others use it)
+  pipe_transport<T> pipe_;
+  sem_t* free_slots_;
+  std::size_t capacity_;
 };
 
 }  // namespace ringlab::ipc

@@ -76,6 +76,7 @@ class shm_condition {
  public:
   using value_type = T;
   static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
+  static constexpr bool notices_dead_peers = true;  // ENOTRECOVERABLE (EOWNERDEAD is repaired and counted)
 
   static constexpr std::size_t block_bytes(std::size_t capacity) { return slots_offset + capacity * sizeof(T); }
 
