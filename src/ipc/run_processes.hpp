@@ -32,10 +32,9 @@ inline constexpr std::size_t round_up_lines(std::size_t bytes) {
 inline void stay_until_consumers_leave(const harness::control_block& ctl, unsigned consumers) {
   for (;;) {
     const std::uint32_t left = ctl.consumers_exited.load(std::memory_order_acquire);
-    if (left >= consumers || ctl.phase.load(std::memory_order_acquire) == harness::stop ||
-        ctl.side_lost.load(std::memory_order_acquire))
-      return;
-    timespec ts{0, 10'000'000};  // the phase word is woken, not this one: look again every 10 ms
+    // Not at the stop phase: consumers drain after it, and would read our exit as EOF.
+    if (left >= consumers || ctl.side_lost.load(std::memory_order_acquire)) return;
+    timespec ts{0, 10'000'000};  // side_lost is woken, not this word: look again every 10 ms
     ::syscall(SYS_futex, const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(&ctl.consumers_exited)),
               FUTEX_WAIT, left, &ts, nullptr, 0);
   }
