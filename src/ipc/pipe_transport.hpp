@@ -110,6 +110,7 @@ class semaphore_pipe_transport {
  public:
   using value_type = T;
   static constexpr queue_properties properties{.exact_capacity = true, .lock_free = false};
+  static constexpr bool notices_dead_peers = true;  // the pipe's EOF, EPIPE, POLLERR
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(sem_t); }
 
   // Between threads (and for the registry's capacity check): a semaphore of its own.

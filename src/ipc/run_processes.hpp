@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <new>
+#include <optional>
 
 #include "harness/run.hpp"
 #include "ipc/fault.hpp"
@@ -62,7 +63,8 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
-  Transport q(cfg.capacity, base + at_ring);
+  std::optional<Transport> transport;  // ended before the fault report looks at /dev/shm (a peer's daemon)
+  Transport& q = transport.emplace(cfg.capacity, base + at_ring);
   seg.mark_ready();
   seg.unlink();
 
@@ -154,6 +156,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   if (fault.armed()) {
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}};
     if (killed) report.probe = probe_after_fault(q, prototype);
+    transport.reset();
     for (const auto& name : shm_names())
       if (!shm_before.count(name)) report.left_in_shm.push_back(name);
     report.fill(r, producers, consumers);
