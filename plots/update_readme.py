@@ -12,6 +12,10 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- /ringlab:claims -->
     <!-- ringlab:efficiency EXP HOST -->         the harness-efficiency table
     <!-- /ringlab:efficiency -->
+    <!-- ringlab:ranking EXP HOST BASE PAYLOAD -->  queues by throughput, p99, ratios to BASE
+    <!-- /ringlab:ranking -->
+    <!-- ringlab:detection EXP HOST -->          the crash suite: who noticed a kill, how fast
+    <!-- /ringlab:detection -->
     <!-- ringlab:claim EXP HOST N -->...<!-- /ringlab:claim -->     claims row N: "RATIO [LOW, HIGH], VERDICT"
     <!-- ringlab:median EXP HOST COLUMN [FILTER ...] -->...<!-- /ringlab:median -->
                                                  "MEDIAN (95% CI LOW-HIGH, N runs)"
@@ -42,12 +46,14 @@ import claims  # noqa: E402
 import ringlab_efficiency as efficiency  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
+import ringlab_tables as tables  # noqa: E402
 from ringlab_experiment import REPO_ROOT, shown  # noqa: E402
 from ringlab_stats import DataError  # noqa: E402
 
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
-         "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]"}
-TABLES = ("claims", "efficiency")         # blocks of whole lines; the others sit inside a sentence
+         "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
+         "ranking": "EXP HOST BASE_QUEUE PAYLOAD", "detection": "EXP HOST"}
+TABLES = ("claims", "efficiency", "ranking", "detection")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -201,6 +207,10 @@ def render(block, sources):
     if block.kind == "efficiency":
         table = sources.once(("efficiency", exp, host), lambda: efficiency.efficiency_table(sources.csv(exp, host)))
         return "\n" + table + "\n"
+    if block.kind == "ranking":
+        return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1]) + "\n"
+    if block.kind == "detection":
+        return "\n" + tables.detection_table(sources.csv(exp, host)) + "\n"
     if block.kind == "claim":
         rows, n = sources.claims(exp, host), int(rest[0])
         if n > len(rows):

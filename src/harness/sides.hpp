@@ -351,7 +351,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   me.outcome.end_ticks = clock.ticks();
   me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
+  detail::futex_wake(ctl.consumers_exited, detail::wake_everyone, shared_futex);  // the conductor, and producers in processes
 }
 
 }  // namespace ringlab::harness

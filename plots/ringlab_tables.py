@@ -1,0 +1,71 @@
+"""Two README tables computed from a results CSV (plots/update_readme.py):
+
+ranking_table: every queue of an experiment ordered by closed-loop throughput, with CPU
+per item, p99 latency at the open-loop rate, and both figures as ratios to one queue
+(medians of valid, undisturbed rows; one payload size).
+detection_table: the crash suite, per transport and fault: how fast the conductor and
+the survivor noticed (medians), how the survivor knew, and the outcomes of every run.
+"""
+import math
+
+import pandas as pd
+
+import ringlab_stats as stats
+import ringlab_style as style
+
+
+def _median(frame, column):
+    values = frame[column].dropna()
+    return float(values.median()) if len(values) else math.nan
+
+
+def _ratio(value, base):
+    return f"{value / base:.3g}" if math.isfinite(value) and math.isfinite(base) and base else "n/a"
+
+
+def ranking_table(csv_path, base, payload):
+    rows = stats.load_results(csv_path).rows
+    rows = rows[rows["payload_bytes"].astype(str) == str(payload)]
+    closed, opened = rows[rows["offered_rate_items_per_s"] == 0], rows[rows["offered_rate_items_per_s"] > 0]
+    if closed.empty or base not in set(closed["queue"]):
+        raise stats.DataError(f"{csv_path}: no closed-loop row of {base} at {payload} B")
+    table = []
+    for queue, group in closed.groupby("queue"):
+        lat = opened[opened["queue"] == queue]
+        table.append((queue, group["scope"].iloc[0], _median(group, "throughput_items_per_s"),
+                      _median(group, "cpu_ns_per_item"), _median(lat, "lat_p99_ns") if len(lat) else math.nan))
+    table.sort(key=lambda r: -r[2])
+    base_row = next(r for r in table if r[0] == base)
+    rate = style.prose_value("offered_rate_items_per_s", float(opened["offered_rate_items_per_s"].iloc[0])) \
+        if len(opened) else "n/a"
+    lines = [f"| queue | scope | throughput | CPU per item | p99 latency at {rate} | throughput / {base} "
+             f"| p99 / {base} |", "|---|---|---:|---:|---:|---:|---:|"]
+    for queue, scope, thr, cpu, p99 in table:
+        lines.append(f"| `{queue}` | {scope} | {style.prose_value('throughput_items_per_s', thr)} "
+                     f"| {style.prose_value('cpu_ns_per_item', cpu)} | {style.prose_value('lat_p99_ns', p99)} "
+                     f"| {_ratio(thr, base_row[2])} | {_ratio(p99, base_row[4])} |")
+    return "\n".join(lines)
+
+
+def detection_table(csv_path):
+    try:
+        frame = pd.read_csv(csv_path, keep_default_na=False, na_values=[""], low_memory=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise stats.DataError(f"{csv_path}: cannot read: {e}") from None
+    for column in ("fault", "detect_ns", "survivor_detect_ns", "detected_by", "outcome"):
+        if column not in frame.columns:
+            raise stats.DataError(f"{csv_path}: no column '{column}' (not a crash-suite CSV?)")
+    frame = frame[frame["fault"] != "none"]
+    lines = ["| transport | killed | conductor noticed (pidfd) | survivor noticed | how the survivor knew | outcomes |",
+             "|---|---|---:|---:|---|---|"]
+    for (queue, fault), group in sorted(frame.groupby(["queue", "fault"]), key=lambda kv: kv[0]):
+        told = group[group["survivor_detect_ns"].notna()]
+        how = "never (stopped after the grace second)"
+        if len(told):
+            how = str(told["detected_by"].iloc[0]).split("; ", 1)[-1].split(": ", 1)[-1].split(":")[0]
+        outcomes = ", ".join(f"{n} {o}" for o, n in group["outcome"].fillna("not reached").value_counts().items())
+        lines.append(f"| `{queue}` | {fault.removeprefix('kill-')} "
+                     f"| {style.prose_value('detect_ns', _median(group, 'detect_ns'))} "
+                     f"| {style.prose_value('survivor_detect_ns', _median(told, 'survivor_detect_ns')) if len(told) else 'never'} "
+                     f"| {how} | {outcomes} |")
+    return "\n".join(lines)
