@@ -137,7 +137,7 @@
 #include "peers/zmq.hpp"
 #define RINGLAB_ZMQ_TRANSPORTS(X)                                                                                      \
   X("zmq.ipc", ::ringlab::peers::zmq_ipc,                                                                              \
-    "ZeroMQ PUSH/PULL over ipc:// (a Unix socket), HWM = capacity on both sides (approximate bound), DONTWAIT")
+    "ZeroMQ PUSH/PULL over ipc:// (a Unix socket), one consumer, HWM = capacity on both sides (approximate bound), DONTWAIT")
 #else
 #define RINGLAB_ZMQ_TRANSPORTS(X)
 #endif

@@ -1,7 +1,10 @@
 // Starting and stopping iox-roudi for the iceoryx transport (see iceoryx_roudi.hpp).
 #include "peers/iceoryx_roudi.hpp"
 
+#include <iceoryx_posh/iceoryx_posh_types.hpp>
+
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -50,9 +53,17 @@ std::string last_words() {
   return text.empty() ? "" : " (it said: " + text.substr(line == std::string::npos ? 0 : line + 1) + ")";
 }
 
-bool exited(pid_t pid) {
-  int status = 0;
-  return ::waitpid(pid, &status, WNOHANG) == pid;
+bool exited(pid_t pid, int* status = nullptr) {
+  int ignored = 0;
+  return ::waitpid(pid, status ? status : &ignored, WNOHANG) == pid;
+}
+
+// What RouDi removes when it leaves normally: its shared memory (the management segment
+// and the data segment named after the user) and its socket and locks in /tmp.
+void remove_roudi_files() {
+  ::shm_unlink("/iceoryx_mgmt");
+  if (const passwd* user = ::getpwuid(::getuid())) ::shm_unlink(("/" + std::string(user->pw_name)).c_str());
+  for (const char* f : {roudi_socket, "/tmp/roudi.lock", "/tmp/iox-unique-roudi.lock"}) ::unlink(f);
 }
 
 void start_roudi() {
@@ -91,15 +102,26 @@ void start_roudi() {
 
 void stop_roudi() {
   if (child < 0) return;
+  // On SIGTERM RouDi stops every runtime still registered, and iceoryx 2.0.3 aborts there
+  // (POSH__ROUDI_PROCESS_SHUTDOWN_FAILED, nothing cleaned up) when one is already gone: the
+  // sides leave with _exit, without deregistering. Its monitoring drops a silent runtime
+  // after PROCESS_KEEP_ALIVE_TIMEOUT (1.5 s), looked at every DISCOVERY_INTERVAL (0.1 s),
+  // so the run's end waits that long (after the sides are gone) before stopping it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(
+      iox::runtime::PROCESS_KEEP_ALIVE_TIMEOUT.toMilliseconds() + 3 * iox::roudi::DISCOVERY_INTERVAL.toMilliseconds()));
   ::kill(child, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + stop_limit;
-  while (!exited(child)) {
+  int status = 0;
+  while (!exited(child, &status)) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(child, SIGKILL), ::waitpid(child, nullptr, 0);  // its shared memory stays: the next RouDi reuses it
+      ::kill(child, SIGKILL), ::waitpid(child, &status, 0);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  // A RouDi that did not leave normally cleaned nothing: remove its files (it was the only
+  // RouDi here, its unique-RouDi lock said so).
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) remove_roudi_files();
   child = -1;
   if (log_fd >= 0) ::close(log_fd), log_fd = -1;
 }

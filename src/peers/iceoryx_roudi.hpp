@@ -6,8 +6,10 @@
 // built-in configuration, log level warning) as a child of this process, unless a RouDi
 // already answers (someone else's: used, never stopped), and waits until it accepts
 // (/tmp/roudi answers a connect) or fails with RouDi's own last words. The last lease
-// stops it with SIGTERM, on which RouDi removes its shared memory and sockets; a RouDi
-// that does not leave within 5 s is killed. If this process dies, RouDi gets SIGTERM
+// stops it with SIGTERM, on which RouDi removes its shared memory and sockets, after
+// waiting for RouDi to drop the sides' runtimes (about 1.6 s: see stop_roudi); a RouDi that
+// does not leave within 5 s is killed, and one that did not leave normally has its files
+// removed by us. If this process dies, RouDi gets SIGTERM
 // (PR_SET_PDEATHSIG) and cleans up the same way; it runs in its own process group, so a
 // Ctrl-C at the terminal reaches the harness, which then stops it.
 #pragma once

@@ -3,8 +3,8 @@
 // local_thr.cpp and remote_thr.cpp): the receiver makes a context and a PULL socket and
 // binds, the sender makes its own context and a PUSH socket and connects, one message
 // per item; default context (one I/O thread). Differences, and why:
-//  - non-blocking: try_push is zmq_send(ZMQ_DONTWAIT) (EAGAIN: full), try_pop is
-//    zmq_recv(ZMQ_DONTWAIT) (EAGAIN: empty); the wait strategy decides how a side waits.
+//  - non-blocking: try_push is zmq_send(ZMQ_DONTWAIT), try_pop is zmq_recv(ZMQ_DONTWAIT);
+//    the wait strategy decides how a side waits (but see "in transit" below).
 //  - the bound: ZMQ_SNDHWM on every PUSH socket and ZMQ_RCVHWM on the PULL socket are the
 //    capacity (the tools keep the default 1000). zmq's queue is that HWM on each side plus
 //    what the kernel's socket buffers hold between them, so more than capacity() items can
@@ -12,23 +12,33 @@
 //  - sockets cannot cross a fork: the conductor creates no context and no socket, only the
 //    endpoint name (a fixed char array, so the object stays a plain copy in every side).
 //    Each side makes its context and socket in enter(role, index).
-//  - several consumers: each binds its own endpoint (<path>.<index>), and each producer
-//    keeps one PUSH socket per consumer and sends item k to consumer k mod C strictly (a
-//    full one makes try_push fail rather than go to the next). One PUSH socket connected
-//    to every consumer would be zmq's own load balancing, but it skips a full peer, so one
-//    consumer could get two of a producer's end-of-run pills and another none: the
-//    harness needs each consumer to get one pill from every producer, after that
-//    producer's items to it. A producer learns C at its first push (the consumers count
-//    themselves in the segment in enter(), and every side has entered before any pushes).
-//  - order: each producer→consumer pipe is FIFO and PULL fair-queues among producers, so
+//  - one consumer (PULL binds <path>.0), any number of producers (each PUSH connects to
+//    it; the consumer fair-queues among them: zmq's pipeline pattern, many workers into
+//    one sink). Several consumers would each need their own pipes, and an item pushed to
+//    one of them can only be popped by that one: a wake-up that the harness's park gives
+//    to any sleeping consumer (or producer) can go to one that cannot proceed while the
+//    one that could sleeps on, which stalls a run until it is stopped. queue_properties
+//    cannot say "many producers, one consumer", so the transport is spsc_only (the CLI's
+//    1x1); the tests also run it with several producers. The code keeps one PUSH socket
+//    per consumer, strictly in turn, for the day the harness can route wake-ups.
+//  - in transit: zmq delivers through its I/O threads after zmq_send has returned, so an
+//    item pushed may not be poppable yet, and a sender's HWM credit comes back late. Each
+//    side counts what it sent / received in the segment (its own cache lines, one store
+//    per item); on EAGAIN, try_pop waits in zmq_poll while items are in transit (returns
+//    false only when nothing is), and try_push waits while fewer than capacity items to
+//    that consumer are untaken (returns false only when that many are): "full" and
+//    "empty" as the other side last left them, which is what a sleeping side (park)
+//    needs to be woken by the other side's next operation. Up to 64 producers (the
+//    counters' room in the segment).
+//  - order: each producer's pipe is FIFO and PULL fair-queues among producers, so
 //    per-producer order holds (fifo); no total order across producers (not linearizable).
 //  - the end: ZMQ_LINGER is -1 (keep unsent messages), but a side leaves with _exit, which
 //    drops whatever zmq still queues; the harness keeps producers alive until every
 //    consumer has left, so nothing a consumer needs is still queued then. zmq hides a
 //    vanished peer (it reconnects), so this transport never reports peer_lost; the
 //    harness's watcher stops a run whose side died.
-//  - files: the socket files live under /tmp (ringlab-zmq-<pid>-<n>.<consumer>); the
-//    conductor's object unlinks them when the run ends (a SIGKILLed conductor leaves them;
+//  - files: the socket file lives under /tmp (ringlab-zmq-<pid>-<n>.0); the conductor's
+//    object unlinks it when the run ends (a SIGKILLed conductor leaves them;
 //    zmq's bind replaces a stale file of the same name).
 #pragma once
 #include <unistd.h>
@@ -57,23 +67,35 @@ namespace ringlab::peers {
 template <class T>
 class zmq_push_pull {
   static_assert(std::is_trivially_copyable_v<T>, "items travel as bytes");
-  // In the run's segment: how many consumers have bound (counted before their bind, so
-  // that the conductor unlinks every file that may exist).
-  struct shared_counts {
-    std::atomic<std::uint32_t> consumers{0};
+  static constexpr unsigned max_sides = 64;
+  // In the run's segment: who has entered, and how many items each producer sent to each
+  // consumer and each consumer received, each written by one side only (its own lines)
+  // and read by the others only when zmq says full or empty (see try_push / try_pop).
+  struct alignas(64) producer_row {
+    std::atomic<std::uint64_t> sent_to[max_sides];
   };
+  struct alignas(64) consumer_count {
+    std::atomic<std::uint64_t> received;
+  };
+  struct shared_counts {
+    std::atomic<std::uint32_t> producers{0}, consumers{0};
+    producer_row rows[max_sides];
+    consumer_count received[max_sides];
+  };
+  static_assert(std::is_trivially_destructible_v<shared_counts>);
 
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.linearizable = false, .exact_capacity = false, .lock_free = false};
-  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_counts); }
+  static constexpr queue_properties properties{.linearizable = false, .exact_capacity = false, .lock_free = false,
+                                               .spsc_only = true};
+  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_counts); }  // 36 KiB
 
   // Capacity check only (the registry): no endpoint, no socket.
   explicit zmq_push_pull(std::size_t capacity) : zmq_push_pull(capacity, nullptr) {}
   zmq_push_pull(std::size_t capacity, void* block)
       : capacity_("zmq.ipc", capacity, INT_MAX, "(ZMQ_SNDHWM/ZMQ_RCVHWM are ints)") {
     if (block == nullptr) return;
-    counts_ = ::new (block) shared_counts{};
+    counts_ = ::new (block) shared_counts();
     static std::atomic<unsigned> runs{0};
     std::snprintf(path_, sizeof path_, "/tmp/ringlab-zmq-%ld-%u", static_cast<long>(::getpid()), runs.fetch_add(1));
     owns_files_ = true;
@@ -85,8 +107,10 @@ class zmq_push_pull {
         context_(std::exchange(other.context_, nullptr)),
         pull_(std::exchange(other.pull_, nullptr)),
         pushes_(std::move(other.pushes_)),
+        sent_(std::move(other.sent_)),
+        received_(other.received_),
         next_(other.next_),
-        producer_index_(other.producer_index_) {
+        index_(other.index_) {
     std::memcpy(path_, other.path_, sizeof path_);
   }
   zmq_push_pull& operator=(zmq_push_pull&&) = delete;
@@ -108,33 +132,57 @@ class zmq_push_pull {
 
   void enter(ipc::role r, unsigned index) {
     if (r == ipc::role::conductor) return;  // it only owns the names
+    if (r == ipc::role::consumer && index > 0)
+      throw std::invalid_argument("zmq.ipc: one consumer only (an item sent to one consumer cannot wake another); "
+                                  "run it with --consumers 1");
+    if (index >= max_sides)
+      throw std::invalid_argument("zmq.ipc: at most " + std::to_string(max_sides) + " producers");
     owns_files_ = false;
+    index_ = index;
     context_ = ::zmq_ctx_new();
     if (!context_) fail("zmq_ctx_new");
-    producer_index_ = index;
-    if (r == ipc::role::consumer) {
+    if (r == ipc::role::producer) {
+      counts_->producers.fetch_add(1, std::memory_order_acq_rel);
+    } else {
       counts_->consumers.fetch_add(1, std::memory_order_acq_rel);
       pull_ = socket(ZMQ_PULL, ZMQ_RCVHWM);
       if (::zmq_bind(pull_, ("ipc://" + file_of(index)).c_str()) != 0) fail("zmq_bind " + file_of(index));
     }
   }
 
+  // zmq moves an item through its I/O threads after zmq_send returns: a receiver may see
+  // nothing yet, and a sender's HWM credit comes back only after the receiver read. A
+  // side that sleeps (park) until the other side's next operation would then sleep for
+  // good after the last one. So "full" and "empty" are decided by the counts: EAGAIN
+  // while items are in transit waits (zmq_poll) for zmq to deliver them, which it does
+  // without any further call from the other side; EAGAIN with nothing in transit (empty),
+  // or with capacity items not yet received (full), returns false.
   bool try_push(const T& item) {
     if (pushes_.empty()) [[unlikely]]
       connect_to_consumers();
-    if (::zmq_send(pushes_[next_], &item, sizeof item, ZMQ_DONTWAIT) == static_cast<int>(sizeof item)) {
-      if (++next_ == pushes_.size()) next_ = 0;
-      return true;
+    for (;;) {
+      if (::zmq_send(pushes_[next_], &item, sizeof item, ZMQ_DONTWAIT) == static_cast<int>(sizeof item)) {
+        counts_->rows[index_].sent_to[next_].store(++sent_[next_], std::memory_order_release);
+        if (++next_ == pushes_.size()) next_ = 0;
+        return true;
+      }
+      if (errno != EAGAIN && errno != EINTR) fail("zmq_send");
+      if (in_transit_to(next_) >= capacity_) return false;  // full: the consumer has not taken them
+      wait_for(pushes_[next_], ZMQ_POLLOUT);                // the HWM credit is on its way back
     }
-    if (errno == EAGAIN || errno == EINTR) return false;  // this consumer's pipe is at its HWM
-    fail("zmq_send");
   }
   bool try_pop(T& item) {
-    const int n = ::zmq_recv(pull_, &item, sizeof item, ZMQ_DONTWAIT);
-    if (n == static_cast<int>(sizeof item)) return true;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
-    if (n >= 0) throw std::runtime_error("zmq.ipc: a message of " + std::to_string(n) + " bytes, not one item");
-    fail("zmq_recv");
+    for (;;) {
+      const int n = ::zmq_recv(pull_, &item, sizeof item, ZMQ_DONTWAIT);
+      if (n == static_cast<int>(sizeof item)) {
+        counts_->received[index_].received.store(++received_, std::memory_order_release);
+        return true;
+      }
+      if (n >= 0) throw std::runtime_error("zmq.ipc: a message of " + std::to_string(n) + " bytes, not one item");
+      if (errno != EAGAIN && errno != EINTR) fail("zmq_recv");
+      if (in_transit_to(index_) == 0) return false;  // empty
+      wait_for(pull_, ZMQ_POLLIN);                   // sent, not here yet
+    }
   }
 
  private:
@@ -149,6 +197,18 @@ class zmq_push_pull {
       fail("zmq_setsockopt");
     return s;
   }
+  // Sent to `consumer` by every producer and not yet received by it.
+  std::uint64_t in_transit_to(std::size_t consumer) const {
+    std::uint64_t sent = 0;
+    for (std::uint32_t p = 0, n = counts_->producers.load(std::memory_order_acquire); p < n; ++p)
+      sent += counts_->rows[p].sent_to[consumer].load(std::memory_order_acquire);
+    const std::uint64_t received = counts_->received[consumer].received.load(std::memory_order_acquire);
+    return sent > received ? sent - received : 0;  // a receive may be counted before its send is
+  }
+  void wait_for(void* socket, short event) {
+    zmq_pollitem_t item{socket, 0, event, 0};
+    if (::zmq_poll(&item, 1, 10) < 0 && errno != EINTR) fail("zmq_poll");  // at most 10 ms, then look again
+  }
   // At the first push every consumer has bound (it entered before the run started).
   void connect_to_consumers() {
     const std::uint32_t consumers = counts_->consumers.load(std::memory_order_acquire);
@@ -157,7 +217,8 @@ class zmq_push_pull {
       pushes_.push_back(socket(ZMQ_PUSH, ZMQ_SNDHWM));
       if (::zmq_connect(pushes_.back(), ("ipc://" + file_of(c)).c_str()) != 0) fail("zmq_connect " + file_of(c));
     }
-    next_ = producer_index_ % consumers;  // producers start on different consumers
+    sent_.assign(consumers, 0);
+    next_ = index_ % consumers;  // producers start on different consumers
   }
 
   checked_capacity capacity_;
@@ -167,8 +228,10 @@ class zmq_push_pull {
   void* context_ = nullptr;
   void* pull_ = nullptr;
   std::vector<void*> pushes_;  // producer: one PUSH socket per consumer
+  std::vector<std::uint64_t> sent_;  // producer: items sent to each consumer
+  std::uint64_t received_ = 0;       // consumer: items received
   std::size_t next_ = 0;
-  unsigned producer_index_ = 0;
+  unsigned index_ = 0;  // this side's index among the producers or the consumers
 };
 
 template <class T>
