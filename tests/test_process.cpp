@@ -258,11 +258,12 @@ struct deaf_ring : mpmc_ring<T> {
   using mpmc_ring<T>::mpmc_ring;
   bool try_pop(T& item) {
     if (mpmc_ring<T>::try_pop(item)) return (empty_since = 0, true);
-    if (!empty_since) empty_since = ::time(nullptr);
-    if (::time(nullptr) - empty_since > 1) ::pause();  // stuck for good (until SIGKILL)
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (!empty_since) empty_since = now;
+    if (now - empty_since > 300'000'000) ::pause();  // empty for 0.3 s: stuck for good (until SIGKILL)
     return false;
   }
-  time_t empty_since = 0;  // in the consumer's process
+  std::int64_t empty_since = 0;  // steady-clock ns, in the consumer's process
 };
 
 TEST(Crash, NegativeControlsATransportThatLosesTheProbeOrHangsASurvivor) {
