@@ -76,7 +76,7 @@ run_config items_run(const transport& t, unsigned sides, std::uint64_t capacity,
   c.capacity = capacity;
   c.payload_bytes = payload;
   c.wait = std::move(wait);
-  c.items = (payload == 8 ? 20000 : payload == 64 ? 5000 : 2000) * sides;
+  c.items = (payload == 8 ? 4000 : payload == 64 ? 2000 : 1000) * sides;  // many runs: each short
   c.drain_timeout_s = 10;
   return c;
 }
