@@ -9,15 +9,6 @@
 #include <fmt/core.h>
 
 namespace ringlab::ipc {
-namespace {
-
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 fault_injector::fault_injector(const harness::run_config& cfg, const side_processes& sides, std::function<void()> stop_run)
     : sides_(sides), stop_run_(std::move(stop_run)), after_s_(cfg.fault_after_s) {
@@ -32,7 +23,7 @@ void fault_injector::start() {
     std::unique_lock lock(mutex_);
     if (over_changed_.wait_until(lock, clock::now() + std::chrono::duration<double>(after_s_), [&] { return over_; }))
       return;  // the run ended first
-    killed_ns_ = monotonic_ns();  // first: the watcher must know the death is ours when it sees it
+    killed_ns_ = harness::monotonic_now_ns();  // first: the watcher must know the death is ours when it sees it
     ::kill(sides_.pid_of(static_cast<std::size_t>(victim_index_)), SIGKILL);
     if (over_changed_.wait_for(lock, std::chrono::duration<double>(grace_s), [&] { return over_; })) return;
     lock.unlock();
