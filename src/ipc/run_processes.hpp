@@ -28,7 +28,7 @@ inline constexpr std::size_t round_up_lines(std::size_t bytes) {
   return (bytes + false_sharing_range - 1) / false_sharing_range * false_sharing_range;
 }
 
-// A producer whose work is done stays until the consumers have left (or the run stops):
+// A producer whose work is done stays until the consumers have left (or a side is lost):
 // to a kernel transport a producer that had gone would look like a dead one (EOF).
 inline void stay_until_consumers_leave(const harness::control_block& ctl, unsigned consumers) {
   for (;;) {
