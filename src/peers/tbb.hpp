@@ -14,12 +14,25 @@
 #pragma once
 #include <oneapi/tbb/concurrent_queue.h>
 
+#include <memory>
+
 #include <ringlab/queue.hpp>
 
 #include "peers/adapter.hpp"
 #include "peers/release_on_close.hpp"
 
 namespace ringlab::peers {
+
+// TBB takes its pages from libtbbmalloc, which TSan does not instrument: it never sees a
+// page freed and handed out again, and reports the reuse as a race. Under TSan only, the
+// pages come from malloc, which it follows; everywhere else TBB's own allocator.
+#ifdef __SANITIZE_THREAD__
+template <class T>
+using tbb_page_allocator = std::allocator<T>;
+#else
+template <class T>
+using tbb_page_allocator = oneapi::tbb::cache_aligned_allocator<T>;
+#endif
 
 template <class T>
 class tbb_bounded_queue {
@@ -69,7 +82,7 @@ class tbb_bounded_queue {
                     "tbb adapter: the item ~0 is the close marker and cannot be carried");
   }
   checked_capacity capacity_;
-  oneapi::tbb::concurrent_bounded_queue<T> queue_;
+  oneapi::tbb::concurrent_bounded_queue<T, tbb_page_allocator<T>> queue_;
   release_on_close release_;
 };
 
