@@ -2,7 +2,7 @@
 
 ranking_table: every queue of an experiment ordered by closed-loop throughput, with CPU
 per item, p99 latency at the open-loop rate, and both figures as ratios to one queue
-(medians of valid, undisturbed rows; one payload size).
+(medians of valid, undisturbed rows; one payload size, and the rows matching `where`).
 detection_table: the crash suite, per transport and fault: how fast the conductor and
 the survivor noticed (medians), how the survivor knew, and the outcomes of every run.
 """
@@ -23,9 +23,12 @@ def _ratio(value, base):
     return f"{value / base:.3g}" if math.isfinite(value) and math.isfinite(base) and base else "n/a"
 
 
-def ranking_table(csv_path, base, payload):
+def ranking_table(csv_path, base, payload, where=None):
     rows = stats.load_results(csv_path).rows
-    rows = rows[rows["payload_bytes"].astype(str) == str(payload)]
+    for column in where or {}:
+        if column not in rows.columns:
+            raise stats.DataError(f"{csv_path}: no column '{column}'")
+    rows = stats.select(rows[rows["payload_bytes"].astype(str) == str(payload)], where)
     closed, opened = rows[rows["offered_rate_items_per_s"] == 0], rows[rows["offered_rate_items_per_s"] > 0]
     if closed.empty or base not in set(closed["queue"]):
         raise stats.DataError(f"{csv_path}: no closed-loop row of {base} at {payload} B")

@@ -12,7 +12,7 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- /ringlab:claims -->
     <!-- ringlab:efficiency EXP HOST -->         the harness-efficiency table
     <!-- /ringlab:efficiency -->
-    <!-- ringlab:ranking EXP HOST BASE PAYLOAD -->  queues by throughput, p99, ratios to BASE
+    <!-- ringlab:ranking EXP HOST BASE PAYLOAD [FILTER ...] -->  queues by throughput, p99, ratios to BASE
     <!-- /ringlab:ranking -->
     <!-- ringlab:detection EXP HOST -->          the crash suite: who noticed a kill, how fast
     <!-- /ringlab:detection -->
@@ -52,7 +52,7 @@ from ringlab_stats import DataError  # noqa: E402
 
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
-         "ranking": "EXP HOST BASE_QUEUE PAYLOAD", "detection": "EXP HOST"}
+         "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST"}
 TABLES = ("claims", "efficiency", "ranking", "detection")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
@@ -208,7 +208,7 @@ def render(block, sources):
         table = sources.once(("efficiency", exp, host), lambda: efficiency.efficiency_table(sources.csv(exp, host)))
         return "\n" + table + "\n"
     if block.kind == "ranking":
-        return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1]) + "\n"
+        return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1], filters(rest[2:])) + "\n"
     if block.kind == "detection":
         return "\n" + tables.detection_table(sources.csv(exp, host)) + "\n"
     if block.kind == "claim":

@@ -27,6 +27,7 @@ import ringlab_experiment as experiments  # noqa: E402
 import ringlab_points as points  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
+import ringlab_tables as tables  # noqa: E402
 
 
 def script(name, *args, env=None):
@@ -317,6 +318,54 @@ class Efficiency(unittest.TestCase):
 
     def test_the_label_is_a_ratio_never_scaled(self):
         self.assertEqual(style.axis_unit("harness_efficiency", 1e7), ("harness efficiency (harness / native)", 1.0))
+
+
+class Tables(unittest.TestCase):
+    """The README's ranking and detection tables (plots/ringlab_tables.py) from small CSVs."""
+
+    def write(self, tmp, rows):
+        path = Path(tmp) / "t.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        return path
+
+    def test_ranking_orders_by_throughput_with_ratios_to_the_base_and_keeps_only_the_filtered_rows(self):
+        rows = []
+        for queue, scope, thr, p99 in [("shm_spsc", "process", 100e6, 2000), ("pipe", "process", 2e6, 8000),
+                                       ("spsc_ring", "thread", 200e6, 1000)]:
+            for wait, scale in [("park", 1), ("spin", 1000)]:   # spin rows would reorder everything
+                rows.append(dict(valid=1, disturbed=0, queue=queue, scope=scope, wait=wait, payload_bytes=8,
+                                 offered_rate_items_per_s=0, throughput_items_per_s=thr * scale if queue == "pipe" else thr,
+                                 cpu_ns_per_item=10, lat_p99_ns=None))
+                rows.append(dict(valid=1, disturbed=0, queue=queue, scope=scope, wait=wait, payload_bytes=8,
+                                 offered_rate_items_per_s=100000, throughput_items_per_s=1e5, cpu_ns_per_item=10,
+                                 lat_p99_ns=p99))
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = self.write(tmp, rows)
+            lines = tables.ranking_table(csv, "shm_spsc", 8, {"wait": ["park"]}).splitlines()
+            self.assertEqual([line.split(" | ")[0].strip("| `") for line in lines[2:]], ["spsc_ring", "shm_spsc", "pipe"])
+            self.assertTrue(lines[2].endswith("| 2 | 0.5 |"), lines[2])
+            self.assertTrue(lines[4].endswith("| 0.02 | 4 |"), lines[4])
+            # Negative control: without the filter the spin rows count and the pipe leads.
+            unfiltered = tables.ranking_table(csv, "shm_spsc", 8).splitlines()
+            self.assertIn("`pipe`", unfiltered[2])
+            with self.assertRaises(stats.DataError):
+                tables.ranking_table(csv, "shm_spsc", 8, {"nonesuch": ["x"]})
+            with self.assertRaises(stats.DataError):
+                tables.ranking_table(csv, "iceoryx", 8)
+
+    def test_detection_counts_every_outcome_hung_included_and_says_how_the_survivor_knew(self):
+        rows = [dict(valid=1, queue="pipe", fault="kill-producer", detect_ns=1000 * k, survivor_detect_ns=2000,
+                     detected_by="pidfd; consumer 0: EOF: read returned 0", outcome="failed-clean") for k in (1, 2, 3)]
+        rows += [dict(valid=v, queue="shm_spsc", fault="kill-consumer", detect_ns=500, survivor_detect_ns=None,
+                      detected_by="pidfd", outcome=o) for v, o in ((1, "recovered"), (0, "hung"))]
+        rows.append(dict(valid=1, queue="shm_spsc", fault="none", detect_ns=None, survivor_detect_ns=None,
+                         detected_by=None, outcome=None))
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = tables.detection_table(self.write(tmp, rows)).splitlines()
+        self.assertEqual(len(lines), 4, "a row per transport and fault; runs without a fault are not shown")
+        self.assertIn("| `pipe` | producer | 2 µs | 2 µs | EOF | 3 failed-clean |", lines[2])
+        self.assertIn("| never | never (stopped after the grace second) |", lines[3])
+        self.assertIn("1 recovered, 1 hung", lines[3])
 
 
 class ClaimsOnEfficiency(unittest.TestCase):

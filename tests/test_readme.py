@@ -246,5 +246,16 @@ class Errors(ReadmeCase):
         self.assertEqual(lines, [f"README.md:{len(text.splitlines())}: ringlab:value has no <!-- /ringlab:value -->"])
 
 
+class ProjectReadme(unittest.TestCase):
+    """The project's own README: every generated number matches the committed results."""
+
+    def test_every_block_is_current(self):
+        r = subprocess.run([sys.executable, str(ROOT / "plots" / "update_readme.py"), "--check"],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+    # Its negative control is Check.test_a_stale_block_fails_check_naming_its_line:
+    # the same --check on a README with a stale block fails.
+
+
 if __name__ == "__main__":
     unittest.main()
