@@ -227,6 +227,7 @@ TEST(Crash, AKilledPipeProducerIsNoticedByTheConsumerAsEof) {
   EXPECT_TRUE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
   EXPECT_NE(r.detected_by.find("consumer 0: EOF"), std::string::npos) << r.detected_by;
   EXPECT_EQ(r.outcome, "failed-clean") << "an anonymous pipe's ends die with its users";
+  EXPECT_TRUE(std::isnan(r.drain_ns)) << "the killed producer's last push is unknown: no drain figure";
 }
 
 TEST(Crash, AKilledPipeConsumerIsNoticedByTheProducerAsEpipe) {

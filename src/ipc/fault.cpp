@@ -54,6 +54,9 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
     r.validation_error = fmt::format("the run ended before the kill at {} s; nothing was tested", cfg.fault_after_s);
     return;
   }
+  // The drain (last push to last exit) has no meaning once a side died mid-run: its
+  // last push or exit is unknown. No figure rather than a made-up one.
+  r.drain_ns = NAN;
   std::vector<std::string> wrong;
   for (const auto& l : lost) {
     if (l.who == fault.victim()) r.detect_ns = l.noticed_ns > killed ? static_cast<double>(l.noticed_ns - killed) : 0.0;
