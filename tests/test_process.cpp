@@ -230,6 +230,18 @@ TEST(Crash, AKilledPipeProducerIsNoticedByTheConsumerAsEof) {
   EXPECT_TRUE(std::isnan(r.drain_ns)) << "the killed producer's last push is unknown: no drain figure";
 }
 
+// A transport whose users need per-process state (zmq's sockets) cannot be probed by
+// one process holding the conductor's object: "not-probed", not a false failed-clean.
+// (Its control: the pipe above, probed and failed-clean.)
+#if RINGLAB_HAVE_ZMQ && !defined(__SANITIZE_THREAD__)
+TEST(Crash, ATransportNeedingItsOwnSidesIsNotProbed) {
+  const run_result r = named("zmq.ipc").run(fault_run("zmq.ipc", "kill-consumer"), context());
+  SCOPED_TRACE(describe(r));
+  EXPECT_EQ(r.outcome, "not-probed");
+  EXPECT_NE(r.validation_error.find("not probed: a new user needs a socket"), std::string::npos) << r.validation_error;
+}
+#endif
+
 TEST(Crash, AKilledPipeConsumerIsNoticedByTheProducerAsEpipe) {
   const run_result r = named("pipe").run(fault_run("pipe", "kill-consumer"), context());
   SCOPED_TRACE(describe(r));

@@ -86,7 +86,8 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
     for (const auto& n : left_in_shm) names += (names.empty() ? "" : " ") + n;
     wrong.push_back("left in /dev/shm: " + names);
   }
-  r.outcome = survivors_without_results ? "hung" : probe.empty() ? "recovered" : "failed-clean";
+  const bool probed = probe.rfind(not_probed_prefix, 0) != 0;
+  r.outcome = survivors_without_results ? "hung" : !probed ? "not-probed" : probe.empty() ? "recovered" : "failed-clean";
   r.valid = wrong.empty();
   r.validation_error = fmt::format("{} killed at {} s; afterwards {}", fault.victim(), cfg.fault_after_s,
                                    probe.empty() ? "a new process could still push and pop through it" : probe);

@@ -72,13 +72,19 @@ struct fault_report {
             const std::vector<harness::consumer_state>& consumers) const;
 };
 
+inline constexpr const char* not_probed_prefix = "not probed: ";
+
 // Names in /dev/shm now: a fault run must leave none that it made.
 std::set<std::string> shm_names();
 
 // After a kill: a new process holding what the conductor holds takes out what is left,
 // pushes one item and pops it back, within 1 s. "" if it could; otherwise why not.
+// A transport whose users each need their own per-process state (sockets, a runtime)
+// says so in `not_probed_because`: the answer is then "not probed: <why>".
 template <class Transport, class Item>
 std::string probe_after_fault(Transport& q, const Item& prototype) {
+  if constexpr (requires { Transport::not_probed_because; })
+    return std::string(not_probed_prefix) + Transport::not_probed_because;
   const pid_t pid = ::fork();
   if (pid < 0) return "the probe could not fork";
   if (pid == 0) {

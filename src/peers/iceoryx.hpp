@@ -69,6 +69,9 @@ class iceoryx_transport {
 
  public:
   using value_type = T;
+  // The crash suite's probe is one process holding the conductor's object; iceoryx needs a
+  // runtime per process and a publisher or subscriber per side, made in enter().
+  static constexpr const char* not_probed_because = "a new user needs its own runtime and port per side (enter)";
   static constexpr queue_properties properties{.lock_free = false, .spsc_only = true};
   static constexpr std::size_t max_capacity = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_count); }
