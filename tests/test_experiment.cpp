@@ -110,6 +110,28 @@ producers = { above = 1, below = 4 }
   EXPECT_EQ(expand(e).size(), 9u - 2u);  // a/2 and b/2 only
 }
 
+// An exclude rule sees the value that holds: a group's own, not the [fixed] one it overrides.
+TEST(Experiment, ExcludeSeesAGroupsOverride) {
+  const auto e = load("x", std::string(header) + R"(
+[fixed]
+capacity = 8
+[[group]]
+name = "wide"
+axes = { queue = ["a", "b"] }
+[[group]]
+name = "one"
+fixed = { capacity = 1 }
+axes = { queue = ["a", "b"] }
+[[exclude]]
+queue = "b"
+capacity = 8
+)");
+  const auto points = expand(e);
+  ASSERT_EQ(points.size(), 3u);  // wide/a, one/a, one/b: only wide/b has capacity 8
+  EXPECT_EQ(points[2].id, "group=one queue=b");
+  EXPECT_EQ(points[2].config.capacity, 1u);
+}
+
 struct bad_file {
   const char* name;
   std::string text;

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "harness/run.hpp"
+#include "harness/seed_scenario.hpp"
 #include "ipc/segment.hpp"
 #include "queue_list.hpp"
 
@@ -37,9 +38,11 @@ struct transport {
   const char* name;
   bool spsc_only;
   bool blocks_natively;
+  bool delays_visibility;  // a stream socket: no round trips
   std::uint64_t max_capacity;  // a hand-off slot holds 1 item only
   run_result (*run)(const run_config&, const run_context&);
   void (*check_capacity)(std::size_t);
+  run_result (*run_seed)(const run_config&, double, std::uint64_t, const run_context&);
 };
 template <class Q>
 constexpr std::uint64_t max_capacity_of() {
@@ -48,8 +51,9 @@ constexpr std::uint64_t max_capacity_of() {
 }
 #define RINGLAB_AS_TRANSPORT(name, Template, description) \
   transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.blocks_natively, \
-            max_capacity_of<Template<std::uint64_t>>(), &run_point<Template>,                                            \
-            [](std::size_t capacity) { (void)Template<std::uint64_t>(capacity); }},
+            Template<std::uint64_t>::properties.delays_visibility, max_capacity_of<Template<std::uint64_t>>(),          \
+            &run_point<Template>, [](std::size_t capacity) { (void)Template<std::uint64_t>(capacity); },             \
+            &run_seed_point<Template>},
 // Under TSan, our transports only: it cannot see across processes, so what it checks here
 // is each side's own threads, and the peers' sides are their libraries' threads, whose
 // reports are suppressed anyway (test_ipc_peers runs the peers in the debug build).
@@ -142,6 +146,117 @@ TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
   c.queue = "dropping";
   c.ending = termination::sentinel;  // the pills still arrive: the run ends at once
   const run_result r = ipc::run_processes_typed<ipc::between_processes<dropping_ring<tag>>, yield, tag>(c, context());
+  EXPECT_FALSE(r.valid);
+  EXPECT_NE(r.validation_error.find("never arrived"), std::string::npos) << r.validation_error;
+}
+
+// Round trips (the pinger and the echoer, two transports) and the native loops the harness's
+// tax is measured against, in two processes: every transport that can, each wait it has.
+TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
+  const auto before = our_segments();
+  for (const auto& t : transports)
+    for (const char* wait : {"park", "block"}) {
+      if (wait == std::string("block") && !t.blocks_natively) continue;
+      run_config c = items_run(t, 1, std::min<std::uint64_t>(8, t.max_capacity), 8, wait);
+      c.items = 0;
+      c.duration_s = 0.15, c.warmup_s = 0.05;
+      if (!t.delays_visibility) {
+        c.shape = pattern::pingpong;
+        c.ending = termination::sentinel;
+        for (bool native : {false, true}) {
+          c.native = native;
+          const run_result r = t.run(c, context());
+          SCOPED_TRACE(describe(r));
+          EXPECT_TRUE(r.valid) << r.validation_error;
+          EXPECT_EQ(r.config.scope, "process");
+          EXPECT_GT(r.rtt_mean_ns, 0);
+          if (!native) EXPECT_GT(r.rtt.samples, 0u);
+        }
+      }
+      c.shape = pattern::stream;
+      c.native = true;
+      const run_result r = t.run(c, context());
+      SCOPED_TRACE(describe(r));
+      EXPECT_TRUE(r.valid) << r.validation_error;
+      EXPECT_GT(r.throughput_items_per_s, 0);
+      EXPECT_EQ(r.items_pushed, r.items_popped);
+    }
+  EXPECT_EQ(our_segments(), before) << "a run left a segment in /dev/shm";
+}
+
+// Their negative controls: an echo that is not the item sent, an item lost in the native loop.
+template <class T>
+struct bending_ring : mpmc_ring<T> {
+  using mpmc_ring<T>::mpmc_ring;
+  bool try_pop(T& item) {
+    if (!mpmc_ring<T>::try_pop(item)) return false;
+    if (++pops % 101 == 0 && !is_pill(item)) ++item;  // the echo comes back changed
+    return true;
+  }
+  std::uint64_t pops = 0;
+};
+
+TEST(Processes, ABentEchoAndALostItemAreCaughtInTheLoopsAcrossProcesses) {
+  run_config c = items_run(transports[0], 1, 64, 8, "yield");
+  c.items = 0;
+  c.duration_s = 0.15, c.warmup_s = 0.05;
+  c.ending = termination::sentinel;
+  c.shape = pattern::pingpong;
+  c.queue = "bending";
+  const run_result bent = ipc::run_pair_typed<ipc::between_processes<bending_ring<tag>>, yield, tag, true>(c, context());
+  EXPECT_FALSE(bent.valid);
+  EXPECT_NE(bent.validation_error.find("echoes were not the item sent"), std::string::npos) << bent.validation_error;
+  c.shape = pattern::stream;
+  c.native = true;
+  c.queue = "dropping";
+  const run_result lost = ipc::run_pair_typed<ipc::between_processes<dropping_ring<tag>>, yield, tag, false>(c, context());
+  EXPECT_FALSE(lost.valid);
+  EXPECT_NE(lost.validation_error.find("popped"), std::string::npos) << lost.validation_error;
+}
+
+// The seeds' own scenario (two producers at 1 and 2 items a tick, a consumer taking 1-5,
+// time to 20 items) with its sides in processes: every transport that takes 2 producers,
+// both terminations, each item once and in order.
+TEST(Processes, TheSeedScenarioAcrossProcesses) {
+  const auto before = our_segments();
+  for (const auto& t : transports) {
+    if (t.spsc_only) continue;
+    for (auto ending : {termination::join, termination::sentinel}) {
+      run_config c = items_run(t, 1, std::min<std::uint64_t>(5, t.max_capacity), 8, t.blocks_natively ? "block" : "park");
+      c.producers = 2;
+      c.ending = ending;
+      c.pin = "none";
+      const run_result r = t.run_seed(c, 1.0, 42, context());
+      SCOPED_TRACE(describe(r));
+      EXPECT_TRUE(r.valid) << r.validation_error;
+      EXPECT_EQ(r.config.scope, "process");
+      EXPECT_GE(r.items_popped, seed_target_items);
+      EXPECT_GT(r.measured_s, 0.005) << "20 items at 3 a tick take at least 7 ticks of 1 ms";
+      EXPECT_LT(r.measured_s, 0.1);
+    }
+  }
+  EXPECT_EQ(our_segments(), before) << "a run left a segment in /dev/shm";
+}
+
+// Its negative control: a transport that loses every 5th item fails the same check.
+template <class T>
+struct leaky_ring : mpmc_ring<T> {
+  using mpmc_ring<T>::mpmc_ring;
+  bool try_push(const T& item) {
+    if (++pushes % 5 == 0) return true;
+    return mpmc_ring<T>::try_push(item);
+  }
+  std::uint64_t pushes = 0;
+};
+template <class T>
+using leaky_transport = ipc::between_processes<leaky_ring<T>>;
+
+TEST(Processes, TheSeedScenarioCatchesALostItemAcrossProcesses) {
+  run_config c = items_run(transports[0], 1, 5, 8, "park");
+  c.queue = "leaky";
+  c.producers = 2;
+  c.pin = "none";
+  const run_result r = run_seed_point<leaky_transport>(c, 1.0, 42, context());
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.validation_error.find("never arrived"), std::string::npos) << r.validation_error;
 }

@@ -76,8 +76,9 @@ void validate(const run_config& c) {
   if (c.latency_sample_every != 0 && (c.latency_sample_every & (c.latency_sample_every - 1)) != 0)
     bad(fmt::format("--latency-sample {}: must be a power of two", c.latency_sample_every));
   if (q->properties.delays_visibility && (c.offered_rate != 0 || c.shape == pattern::pingpong))
-    bad(fmt::format("--queue {}: publishes a cache line at a time, so it is a closed-loop streaming bound only "
-                    "(no --rate, no --pattern pingpong)", c.queue));
+    bad(fmt::format("--queue {}: may hold an item back until more follow or a flush (a floor's cache line, a stream "
+                    "socket's split item), so it is a closed-loop streaming bound only (no --rate, no --pattern pingpong)",
+                    c.queue));
   if (c.shape == pattern::pingpong) {
     if (c.producers != 1 || c.consumers != 1)
       bad(fmt::format("--pattern pingpong: round trips are between one producer and one consumer, not {}P{}C", c.producers, c.consumers));
@@ -104,13 +105,8 @@ void validate(const run_config& c) {
     bad(fmt::format("--scope {}: must be thread or process", c.scope));
   if (c.scope != "" && c.scope != q->scope)
     bad(fmt::format("--scope {}: {} is a {} transport (`ringlab list` shows each one's scope)", c.scope, c.queue, q->scope));
-  if (q->scope == "process") {
-    // Sides in separate processes (ipc/run_processes.hpp): the stream pattern, through
-    // the harness, waiting by spin, yield, park (a futex shared between the processes) or,
-    // for a transport that blocks natively, its own process-shared blocking calls.
-    if (c.shape == pattern::pingpong) bad(fmt::format("--pattern pingpong: not available across processes yet ({})", c.queue));
-    if (c.native) bad(fmt::format("--native: {} has no native loop; its sides are the harness's, in processes", c.queue));
-  }
+  if (q->scope == "process" && (c.native || c.shape == pattern::pingpong) && c.fault != "none")
+    bad(fmt::format("--kill: the crash suite kills a side of the stream, not of --native or --pattern pingpong ({})", c.queue));
   if (c.fault != "none") {
     if (c.fault != "kill-producer" && c.fault != "kill-consumer")
       bad(fmt::format("--kill {}: must be producer or consumer", c.fault));

@@ -7,6 +7,7 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/native.hpp"
+#include "harness/seed_scenario.hpp"
 
 namespace ringlab::harness {
 namespace {
@@ -335,6 +336,33 @@ run_result analyse_native(const run_config& cfg, const run_context& ctx, const c
   if (r.items_popped) r.consumer_cpu_ns_per_item = static_cast<double>(consumer.outcome.cpu_ns) / static_cast<double>(r.items_popped);
   r.drain_ns = consumer.outcome.end_ticks > producer.outcome.end_ticks
                    ? clock.to_ns(static_cast<double>(consumer.outcome.end_ticks - producer.outcome.end_ticks)) : 0;
+  return r;
+}
+
+}  // namespace ringlab::harness
+
+namespace ringlab::harness {
+
+run_result seed_result(const run_config& cfg, const run_context& ctx, const pin_plan& plan, const seed_outcome& out) {
+  const clock_source& clock = *ctx.clock;
+  run_result r;
+  r.config = cfg;
+  r.host = ctx.host;
+  r.commit = ctx.commit;
+  r.build_id = ctx.build_id;
+  r.clock_name = clock.name();
+  r.clock_read_ns = measure_read_ns(clock);
+  r.oversubscribed = plan.oversubscribed;
+  r.items_pushed = out.pushed[0] + out.pushed[1];
+  r.items_popped = out.popped;
+  const auto v = validate_delivery(out.pushed, {out.tally});
+  r.valid = v.valid;
+  r.validation_error = v.problem;
+  r.measured_s = clock.to_ns(static_cast<double>(out.target_ticks)) / 1e9;
+  r.throughput_items_per_s = seed_target_items / r.measured_s;
+  const auto last_push = std::max(out.last_push[0], out.last_push[1]);
+  r.drain_ns = clock.to_ns(static_cast<double>(out.last_exit - std::min(out.last_exit, last_push)));
+  r.metrics = {{"consume_20_ms", fmt::format("{:.3f}", r.measured_s * 1e3)}};
   return r;
 }
 

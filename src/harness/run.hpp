@@ -161,6 +161,7 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
 
 #include "harness/native.hpp"
 #include "harness/pingpong.hpp"
+#include "ipc/run_pair.hpp"
 #include "ipc/run_processes.hpp"
 
 namespace ringlab::harness {
@@ -168,6 +169,11 @@ namespace ringlab::harness {
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
   if constexpr (ipc::is_process_transport<Q>) {
+    if (cfg.shape == pattern::pingpong) {
+      if constexpr (std::is_same_v<Item, tag>) return ipc::run_pair_typed<Q, W, Item, true>(cfg, ctx);
+    } else if (cfg.native) {
+      return ipc::run_pair_typed<Q, W, Item, false>(cfg, ctx);
+    }
     return ipc::run_processes_typed<Q, W, Item>(cfg, ctx);
   } else {
     if (cfg.native) return run_native_typed<Q, W, Item>(cfg, ctx);

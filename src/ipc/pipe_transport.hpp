@@ -4,7 +4,8 @@
 // item, so no item is split or interleaved with another, whatever the number of sides.
 // The bound is the pipe's buffer, set to the capacity's bytes (F_SETPIPE_SZ rounds up to
 // a page, so capacity() reports what the kernel gave: not exact). Both ends are
-// non-blocking: try_push/try_pop never sleep, the wait strategy decides how a side waits.
+// non-blocking: try_push/try_pop never sleep, the wait strategy decides how a side waits;
+// `block` sleeps in the kernel, in poll() on the pipe (ipc/fd_block.hpp).
 // After the fork each process keeps only the end it uses, so a dead peer shows: EOF when
 // every writer is gone, EPIPE when every reader is (ipc::peer_lost).
 #pragma once
@@ -25,6 +26,7 @@
 
 #include <ringlab/queue.hpp>
 
+#include "ipc/fd_block.hpp"
 #include "ipc/transport.hpp"
 
 namespace ringlab::ipc {
@@ -36,7 +38,7 @@ class pipe_transport {
  public:
   using value_type = T;
   // One FIFO in the kernel: a total order; a side stalled in a system call holds its lock.
-  static constexpr queue_properties properties{.exact_capacity = false, .lock_free = false};
+  static constexpr queue_properties properties{.exact_capacity = false, .lock_free = false, .blocks_natively = true};
   static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // nothing of it in the segment
   static constexpr bool notices_dead_peers = true;                       // EOF, EPIPE
 
@@ -55,7 +57,8 @@ class pipe_transport {
     capacity_ = static_cast<std::size_t>(bytes) / sizeof(T);
   }
   pipe_transport(pipe_transport&& other) noexcept
-      : read_fd_(std::exchange(other.read_fd_, -1)), write_fd_(std::exchange(other.write_fd_, -1)), capacity_(other.capacity_) {}
+      : read_fd_(std::exchange(other.read_fd_, -1)), write_fd_(std::exchange(other.write_fd_, -1)), capacity_(other.capacity_),
+        closed_(std::move(other.closed_)) {}
   pipe_transport& operator=(pipe_transport&&) = delete;
   ~pipe_transport() { close_both(); }
 
@@ -73,6 +76,10 @@ class pipe_transport {
     if (n < 0 && errno == EPIPE) throw peer_lost("EPIPE on the pipe: every reader is gone");
     throw std::runtime_error(n < 0 ? std::string("pipe: write: ") + std::strerror(errno) : "pipe: a write was split");
   }
+  bool push(const T& item) { return block_on(write_fd_, POLLOUT, closed_, [&] { return try_push(item); }); }
+  bool pop(T& item) { return block_on(read_fd_, POLLIN, closed_, [&] { return try_pop(item); }); }
+  void close() noexcept { closed_.signal(); }
+
   // A writer that cannot write (pipe.semaphore, when full) asks this: poll says POLLERR
   // on a write end once every reader is gone.
   void check_readers() const {
@@ -95,6 +102,7 @@ class pipe_transport {
   }
   int read_fd_ = -1, write_fd_ = -1;
   std::size_t capacity_ = 0;
+  close_event closed_;  // `block`: close() wakes the sleepers (made before the fork)
 };
 
 // pipe.semaphore: the same pipe, bounded by a semaphore instead of its buffer, as the

@@ -3,7 +3,8 @@
 // is sizeof(T), so a message is always whole, and mq_maxmsg is the capacity, so the bound
 // is exact. All messages have priority 0: the queue is then a plain FIFO, one total order.
 // The queue is opened O_NONBLOCK (EAGAIN = full/empty: try_push/try_pop never sleep, the
-// wait strategy decides how a side waits) and unlinked right after mq_open: the sides
+// wait strategy decides how a side waits; `block` sleeps in poll() on the descriptor,
+// ipc/fd_block.hpp) and unlinked right after mq_open: the sides
 // inherit the descriptor by fork, so /dev/mqueue holds nothing of ours whatever then
 // dies. One descriptor serves both directions, so any number of sides can share it.
 // A dead peer is NOT noticeable through it: a message queue has no EOF and no EPIPE (a
@@ -28,6 +29,7 @@
 
 #include <ringlab/queue.hpp>
 
+#include "ipc/fd_block.hpp"
 #include "ipc/transport.hpp"
 
 namespace ringlab::ipc {
@@ -62,7 +64,7 @@ class posix_mq {
  public:
   using value_type = T;
   // A queue in the kernel: one total order; a side stalled in a system call holds its lock.
-  static constexpr queue_properties properties{.exact_capacity = true, .lock_free = false};
+  static constexpr queue_properties properties{.exact_capacity = true, .lock_free = false, .blocks_natively = true};
   static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // nothing of it in the segment
 
   explicit posix_mq(std::size_t capacity) : posix_mq(capacity, nullptr) {}
@@ -72,7 +74,8 @@ class posix_mq {
       reject_capacity("posix_mq", capacity, why);
     queue_ = open_unlinked_mq(capacity, sizeof(T));
   }
-  posix_mq(posix_mq&& other) noexcept : queue_(std::exchange(other.queue_, mqd_t(-1))), capacity_(other.capacity_) {}
+  posix_mq(posix_mq&& other) noexcept
+      : queue_(std::exchange(other.queue_, mqd_t(-1))), capacity_(other.capacity_), closed_(std::move(other.closed_)) {}
   posix_mq& operator=(posix_mq&&) = delete;
   ~posix_mq() {
     if (queue_ != mqd_t(-1)) ::mq_close(queue_);
@@ -92,10 +95,15 @@ class posix_mq {
     throw std::runtime_error(n < 0 ? std::string("posix_mq: mq_receive: ") + std::strerror(errno)
                                    : "posix_mq: a message of " + std::to_string(n) + " bytes, not one item");
   }
+  // On Linux a message queue descriptor is a file descriptor: poll() says when it has room / a message.
+  bool push(const T& item) { return block_on(queue_, POLLOUT, closed_, [&] { return try_push(item); }); }
+  bool pop(T& item) { return block_on(queue_, POLLIN, closed_, [&] { return try_pop(item); }); }
+  void close() noexcept { closed_.signal(); }
 
  private:
   mqd_t queue_ = mqd_t(-1);
   std::size_t capacity_;
+  close_event closed_;  // `block`: close() wakes the sleepers (made before the fork)
 };
 
 }  // namespace ringlab::ipc

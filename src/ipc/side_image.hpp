@@ -45,6 +45,24 @@ inline void load(harness::thread_outcome& o, harness::word_reader& in) {
   o.pu = static_cast<int>(in.next()), o.start_ticks = in.next(), o.end_ticks = in.next(), o.peer_lost_ns = in.next();
   o.peer_lost_how = load_text(in);
 }
+// A consumer's delivery tally: how many producers, then each one's counts.
+inline void save(const harness::delivery_tally& tally, std::vector<std::uint64_t>& out) {
+  out.push_back(tally.by_producer.size());
+  for (const auto& t : tally.by_producer)
+    out.insert(out.end(), {t.count, t.mixed_sum, static_cast<std::uint64_t>(t.last_sequence), t.out_of_order,
+                           t.first_out_of_order});
+  out.insert(out.end(), {tally.corrupt, tally.torn});
+}
+// "" or what was wrong: the tally must already have the run's number of producers.
+inline std::string load(harness::delivery_tally& tally, harness::word_reader& in) {
+  if (in.next() != tally.by_producer.size()) return "its results name another number of producers";
+  for (auto& t : tally.by_producer) {
+    t.count = in.next(), t.mixed_sum = in.next(), t.last_sequence = static_cast<std::int64_t>(in.next());
+    t.out_of_order = in.next(), t.first_out_of_order = in.next();
+  }
+  tally.corrupt = in.next(), tally.torn = in.next();
+  return "";
+}
 }  // namespace image
 
 inline std::vector<std::uint64_t> image_of(const harness::producer_state& p) {
@@ -58,11 +76,7 @@ inline std::vector<std::uint64_t> image_of(const harness::consumer_state& c) {
   std::vector<std::uint64_t> out{consumer_record, c.popped, c.popped_at_measure, c.popped_at_stop, c.saw_measure,
                                  c.saw_stop, c.last_pop_ticks};
   image::save(c.outcome, out);
-  out.push_back(c.tally.by_producer.size());
-  for (const auto& t : c.tally.by_producer)
-    out.insert(out.end(), {t.count, t.mixed_sum, static_cast<std::uint64_t>(t.last_sequence), t.out_of_order,
-                           t.first_out_of_order});
-  out.insert(out.end(), {c.tally.corrupt, c.tally.torn});
+  image::save(c.tally, out);
   c.log.save(out);
   return out;
 }
@@ -98,12 +112,7 @@ inline std::string load_image(const std::vector<std::uint64_t>& words, harness::
   c.popped = in.next(), c.popped_at_measure = in.next(), c.popped_at_stop = in.next();
   c.saw_measure = in.next() != 0, c.saw_stop = in.next() != 0, c.last_pop_ticks = in.next();
   image::load(c.outcome, in);
-  if (in.next() != c.tally.by_producer.size()) return "its results name another number of producers";
-  for (auto& t : c.tally.by_producer) {
-    t.count = in.next(), t.mixed_sum = in.next(), t.last_sequence = static_cast<std::int64_t>(in.next());
-    t.out_of_order = in.next(), t.first_out_of_order = in.next();
-  }
-  c.tally.corrupt = in.next(), c.tally.torn = in.next();
+  if (auto e = image::load(c.tally, in); !e.empty()) return e;
   c.log.load(in);
   return in.ok && in.at == in.end ? "" : "its results were cut short (it died before it finished)";
 }

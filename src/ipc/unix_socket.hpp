@@ -27,7 +27,7 @@
 // buffer is sized in truesize: we measure one item's (SIOCOUTQ), ask for capacity × that
 // (the kernel doubles what it is asked, clamps it to [4608, 2 × net.core.wmem_max]), then
 // fill the empty socket to count what it really holds: capacity() is that count (not exact).
-// Both ends are non-blocking; after the fork each process keeps only the end it uses, so a
+// Both ends are non-blocking (`block` sleeps in poll() on them: ipc/fd_block.hpp); after the fork each process keeps only the end it uses, so a
 // dead peer shows: EOF when every writer is gone, EPIPE or ECONNRESET when every reader is
 // (ipc::peer_lost).
 #pragma once
@@ -50,6 +50,7 @@
 
 #include <ringlab/queue.hpp>
 
+#include "ipc/fd_block.hpp"
 #include "ipc/transport.hpp"
 
 namespace ringlab::ipc {
@@ -66,7 +67,7 @@ class unix_socket_transport {
   // One queue in the kernel: a total order; a side stalled in a system call holds its lock.
   static constexpr bool notices_dead_peers = true;  // EOF, EPIPE, ECONNRESET
   static constexpr queue_properties properties{
-      .exact_capacity = false, .lock_free = false, .spsc_only = stream, .delays_visibility = stream};
+      .exact_capacity = false, .lock_free = false, .spsc_only = stream, .blocks_natively = true, .delays_visibility = stream};
   static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // nothing of it in the segment
 
   explicit unix_socket_transport(std::size_t capacity) : unix_socket_transport(capacity, nullptr) {}
@@ -85,7 +86,7 @@ class unix_socket_transport {
   }
   unix_socket_transport(unix_socket_transport&& other) noexcept
       : write_fd_(std::exchange(other.write_fd_, -1)), read_fd_(std::exchange(other.read_fd_, -1)),
-        capacity_(other.capacity_), partial_(other.partial_) {}
+        capacity_(other.capacity_), closed_(std::move(other.closed_)), partial_(other.partial_) {}
   unix_socket_transport& operator=(unix_socket_transport&&) = delete;
   ~unix_socket_transport() { close_both(); }
 
@@ -142,6 +143,10 @@ class unix_socket_transport {
       return true;
     }
   }
+
+  bool push(const T& item) { return block_on(write_fd_, POLLOUT, closed_, [&] { return try_push(item); }); }
+  bool pop(T& item) { return block_on(read_fd_, POLLIN, closed_, [&] { return try_pop(item); }); }
+  void close() noexcept { closed_.signal(); }
 
   // Send a pending tail, waiting for room if need be: after the last push, nothing else
   // would. The reader drains meanwhile (it has whole items to take, or the tail fits).
@@ -234,6 +239,7 @@ class unix_socket_transport {
 
   int write_fd_ = -1, read_fd_ = -1;
   std::size_t capacity_ = 0;
+  close_event closed_;  // `block`: close() wakes the sleepers (made before the fork)
   [[no_unique_address]] std::conditional_t<stream, partial_item, no_partial> partial_;
 };
 

@@ -5,8 +5,12 @@
 // messages at priority 0). The queue is a ring of message slots in a named POSIX
 // shared-memory object guarded by one process-shared mutex and two condition variables
 // (not full / not empty). Differences from the example, and why:
-//  - non-blocking: try_send / try_receive (false when full / empty), priority 0 always
-//    (equal priorities leave in FIFO order); the wait strategy decides how a side waits.
+//  - `block` is the example's own way: send / receive sleeping on the queue's condition
+//    variables, as timed_send / timed_receive with a 10 ms deadline (met at once while
+//    items flow) so that a sleeper looks at close(), a flag in the run's segment, now and
+//    then: message_queue has no close of its own. Every other wait strategy drives
+//    try_send / try_receive (false when full / empty) and decides how a side waits.
+//    Priority 0 always (equal priorities leave in FIFO order).
 //  - the bound is exact: max_num_msg = capacity, max_msg_size = sizeof(item).
 //  - no open_only in the sides: the conductor creates the queue (create_only, a unique
 //    name) before the sides are forked, and the mapping, MAP_SHARED, is inherited by
@@ -21,10 +25,12 @@
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
+#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 
 #include <atomic>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -43,12 +49,15 @@ class boost_mq_transport {
 
  public:
   using value_type = T;
-  static constexpr queue_properties properties{.lock_free = false};
-  static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // it lives in its own shared memory
+  static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
+  // The queue lives in its own shared memory; the segment holds only the closed flag.
+  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(std::atomic<bool>); }
 
   explicit boost_mq_transport(std::size_t capacity) : boost_mq_transport(capacity, nullptr) {}
-  boost_mq_transport(std::size_t capacity, void*)
-      : capacity_("boost.message_queue", capacity, SIZE_MAX / (sizeof(T) + 64), "(its shared memory would overflow)") {
+  boost_mq_transport(std::size_t capacity, void* block)
+      : capacity_("boost.message_queue", capacity, SIZE_MAX / (sizeof(T) + 64), "(its shared memory would overflow)"),
+        own_closed_(block ? nullptr : std::make_unique<std::atomic<bool>>(false)),
+        closed_(block ? ::new (block) std::atomic<bool>(false) : own_closed_.get()) {
     static std::atomic<unsigned> queues{0};
     // Not under the segments' "ringlab-" prefix: those are the harness's (ipc/segment.hpp).
     const std::string name = "ringlab_mq." + std::to_string(::getpid()) + "." + std::to_string(queues.fetch_add(1));
@@ -75,8 +84,30 @@ class boost_mq_transport {
     return true;
   }
 
+  // `block`: the library's sleeping send / receive, 10 ms at a time (see the top).
+  bool push(const T& item) {
+    while (!queue_->timed_send(&item, sizeof item, 0, deadline()))
+      if (closed_->load(std::memory_order_acquire)) return false;
+    return true;
+  }
+  bool pop(T& item) {
+    library_queue::size_type received = 0;
+    unsigned int priority = 0;
+    while (!queue_->timed_receive(&item, sizeof item, received, priority, deadline()))
+      if (closed_->load(std::memory_order_acquire)) return try_pop(item);  // closed: what is left
+    if (received != sizeof item)
+      throw std::runtime_error("boost.message_queue: a message of " + std::to_string(received) + " bytes, not one item");
+    return true;
+  }
+  void close() noexcept { closed_->store(true, std::memory_order_release); }
+
  private:
+  static boost::posix_time::ptime deadline() {
+    return boost::posix_time::microsec_clock::universal_time() + boost::posix_time::milliseconds(10);
+  }
   checked_capacity capacity_;
+  std::unique_ptr<std::atomic<bool>> own_closed_;  // the flag when there is no segment (the registry's check)
+  std::atomic<bool>* closed_;
   std::unique_ptr<library_queue> queue_;
 };
 

@@ -113,7 +113,10 @@ class iceoryx_transport {
     if (roudi_) roudi_->forget();  // the conductor's lease, copied by the fork: not this side's to end
     iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn);
     const std::string name = names_ + std::string(r == ipc::role::producer ? "p" : "c") + std::to_string(index);
-    iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
+    // One runtime per process: a round trip's side holds two transports (one each way).
+    static bool runtime_started = false;
+    if (!std::exchange(runtime_started, true))
+      iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
     const iox::capro::ServiceDescription service{"ringlab", iox::capro::IdString_t(iox::cxx::TruncateToCapacity, names_),
                                                  "items"};
     const auto deadline = std::chrono::steady_clock::now() + connect_limit;

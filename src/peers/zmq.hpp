@@ -3,8 +3,11 @@
 // local_thr.cpp and remote_thr.cpp): the receiver makes a context and a PULL socket and
 // binds, the sender makes its own context and a PUSH socket and connects, one message
 // per item; default context (one I/O thread). Differences, and why:
-//  - non-blocking: try_push is zmq_send(ZMQ_DONTWAIT), try_pop is zmq_recv(ZMQ_DONTWAIT);
-//    the wait strategy decides how a side waits (but see "in transit" below).
+//  - `block` is the tools' own way: blocking zmq_send / zmq_recv, zmq's own sleep. Its
+//    sockets time out every 10 ms (ZMQ_SNDTIMEO/RCVTIMEO, unused while items flow) to
+//    look at close(), a flag in the segment. Every other wait strategy drives
+//    try_push = zmq_send(ZMQ_DONTWAIT), try_pop = zmq_recv(ZMQ_DONTWAIT) and decides how a
+//    side waits (but see "in transit" below).
 //  - the bound: ZMQ_SNDHWM on every PUSH socket and ZMQ_RCVHWM on the PULL socket are the
 //    capacity (the tools keep the default 1000). zmq's queue is that HWM on each side plus
 //    what the kernel's socket buffers hold between them, so more than capacity() items can
@@ -79,6 +82,7 @@ class zmq_push_pull {
   };
   struct shared_counts {
     std::atomic<std::uint32_t> producers{0}, consumers{0};
+    std::atomic<bool> closed{false};  // `block`: close() was called
     producer_row rows[max_sides];
     consumer_count received[max_sides];
   };
@@ -90,7 +94,7 @@ class zmq_push_pull {
   // socket per side, made in enter(), so a probe could only report its own lack of one.
   static constexpr const char* not_probed_because = "a new user needs a socket of its own per side (enter)";
   static constexpr queue_properties properties{.linearizable = false, .exact_capacity = false, .lock_free = false,
-                                               .spsc_only = true};
+                                               .spsc_only = true, .blocks_natively = true};
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_counts); }  // 36 KiB
 
   // Capacity check only (the registry): no endpoint, no socket.
@@ -153,6 +157,34 @@ class zmq_push_pull {
     }
   }
 
+  // `block`: zmq's blocking calls, as local_thr / remote_thr make them.
+  bool push(const T& item) {
+    if (pushes_.empty()) [[unlikely]]
+      connect_to_consumers();
+    for (;;) {
+      if (::zmq_send(pushes_[next_], &item, sizeof item, 0) == static_cast<int>(sizeof item)) {
+        counts_->rows[index_].sent_to[next_].store(++sent_[next_], std::memory_order_release);
+        if (++next_ == pushes_.size()) next_ = 0;
+        return true;
+      }
+      if (errno != EAGAIN && errno != EINTR) fail("zmq_send");
+      if (counts_->closed.load(std::memory_order_acquire)) return false;  // timed out, and closed
+    }
+  }
+  bool pop(T& item) {
+    for (;;) {
+      const int n = ::zmq_recv(pull_, &item, sizeof item, 0);
+      if (n == static_cast<int>(sizeof item)) {
+        counts_->received[index_].received.store(++received_, std::memory_order_release);
+        return true;
+      }
+      if (n >= 0) throw std::runtime_error("zmq.ipc: a message of " + std::to_string(n) + " bytes, not one item");
+      if (errno != EAGAIN && errno != EINTR) fail("zmq_recv");
+      if (counts_->closed.load(std::memory_order_acquire)) return try_pop(item);  // closed: what is left
+    }
+  }
+  void close() noexcept { counts_->closed.store(true, std::memory_order_release); }
+
   // zmq moves an item through its I/O threads after zmq_send returns: a receiver may see
   // nothing yet, and a sender's HWM credit comes back only after the receiver read. A
   // side that sleeps (park) until the other side's next operation would then sleep for
@@ -195,8 +227,9 @@ class zmq_push_pull {
   void* socket(int type, int hwm_option) {
     void* s = ::zmq_socket(context_, type);
     if (!s) fail("zmq_socket");
-    const int hwm = static_cast<int>(static_cast<std::size_t>(capacity_)), linger = -1;
-    if (::zmq_setsockopt(s, hwm_option, &hwm, sizeof hwm) != 0 || ::zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0)
+    const int hwm = static_cast<int>(static_cast<std::size_t>(capacity_)), linger = -1, timeout_ms = 10;
+    if (::zmq_setsockopt(s, hwm_option, &hwm, sizeof hwm) != 0 || ::zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        ::zmq_setsockopt(s, type == ZMQ_PUSH ? ZMQ_SNDTIMEO : ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) != 0)
       fail("zmq_setsockopt");
     return s;
   }

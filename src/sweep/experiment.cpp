@@ -355,8 +355,9 @@ std::vector<point> expand(const experiment& e) {
       for (std::size_t a = 0; a < g.axes.size(); ++a) values.emplace_back(g.axes[a].first, g.axes[a].second[at[a]]);
       const bool excluded = std::any_of(e.excludes.begin(), e.excludes.end(), [&](const std::vector<condition>& rule) {
         return std::all_of(rule.begin(), rule.end(), [&](const condition& c) {
-          const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == c.key; });
-          return it != values.end() && c.matches(it->second);
+          // The last value of a key is the one that holds (a group's own overrides [fixed]).
+          const auto it = std::find_if(values.rbegin(), values.rend(), [&](const auto& v) { return v.first == c.key; });
+          return it != values.rend() && c.matches(it->second);
         });
       });
       if (!excluded) {

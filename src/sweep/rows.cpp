@@ -49,8 +49,6 @@ std::vector<point> runnable_points(const experiment& e, const harness::topology&
       (void)harness::parse_pin(p.config.pin, topo);
       const auto& entry = registry::instance().at(p.config.queue);
       if (p.config.scope.empty()) p.config.scope = entry.scope;  // as its rows will say
-      if (e.scenario == "seed" && entry.scope != "thread")
-        throw std::invalid_argument("the seed scenario runs threads only; " + p.config.queue + " is a process transport");
       if (e.scenario == "seed" && p.config.native) throw std::invalid_argument("mode native: the seed scenario is a harness run");
       if (e.scenario == "seed" && !registry::instance().at(p.config.queue).properties.blocks_natively &&
           p.config.wait == "block")

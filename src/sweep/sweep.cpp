@@ -14,6 +14,7 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
+#include "ipc/posix_mq.hpp"
 #include "registry.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"
@@ -50,7 +51,26 @@ double estimated_seconds(const experiment& e, const point& p) {
   return warmup + p.config.duration_s + overhead_s;
 }
 
+namespace {
+// --raise-limits: one raise that fits every posix_mq point (the largest queue, the
+// largest item), before validation reads the limits. Returns what it changed.
+std::string raise_limits_for(const experiment& e) {
+  std::size_t capacity = 0, item_bytes = 0;
+  for (const auto& p : expand(e))
+    if (p.config.queue == "posix_mq")
+      capacity = std::max(capacity, p.config.capacity), item_bytes = std::max(item_bytes, p.config.payload_bytes);
+  if (capacity == 0) return "";
+  try {
+    return ipc::raise_mq_limits(capacity, item_bytes);
+  } catch (const std::runtime_error& err) {
+    throw experiment_error(fmt::format("{}: --raise-limits: {}", e.path, err.what()));
+  }
+}
+}  // namespace
+
 int run_sweep(const experiment& e, const sweep_options& options) {
+  if (options.engine == "slurm" && options.raise_limits)
+    throw experiment_error("--raise-limits: local sweeps only (a cluster's nodes are set up by their administrators)");
   if (options.engine == "slurm") return slurm_sweep(e, options);
   if (options.engine != "local") throw experiment_error("--engine " + options.engine + ": local or slurm");
   const auto topo = harness::topology::this_machine();
@@ -58,6 +78,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   const std::string results_dir = options.results_dir.empty() ? source_path("results") : options.results_dir;
   const std::string csv = results_csv(results_dir, host, e.name);
 
+  const std::string limits_raised = options.raise_limits ? raise_limits_for(e) : "";
   // Every point must be runnable before anything runs.
   std::vector<std::string> skipped;
   const std::vector<point> points = runnable_points(e, topo, skipped);
@@ -153,6 +174,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
       return;
     }
     result.started_utc = started_utc;
+    if (p.config.queue == "posix_mq") result.limits_raised = limits_raised;
     result.context = prototype_row(e, p, r).context;
     harness::append_row(csv, harness::csv_header(result), harness::csv_values(result));
     ++finished;

@@ -29,6 +29,7 @@ struct sweep_options {
   bool wait = false;         // stay until the merge job is done, and return its status
   std::string results_dir;   // default: <source>/results
   std::string plots_dir;     // default: plot.py's own (<source>/plots/<host>)
+  bool raise_limits = false; // as root, raise the kernel limits the points need (posix_mq); recorded per row
   harness::guard_options guards;
 };
 
