@@ -55,6 +55,8 @@
     "the seeds' Event hand-off in shared memory: handoff_slot on process-shared futexes; capacity 1 only")             \
   X("pipe.semaphore", ::ringlab::variants::os_pipe_semaphore,                                                          \
     "the pipe bounded by a process-shared semaphore of free slots: exactly capacity items")                            \
+  X("pipe.batch", ::ringlab::variants::os_pipe_batch,                                                                  \
+    "the pipe with one write per batch of up to 64 items (<= PIPE_BUF bytes) and reads of whole batches (1P1C)")        \
   X("posix_mq", ::ringlab::variants::posix_mq,                                                                         \
     "a POSIX message queue, one message per item, unlinked at once (capacity <= fs.mqueue.msg_max)")                   \
   X("unix_socket", ::ringlab::variants::unix_socket,                                                                   \

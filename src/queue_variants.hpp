@@ -52,6 +52,7 @@ template <class T> using shm_semaphore = ipc::between_processes<ipc::shm_semapho
 template <class T> using shm_condition = ipc::between_processes<ipc::shm_condition<T>>;
 template <class T> using shm_event = ipc::between_processes<ipc::shm_event<T>>;
 template <class T> using os_pipe_semaphore = ipc::between_processes<ipc::semaphore_pipe_transport<T>>;
+template <class T> using os_pipe_batch = ipc::between_processes<ipc::batched_pipe_transport<T>>;
 template <class T> using posix_mq = ipc::between_processes<ipc::posix_mq<T>>;
 template <class T> using unix_socket = ipc::between_processes<ipc::unix_socket<T>>;
 template <class T> using unix_seqpacket = ipc::between_processes<ipc::unix_seqpacket<T>>;

@@ -185,6 +185,36 @@ TEST(KernelTransports, PipeSemaphoreDeliversExactlyOnceInOrder) { transfers_in_o
 TEST(KernelTransports, PosixMqDeliversExactlyOnceInOrder) { transfers_in_order<posix_mq>(std::min<std::size_t>(8, msg_max())); }
 TEST(KernelTransports, UnixSocketDeliversExactlyOnceInOrder) { transfers_in_order<unix_socket>(64); }
 TEST(KernelTransports, UnixSeqpacketDeliversExactlyOnceInOrder) { transfers_in_order<unix_seqpacket>(64); }
+TEST(KernelTransports, PipeBatchDeliversExactlyOnceInOrder) { transfers_in_order<batched_pipe_transport>(64); }
+
+// pipe.batch holds items until a batch is full or flushed, then hands the batch over in
+// one write: nothing of a partial batch is visible (the control: the plain pipe shows
+// each item at once), everything of a full or flushed one is, in order.
+TEST(KernelTransports, PipeBatchWritesWholeBatchesAndFlushes) {
+  using item = std::uint64_t;
+  pipe_transport<item> plain(64);
+  ASSERT_TRUE(plain.try_push(7));
+  item got = 0;
+  EXPECT_TRUE(plain.try_pop(got)) << "the plain pipe shows an item at once";
+  batched_pipe_transport<item> q(64);
+  constexpr std::size_t batch = batched_pipe_transport<item>::batch;
+  static_assert(batch == 64, "8-byte items: 64 a write (512 bytes, under PIPE_BUF)");
+  for (item s = 0; s + 1 < batch; ++s) ASSERT_TRUE(q.try_push(s));
+  EXPECT_FALSE(q.try_pop(got)) << "a partial batch is held back";
+  ASSERT_TRUE(q.try_push(batch - 1));
+  for (item s = 0; s < batch; ++s) {
+    ASSERT_TRUE(q.try_pop(got));
+    EXPECT_EQ(got, s);
+  }
+  for (item s = 0; s < 3; ++s) ASSERT_TRUE(q.try_push(100 + s));
+  EXPECT_FALSE(q.try_pop(got));
+  q.flush();
+  for (item s = 0; s < 3; ++s) {
+    ASSERT_TRUE(q.try_pop(got));
+    EXPECT_EQ(got, 100 + s);
+  }
+  EXPECT_FALSE(q.try_pop(got));
+}
 
 // How many pushes an empty transport takes (in this process, nothing popped).
 template <class Q>
@@ -551,6 +581,9 @@ void dead_peers_are_noticed(const char* name) {
 TEST(KernelTransports, ADeadPeerIsNoticedPipe) { dead_peers_are_noticed<pipe_transport<test_item<64>>>("pipe"); }
 TEST(KernelTransports, ADeadPeerIsNoticedPipeSemaphore) {
   dead_peers_are_noticed<semaphore_pipe_transport<test_item<64>>>("pipe.semaphore");
+}
+TEST(KernelTransports, ADeadPeerIsNoticedPipeBatch) {
+  dead_peers_are_noticed<batched_pipe_transport<test_item<64>>>("pipe.batch");
 }
 TEST(KernelTransports, ADeadPeerIsNoticedUnixSocket) { dead_peers_are_noticed<unix_socket<test_item<64>>>("unix_socket"); }
 TEST(KernelTransports, ADeadPeerIsNoticedUnixSeqpacket) {

@@ -233,6 +233,42 @@ class Reporting(unittest.TestCase):
             self.assertEqual(len(rows(os.path.join(d, "r"))), 1, "only capacity 1 runs")
 
 
+class RaiseLimits(unittest.TestCase):
+    """sweep --raise-limits: a posix_mq point above fs.mqueue.msg_max is refused with a line
+    saying how to raise it (the control), and runs once the flag raised it, each row saying
+    what changed. The machine's msg_max is put back whatever happens."""
+    MSG_MAX = "/proc/sys/fs/mqueue/msg_max"
+
+    def test_a_posix_mq_point_above_msg_max_runs_only_with_the_flag(self):
+        if os.geteuid() != 0:
+            self.skipTest("raising fs.mqueue.msg_max needs root")
+        with open(self.MSG_MAX) as f:
+            before = f.read().strip()
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                wanted = int(before) + 6
+                text = EXPERIMENT.format(name="t", reps=1, duration=0.05, skip="false").replace(
+                    '"mpmc_ring", "mutex_ring"', '"posix_mq"').replace("capacity = [1, 64, 1024]", f"capacity = [{wanted}]")
+                path = os.path.join(d, "t.toml")
+                with open(path, "w") as f:
+                    f.write(text)
+                results = os.path.join(d, "r")
+                r = sweep(path, "--results-dir", results)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("msg_max", r.stderr)
+                self.assertIn("--raise-limits", r.stderr)
+                self.assertFalse(os.path.exists(results) and os.listdir(results), "nothing written")
+                r = sweep(path, "--results-dir", results, "--raise-limits")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                (row,) = rows(results)
+                self.assertEqual(row["queue"], "posix_mq")
+                self.assertEqual(row["capacity"], str(wanted))
+                self.assertIn("msg_max", row["limits_raised"])
+        finally:
+            with open(self.MSG_MAX, "w") as f:
+                f.write(before)
+
+
 if __name__ == "__main__":
     RINGLAB = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

@@ -7,7 +7,8 @@
 // non-blocking: try_push/try_pop never sleep, the wait strategy decides how a side waits;
 // `block` sleeps in the kernel, in poll() on the pipe (ipc/fd_block.hpp).
 // After the fork each process keeps only the end it uses, so a dead peer shows: EOF when
-// every writer is gone, EPIPE when every reader is (ipc::peer_lost).
+// every writer is gone, EPIPE when every reader is (ipc::peer_lost). Below, two variants:
+// pipe.semaphore (bounded exactly, as in the seeds) and pipe.batch (a write per batch).
 #pragma once
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -79,6 +81,10 @@ class pipe_transport {
   bool push(const T& item) { return block_on(write_fd_, POLLOUT, closed_, [&] { return try_push(item); }); }
   bool pop(T& item) { return block_on(read_fd_, POLLIN, closed_, [&] { return try_pop(item); }); }
   void close() noexcept { closed_.signal(); }
+
+  int read_end() const noexcept { return read_fd_; }
+  int write_end() const noexcept { return write_fd_; }
+  const close_event& closed() const noexcept { return closed_; }
 
   // A writer that cannot write (pipe.semaphore, when full) asks this: poll says POLLERR
   // on a write end once every reader is gone.
@@ -186,6 +192,84 @@ class semaphore_pipe_transport {
   pipe_transport<T> pipe_;
   sem_t* free_slots_;
   std::size_t capacity_;
+};
+
+}  // namespace ringlab::ipc
+
+namespace ringlab::ipc {
+
+// pipe.batch: the same pipe with one system call per batch of items instead of per item,
+// the way a program that cares for throughput uses a pipe. The producer gathers up to
+// `batch` items (at most PIPE_BUF bytes, so each write is still atomic and whole) and
+// writes them at once when the batch is full or at flush(); the consumer reads as many
+// whole items as are there, up to a batch, and hands them out one by one. Items held by
+// the producer are invisible until then (delays_visibility: closed-loop streaming only;
+// the harness flushes after the last push), so one producer and one consumer.
+template <class T>
+class batched_pipe_transport {
+ public:
+  using value_type = T;
+  static constexpr std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(64, PIPE_BUF / sizeof(T)));
+  static constexpr queue_properties properties{.exact_capacity = false, .lock_free = false, .spsc_only = true,
+                                               .blocks_natively = true, .delays_visibility = true};
+  static constexpr std::size_t block_bytes(std::size_t) { return 0; }
+  static constexpr bool notices_dead_peers = true;  // the pipe's EOF, EPIPE
+
+  explicit batched_pipe_transport(std::size_t capacity) : batched_pipe_transport(capacity, nullptr) {}
+  batched_pipe_transport(std::size_t capacity, void*) : pipe_(capacity) {}
+  batched_pipe_transport(batched_pipe_transport&&) noexcept = default;
+  batched_pipe_transport& operator=(batched_pipe_transport&&) = delete;
+
+  // The pipe's buffer plus a batch the producer may hold.
+  std::size_t capacity() const noexcept { return pipe_.capacity() + batch; }
+  void enter(role r, unsigned index) { pipe_.enter(r, index); }
+
+  // Taken into the batch (written once it is full); false only when the batch is full
+  // and the pipe has no room for it.
+  bool try_push(const T& item) {
+    if (out_count_ == batch && !write_batch()) return false;
+    out_[out_count_++] = item;
+    if (out_count_ == batch) write_batch();  // the pipe full: the batch waits for the next push or flush
+    return true;
+  }
+  bool try_pop(T& item) {
+    if (in_at_ == in_count_ && !read_batch()) return false;
+    item = in_[in_at_++];
+    return true;
+  }
+  // Write what the producer holds, waiting for room: after the last push nothing else would.
+  void flush() {
+    while (out_count_ != 0 && !write_batch()) {
+      pollfd p{pipe_.write_end(), POLLOUT, 0};
+      ::poll(&p, 1, 100);  // a dead reader shows as EPIPE from the next write
+    }
+  }
+  bool push(const T& item) { return block_on(pipe_.write_end(), POLLOUT, pipe_.closed(), [&] { return try_push(item); }); }
+  bool pop(T& item) { return block_on(pipe_.read_end(), POLLIN, pipe_.closed(), [&] { return try_pop(item); }); }
+  void close() noexcept { pipe_.close(); }
+
+ private:
+  bool write_batch() {
+    const ssize_t n = ::write(pipe_.write_end(), out_.data(), out_count_ * sizeof(T));
+    if (n == static_cast<ssize_t>(out_count_ * sizeof(T))) return out_count_ = 0, true;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;  // full (all or nothing below PIPE_BUF)
+    if (n < 0 && errno == EPIPE) throw peer_lost("EPIPE on the pipe: every reader is gone");
+    throw std::runtime_error(n < 0 ? std::string("pipe.batch: write: ") + std::strerror(errno) : "pipe.batch: a write was split");
+  }
+  // Whole writes of whole items, read in multiples of an item: every read is whole items.
+  bool read_batch() {
+    const ssize_t n = ::read(pipe_.read_end(), in_.data(), batch * sizeof(T));
+    if (n > 0 && n % sizeof(T) == 0) return in_at_ = 0, in_count_ = static_cast<std::size_t>(n) / sizeof(T), true;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;  // empty
+    if (n == 0) throw peer_lost("EOF on the pipe: every writer is gone");
+    throw std::runtime_error(n < 0 ? std::string("pipe.batch: read: ") + std::strerror(errno) : "pipe.batch: a read was split");
+  }
+
+  pipe_transport<T> pipe_;
+  std::array<T, batch> out_{};  // producer: the batch being gathered
+  std::size_t out_count_ = 0;
+  std::array<T, batch> in_{};   // consumer: the batch last read, handed out from in_at_
+  std::size_t in_at_ = 0, in_count_ = 0;
 };
 
 }  // namespace ringlab::ipc
