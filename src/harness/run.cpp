@@ -152,19 +152,28 @@ conductor_times conduct(control_block& ctl, const run_config& cfg, const run_con
   return times;
 }
 
-run_result analyse(const run_config& cfg, const run_context& ctx, const control_block& ctl, const conductor_times& times,
-                   const std::vector<producer_state>& producers, const std::vector<consumer_state>& consumers,
-                   const pin_plan& plan) {
-  const clock_source& clock = *ctx.clock;
+namespace {
+// What every row says of its run besides the figures: the configuration, where and with
+// what it ran.
+run_result row_for(const run_config& cfg, const run_context& ctx, const pin_plan& plan, double clock_read_ns) {
   run_result r;
   r.config = cfg;
   r.host = ctx.host;
   r.commit = ctx.commit;
   r.build_id = ctx.build_id;
-  r.clock_name = clock.name();
-  r.clock_read_ns = times.clock_read_ns;
+  r.clock_name = ctx.clock->name();
+  r.clock_read_ns = clock_read_ns;
   r.oversubscribed = plan.oversubscribed;
   r.warmup_s = cfg.effective_warmup_s();
+  return r;
+}
+}  // namespace
+
+run_result analyse(const run_config& cfg, const run_context& ctx, const control_block& ctl, const conductor_times& times,
+                   const std::vector<producer_state>& producers, const std::vector<consumer_state>& consumers,
+                   const pin_plan& plan) {
+  const clock_source& clock = *ctx.clock;
+  run_result r = row_for(cfg, ctx, plan, times.clock_read_ns);
 
   // Delivery.
   std::vector<std::uint64_t> pushed;
@@ -269,15 +278,7 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
 run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const conductor_times& times,
                             const pinger_state& pinger, const thread_outcome& echoer, const pin_plan& plan) {
   const clock_source& clock = *ctx.clock;
-  run_result r;
-  r.config = cfg;
-  r.host = ctx.host;
-  r.commit = ctx.commit;
-  r.build_id = ctx.build_id;
-  r.clock_name = clock.name();
-  r.clock_read_ns = times.clock_read_ns;
-  r.oversubscribed = plan.oversubscribed;
-  r.warmup_s = cfg.effective_warmup_s();
+  run_result r = row_for(cfg, ctx, plan, times.clock_read_ns);
   r.producer_pus = {pinger.outcome.pu};
   r.consumer_pus = {echoer.pu};
   r.items_pushed = r.items_popped = pinger.rounds;
@@ -303,15 +304,7 @@ run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const
 run_result analyse_native(const run_config& cfg, const run_context& ctx, const conductor_times& times,
                           const native_side& producer, const native_side& consumer, const pin_plan& plan) {
   const clock_source& clock = *ctx.clock;
-  run_result r;
-  r.config = cfg;
-  r.host = ctx.host;
-  r.commit = ctx.commit;
-  r.build_id = ctx.build_id;
-  r.clock_name = clock.name();
-  r.clock_read_ns = times.clock_read_ns;
-  r.oversubscribed = plan.oversubscribed;
-  r.warmup_s = cfg.effective_warmup_s();
+  run_result r = row_for(cfg, ctx, plan, times.clock_read_ns);
   r.producer_pus = {producer.outcome.pu};
   r.consumer_pus = {consumer.outcome.pu};
   const bool pingpong = cfg.shape == pattern::pingpong;
@@ -339,20 +332,10 @@ run_result analyse_native(const run_config& cfg, const run_context& ctx, const c
   return r;
 }
 
-}  // namespace ringlab::harness
-
-namespace ringlab::harness {
-
 run_result seed_result(const run_config& cfg, const run_context& ctx, const pin_plan& plan, const seed_outcome& out) {
   const clock_source& clock = *ctx.clock;
-  run_result r;
-  r.config = cfg;
-  r.host = ctx.host;
-  r.commit = ctx.commit;
-  r.build_id = ctx.build_id;
-  r.clock_name = clock.name();
-  r.clock_read_ns = measure_read_ns(clock);
-  r.oversubscribed = plan.oversubscribed;
+  run_result r = row_for(cfg, ctx, plan, measure_read_ns(clock));
+  r.warmup_s = 0;  // the scenario has no warm-up: its figure starts at the first tick
   r.items_pushed = out.pushed[0] + out.pushed[1];
   r.items_popped = out.popped;
   const auto v = validate_delivery(out.pushed, {out.tally});

@@ -157,17 +157,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
   });
 
   conductor_times times;
-  std::string failure;
-  try {
-    times = conduct(*ctl, cfg, ctx, close_all);
-  } catch (const run_interrupted&) {
-    stop_all();
-    children.collect(5);
-    throw;
-  } catch (const std::runtime_error& e) {  // the sides did not all start
-    stop_all();
-    failure = e.what();
-  }
+  const std::string failure = conduct_sides(times, *ctl, cfg, ctx, close_all, stop_all, children);
   const auto records = children.collect(cfg.drain_timeout_s);
   std::vector<std::string> problems;
   for (const auto& lost : children.lost())

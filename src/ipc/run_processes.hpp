@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <new>
 #include <optional>
@@ -45,6 +46,26 @@ inline std::string joined(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
   return out;
+}
+
+// The conductor's part when the sides are processes: conduct the run; on Ctrl-C stop and
+// reap the sides and rethrow; when the sides did not all start, stop them and return why
+// (times.t0 is then 0). "" when it ran.
+inline std::string conduct_sides(harness::conductor_times& times, harness::control_block& ctl,
+                                 const harness::run_config& cfg, const harness::run_context& ctx,
+                                 const std::function<void()>& close_queues, const std::function<void()>& stop_all,
+                                 side_processes& children) {
+  try {
+    times = harness::conduct(ctl, cfg, ctx, close_queues);
+  } catch (const harness::run_interrupted&) {
+    stop_all();
+    children.collect(5);
+    throw;
+  } catch (const std::runtime_error& e) {  // the sides did not all start
+    stop_all();
+    return e.what();
+  }
+  return "";
 }
 
 template <class Q, class W, class Item>
@@ -115,17 +136,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   fault.start();
 
   conductor_times times;
-  std::string failure;
-  try {
-    times = conduct(*ctl, cfg, ctx, [&] { ringlab::close(q, *ws); });
-  } catch (const run_interrupted&) {
-    stop_all();
-    children.collect(5);
-    throw;
-  } catch (const std::runtime_error& e) {  // the sides did not all start
-    stop_all();
-    failure = e.what();
-  }
+  const std::string failure = conduct_sides(times, *ctl, cfg, ctx, [&] { ringlab::close(q, *ws); }, stop_all, children);
   fault.finish();
   const auto records = children.collect(cfg.drain_timeout_s);
   const bool killed = fault.killed_ns() != 0;
