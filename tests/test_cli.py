@@ -46,7 +46,8 @@ class BadInput(unittest.TestCase):
         (["--scope", "process", "--queue", "spsc_ring"], ["--scope process", "spsc_ring is a thread transport"]),
         (["--scope", "thread", "--queue", "shm_spsc"], ["--scope thread", "shm_spsc is a process transport"]),
         (["--scope", "galaxy"], ["--scope galaxy", "thread or process"]),
-        (["--queue", "shm_mpmc", "--pattern", "pingpong"], ["--pattern pingpong", "across processes"]),
+        (["--queue", "shm_mpmc", "--native", "--payload", "64"], ["--native --payload 64", "8-byte items"]),
+        (["--queue", "shm_mpmc", "--pattern", "pingpong", "--kill", "producer"], ["--kill", "pingpong"]),
     ]
 
     def test_each_is_one_line_a_nonzero_exit_and_no_file(self):

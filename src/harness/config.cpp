@@ -105,6 +105,9 @@ void validate(const run_config& c) {
     bad(fmt::format("--scope {}: must be thread or process", c.scope));
   if (c.scope != "" && c.scope != q->scope)
     bad(fmt::format("--scope {}: {} is a {} transport (`ringlab list` shows each one's scope)", c.scope, c.queue, q->scope));
+  if (q->scope == "process" && c.native && c.payload_bytes != 8)
+    bad(fmt::format("--native --payload {}: between processes the native loop carries 8-byte items (the harness tax "
+                    "is measured at 8 bytes)", c.payload_bytes));
   if (q->scope == "process" && (c.native || c.shape == pattern::pingpong) && c.fault != "none")
     bad(fmt::format("--kill: the crash suite kills a side of the stream, not of --native or --pattern pingpong ({})", c.queue));
   if (c.fault != "none") {
