@@ -41,7 +41,8 @@
     "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
 
 // Transports between processes (scope process): sides are forked processes; the rings
-// live in POSIX shared memory, the pipe in the kernel (src/ipc/). Peer libraries' transports
+// live in POSIX shared memory, the pipe in the kernel (src/ipc/). A transport over a
+// network (tcp) is scope host: its sides share nothing but the stream. Peer libraries' transports
 // follow in their own blocks (src/peers/), all of them in RINGLAB_PROCESS_TRANSPORTS.
 #define RINGLAB_OUR_TRANSPORTS(X)                                                                                      \
   X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
@@ -62,7 +63,9 @@
   X("unix_socket", ::ringlab::variants::unix_socket,                                                                   \
     "a Unix stream socketpair; a split item's tail waits for the next push or flush (1 producer, 1 consumer)")        \
   X("unix_socket.seqpacket", ::ringlab::variants::unix_seqpacket,                                                      \
-    "a Unix SOCK_SEQPACKET socketpair: one whole message per item, any number of sides")
+    "a Unix SOCK_SEQPACKET socketpair: one whole message per item, any number of sides")                              \
+  X("tcp", ::ringlab::variants::tcp,                                                                                   \
+    "the seeds' TCP: a stream per producer into the consumer's bounded queue (a receiving thread each); --batch, --tcp-nodelay")
 
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
@@ -139,7 +142,9 @@
 #include "peers/zmq.hpp"
 #define RINGLAB_ZMQ_TRANSPORTS(X)                                                                                      \
   X("zmq.ipc", ::ringlab::peers::zmq_ipc,                                                                              \
-    "ZeroMQ PUSH/PULL over ipc:// (a Unix socket), one consumer, HWM = capacity on both sides (approximate bound), DONTWAIT")
+    "ZeroMQ PUSH/PULL over ipc:// (a Unix socket), one consumer, HWM = capacity on both sides (approximate bound), DONTWAIT") \
+  X("zmq.tcp", ::ringlab::peers::zmq_tcp,                                                                              \
+    "ZeroMQ PUSH/PULL over tcp:// (scope host), one consumer, HWM = capacity on both sides, DONTWAIT; block = its own")
 #else
 #define RINGLAB_ZMQ_TRANSPORTS(X)
 #endif

@@ -18,6 +18,7 @@
 #include "ipc/shm_semaphore.hpp"
 #include "ipc/posix_mq.hpp"
 #include "ipc/unix_socket.hpp"
+#include "ipc/tcp_stream.hpp"
 #include "ipc/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
@@ -56,5 +57,7 @@ template <class T> using os_pipe_batch = ipc::between_processes<ipc::batched_pip
 template <class T> using posix_mq = ipc::between_processes<ipc::posix_mq<T>>;
 template <class T> using unix_socket = ipc::between_processes<ipc::unix_socket<T>>;
 template <class T> using unix_seqpacket = ipc::between_processes<ipc::unix_seqpacket<T>>;
+// Between hosts: a network stream (scope host).
+template <class T> using tcp = ipc::between_processes<ipc::tcp_stream<T>>;
 }  // namespace ringlab::variants
 

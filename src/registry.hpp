@@ -19,7 +19,8 @@ struct queue_entry {
   std::string name;
   std::string description;
   queue_properties properties;
-  std::string scope;  // thread: its sides are threads of one process; process: sides are processes
+  std::string scope;  // thread: its sides are threads of one process; process: sides are processes; host: they
+                     // talk over a network only
   std::size_t max_capacity;
   std::vector<std::size_t> payloads;  // item sizes its library can carry
   // Throws std::invalid_argument (queue's own message) if the queue can't take it.
@@ -62,7 +63,8 @@ bool register_queue(const char* name, const char* description) {
   add_if_carried.template operator()<256>();
   add_if_carried.template operator()<1024>();
   registry::instance().add(queue_entry{
-      name, description, Q::properties, ipc::is_process_transport<Q> ? "process" : "thread", max_capacity, payloads,
+      name, description, Q::properties,
+      ipc::is_process_transport<Q> ? (ipc::over_network<Q> ? "host" : "process") : "thread", max_capacity, payloads,
       // Every queue checks its capacity before allocating, so this is cheap.
       [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>,
       &harness::run_seed_point<Queue>});

@@ -45,7 +45,22 @@ class BadInput(unittest.TestCase):
         (["--rate", "0.5", "--duration", "1"], ["--rate 0.5", "not one item is due"]),
         (["--scope", "process", "--queue", "spsc_ring"], ["--scope process", "spsc_ring is a thread transport"]),
         (["--scope", "thread", "--queue", "shm_spsc"], ["--scope thread", "shm_spsc is a process transport"]),
-        (["--scope", "galaxy"], ["--scope galaxy", "thread or process"]),
+        (["--scope", "galaxy"], ["--scope galaxy", "thread, process or host"]),
+        (["--scope", "process", "--queue", "tcp"], ["--scope process", "tcp is a host transport"]),
+        (["--queue", "tcp", "--wait", "park"], ["--wait park", "receiving thread"]),
+        (["--queue", "tcp", "--consumers", "2"], ["--consumers 2", "one consumer"]),
+        (["--queue", "tcp", "--batch", "0"], ["--batch 0"]),
+        (["--queue", "tcp", "--batch", "5000"], ["--batch 5000", "1 to 1024"]),
+        (["--queue", "tcp", "--batch", "8", "--pattern", "pingpong"], ["--batch 8", "round trip"]),
+        (["--queue", "tcp", "--port", "70000"], ["--port 70000", "not a TCP port"]),
+        (["--queue", "tcp", "--net", "wifi"], ["--net wifi", "loopback or veth"]),
+        (["--queue", "tcp", "--net", "veth,tbf=fast"], ["--net veth,tbf=fast", "tbf=RATE"]),
+        (["--queue", "shm_spsc", "--net", "veth"], ["--net veth", "host transport"]),
+        (["--queue", "shm_spsc", "--tcp-nodelay"], ["--tcp-nodelay", "network stream", "shm_spsc"]),
+        (["--queue", "mpmc_ring", "--batch", "4"], ["--batch", "mpmc_ring"]),
+        (["--service-ns", "-1"], ["--service-ns -1"]),
+        (["--service-ns", "2000000000"], ["--service-ns 2000000000", "at most"]),
+        (["--native", "--service-ns", "100"], ["--service-ns 100", "--native"]),
         (["--queue", "shm_mpmc", "--native", "--payload", "64"], ["--native --payload 64", "8-byte items"]),
         (["--queue", "shm_mpmc", "--pattern", "pingpong", "--kill", "producer"], ["--kill", "pingpong"]),
     ]
@@ -193,6 +208,42 @@ class Output(unittest.TestCase):
 
 def ringlab_segments():
     return sorted(f for f in os.listdir("/dev/shm") if f.startswith("ringlab-"))
+
+
+class Hosts(unittest.TestCase):
+    def test_a_loopback_stream_writes_its_columns_and_service_time(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            for extra in ([], ["--batch", "16", "--tcp-nodelay"]):
+                r = ringlab("run", "--queue", "tcp", "--wait", "block", "--producers", "2", "--items", "4000",
+                            "--service-ns", "20000", "--no-guards", "--out", out, *extra)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, newline="") as f:
+                rows = list(csv.DictReader(f))
+            for row, batch, nodelay in zip(rows, ("1", "16"), ("0", "1")):
+                self.assertEqual((row["scope"], row["net"], row["batch_items"], row["tcp_nodelay"]),
+                                 ("host", "loopback", batch, nodelay))
+                self.assertEqual((row["valid"], row["items_popped"]), ("1", "4000"))
+                self.assertEqual((row["service_ns"], row["latency_method"]), ("20000", "one_clock"))
+                # 20 us of work per item bounds the consumer at 50,000 items/s.
+                self.assertLess(float(row["throughput_items_per_s"]), 50000)
+        r = ringlab("run", "--queue", "tcp", "--wait", "block", "--items", "4000", "--no-guards")
+        self.assertGreater(float(r.stdout.split("sentinel: ")[1].split(" M items/s")[0]) * 1e6, 50000,
+                           "the control: without the service time, faster than 50,000 items/s")
+
+    def test_a_port_in_use_is_one_line_and_a_nonzero_exit_at_once(self):
+        import socket
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            start = time.monotonic()
+            r = ringlab("run", "--queue", "tcp", "--wait", "block", "--port", str(port), "--no-guards")
+            self.assertLess(time.monotonic() - start, 10)
+        self.assertNotEqual(r.returncode, 0)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn(f"bind 127.0.0.1:{port}: Address already in use", lines[0])
 
 
 class Processes(unittest.TestCase):

@@ -94,7 +94,7 @@ void expect_a_lost_item_is_caught(const char* name, unsigned producers = 1) {
 std::string zmq_prefix() { return "ringlab-zmq-" + std::to_string(::getpid()) + "-"; }
 
 TEST(ZmqIpc, EveryItemOnceAndInOrderAcrossProcesses) {
-  // One consumer (spsc_only for the CLI), one or several producers.
+  // One consumer (single_consumer), one or several producers.
   for (unsigned p : {1u, 3u})
     for (std::uint64_t capacity : {1, 64})
       for (std::uint64_t payload : {8, 1024})
@@ -208,7 +208,7 @@ TEST_F(Iceoryx, EveryItemOnceAndInOrderAcrossProcesses) {
   for (std::uint64_t capacity : {1, 3, 256})
     for (std::uint64_t payload : {8, 1024})
       expect_exactly_once_in_order<peers::iceoryx_pubsub>(items_run("iceoryx", 1, 1, capacity, payload));
-  // Many publishers to its one subscriber work too (the CLI allows 1x1 only: spsc_only).
+  // Many publishers to its one subscriber work too (single_consumer).
   expect_exactly_once_in_order<peers::iceoryx_pubsub>(items_run("iceoryx", 3, 1, 64, 64));
   expect_exactly_once_in_order<peers::iceoryx_pubsub>(items_run("iceoryx", 1, 1, 64, 8, "spin"));
 }

@@ -37,6 +37,9 @@ const run_context& context() {
 struct transport {
   const char* name;
   bool spsc_only;
+  bool single_consumer;  // many producers, one consumer
+  bool park_works;       // false: its items arrive through a thread of its own (tcp): block instead
+  const char* scope;     // process, or host (over a network)
   bool blocks_natively;
   bool delays_visibility;  // a stream socket: no round trips
   std::uint64_t max_capacity;  // a hand-off slot holds 1 item only
@@ -60,7 +63,9 @@ run_result run_tested_payload(const run_config& c, const run_context& ctx) {
   throw std::invalid_argument("the tests use payloads of 8, 64 and 1024 bytes");
 }
 #define RINGLAB_AS_TRANSPORT(name, Template, description) \
-  transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.blocks_natively, \
+  transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.single_consumer,   \
+            Template<std::uint64_t>::properties.park_works, ipc::over_network<Template<std::uint64_t>> ? "host" : "process", \
+            Template<std::uint64_t>::properties.blocks_natively, \
             Template<std::uint64_t>::properties.delays_visibility, max_capacity_of<Template<std::uint64_t>>(),          \
             &run_tested_payload<Template>, [](std::size_t capacity) { (void)Template<std::uint64_t>(capacity); },             \
             &run_seed_point<Template>},
@@ -90,13 +95,15 @@ std::vector<std::string> our_segments() {
   return names;
 }
 
+// `park` means the transport's own blocking where a parked side could not be woken (tcp).
 run_config items_run(const transport& t, unsigned sides, std::uint64_t capacity, std::uint64_t payload, std::string wait) {
   run_config c;
   c.queue = t.name;
-  c.producers = c.consumers = sides;
+  c.producers = sides;
+  c.consumers = t.single_consumer ? 1 : sides;
   c.capacity = capacity;
   c.payload_bytes = payload;
-  c.wait = std::move(wait);
+  c.wait = wait == "park" && !t.park_works ? "block" : std::move(wait);
   c.items = (payload == 8 ? 4000 : payload == 64 ? 2000 : 1000) * sides;  // many runs: each short
   c.drain_timeout_s = 10;
   return c;
@@ -115,7 +122,7 @@ TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder)
           SCOPED_TRACE(describe(r));
           EXPECT_TRUE(r.valid) << r.validation_error;
           EXPECT_EQ(r.items_popped, c.items);
-          EXPECT_EQ(r.config.scope, "process");
+          EXPECT_EQ(r.config.scope, t.scope);
           EXPECT_EQ(r.producer_pus.size(), sides);
         }
     }
@@ -127,6 +134,7 @@ TEST(Processes, EveryWaitStrategyAndBothTerminations) {
     for (const char* wait : {"spin", "yield", "park", "block"})
       for (auto ending : {termination::sentinel, termination::join}) {
         if (wait == std::string("block") && !t.blocks_natively) continue;
+        if (wait == std::string("park") && !t.park_works) continue;  // refused (validate); block runs it
         run_config c = items_run(t, 1, above_kernel_limit(t, 64) ? 8 : std::min<std::uint64_t>(64, t.max_capacity), 8, wait);
         c.ending = ending;
         c.items = 0;
@@ -167,6 +175,7 @@ TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
   for (const auto& t : transports)
     for (const char* wait : {"park", "block"}) {
       if (wait == std::string("block") && !t.blocks_natively) continue;
+      if (wait == std::string("park") && !t.park_works) continue;
       run_config c = items_run(t, 1, std::min<std::uint64_t>(8, t.max_capacity), 8, wait);
       c.items = 0;
       c.duration_s = 0.15, c.warmup_s = 0.05;
@@ -178,7 +187,7 @@ TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
           const run_result r = t.run(c, context());
           SCOPED_TRACE(describe(r));
           EXPECT_TRUE(r.valid) << r.validation_error;
-          EXPECT_EQ(r.config.scope, "process");
+          EXPECT_EQ(r.config.scope, t.scope);
           EXPECT_GT(r.rtt_mean_ns, 0);
           if (!native) EXPECT_GT(r.rtt.samples, 0u);
         }
@@ -239,7 +248,7 @@ TEST(Processes, TheSeedScenarioAcrossProcesses) {
       const run_result r = t.run_seed(c, 1.0, 42, context());
       SCOPED_TRACE(describe(r));
       EXPECT_TRUE(r.valid) << r.validation_error;
-      EXPECT_EQ(r.config.scope, "process");
+      EXPECT_EQ(r.config.scope, t.scope);
       EXPECT_GE(r.items_popped, seed_target_items);
       EXPECT_GT(r.measured_s, 0.005) << "20 items at 3 a tick take at least 7 ticks of 1 ms";
       EXPECT_LT(r.measured_s, 0.1);
@@ -373,6 +382,22 @@ TEST(Crash, AKilledPipeConsumerIsNoticedByTheProducerAsEpipe) {
   SCOPED_TRACE(describe(r));
   EXPECT_TRUE(r.valid) << r.validation_error;
   EXPECT_NE(r.detected_by.find("producer 0: EPIPE"), std::string::npos) << r.detected_by;
+}
+
+// tcp (scope host, loopback): a killed producer's stream ends without its end frame, a
+// killed consumer resets the producer's connection; each survivor says so.
+TEST(Crash, AKilledTcpSideIsNoticedByTheOtherThroughItsStream) {
+  for (const char* fault : {"kill-producer", "kill-consumer"}) {
+    run_config c = fault_run("tcp", fault);
+    c.wait = "block";
+    const run_result r = named("tcp").run(c, context());
+    SCOPED_TRACE(describe(r));
+    EXPECT_EQ(r.config.scope, "host");
+    EXPECT_TRUE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
+    EXPECT_LT(r.survivor_detect_ns, 1e9);
+    const char* said = fault == std::string("kill-producer") ? "EOF before its end frame" : "the consumer is gone";
+    EXPECT_NE(r.detected_by.find(said), std::string::npos) << r.detected_by;
+  }
 }
 
 TEST(Crash, AShmRingSurvivesAKilledProducerButTellsNoOne) {

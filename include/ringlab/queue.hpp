@@ -19,8 +19,12 @@ struct queue_properties {
   bool exact_capacity = true;  // exactly capacity() pushes succeed on an empty queue
   bool lock_free = true;       // no thread can block another's progress by being descheduled
   bool spsc_only = false;      // one producer thread and one consumer thread at most
+  bool single_consumer = false;  // any number of producers, one consumer (a stream's receiving end)
   bool blocks_natively = false;  // offers blocking push/pop/close of its own (wait strategy `block`)
   bool delays_visibility = false;  // an item may stay invisible until more follow or flush() (floors)
+  bool park_works = true;  // a parked side is woken by the other side's next operation (not so when items
+                           // reach the consumer through a receiving thread of the transport's own: tcp)
+  bool stream_options = false;  // takes --tcp-nodelay and --batch (a network stream's options)
   const char* refuses = nullptr;   // values try_push refuses (throws std::invalid_argument), if any
 };
 

@@ -36,7 +36,9 @@ struct run_options {
   std::string pattern = "stream";
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
-              latency_sample = "0", histogram_out, drain_timeout = "10", scope, kill, kill_after = "0.5";
+              latency_sample = "0", histogram_out, drain_timeout = "10", scope, kill, kill_after = "0.5",
+              service_ns = "0", net = "loopback", batch = "1", port = "0";
+  bool tcp_nodelay = false;
   bool no_latency = false;
   bool raise_limits = false;
   bool native = false;
@@ -83,6 +85,11 @@ harness::run_config to_run_config(const run_options& o) {
     c.fault_after_s = parse_number("--kill-after", o.kill_after, 1e-6, "must be a number of seconds > 0");
   }
   c.raise_limits = o.raise_limits;
+  c.service_ns = parse_count("--service-ns", o.service_ns, 0);
+  c.net = o.net;
+  c.tcp_nodelay = o.tcp_nodelay;
+  c.batch = static_cast<unsigned>(parse_count("--batch", o.batch, 1));
+  c.port = static_cast<unsigned>(parse_count("--port", o.port, 0));
   c.record_latency = !o.no_latency && !o.native;  // the native loop reads no clock per item
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
@@ -112,7 +119,12 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--termination", o->termination, "sentinel (a pill per consumer) or join (task_done counting)")->capture_default_str();
   cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
-  cmd->add_option("--scope", o->scope, "thread or process: where the sides live (default: the queue's own; see `ringlab list`)");
+  cmd->add_option("--scope", o->scope, "thread, process or host: where the sides live (default: the queue's own; see `ringlab list`)");
+  cmd->add_option("--service-ns", o->service_ns, "The consumer's work per item, ns (a busy wait after each pop)")->capture_default_str();
+  cmd->add_option("--net", o->net, "Scope host: loopback, or veth[,tbf=RATE][,netem=DELAY] (two network namespaces of the run's own; root)")->capture_default_str();
+  cmd->add_flag("--tcp-nodelay", o->tcp_nodelay, "Scope host: TCP_NODELAY on the producers' connections (recorded)");
+  cmd->add_option("--batch", o->batch, "Scope host: items per write (one frame), 1 to 1024 (recorded)")->capture_default_str();
+  cmd->add_option("--port", o->port, "Scope host: the consumer's port (0: the kernel picks one)")->capture_default_str();
   auto* kill = cmd->add_option("--kill", o->kill, "producer or consumer: kill side 0 of that kind with SIGKILL mid-run (scope process)");
   cmd->add_option("--kill-after", o->kill_after, "... this many seconds into the run (warm-up included)")->capture_default_str()->needs(kill);
   cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");

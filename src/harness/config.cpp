@@ -10,6 +10,7 @@
 
 #include "harness/config_checks.hpp"
 #include "harness/item.hpp"
+#include "ipc/net_path.hpp"
 #include "registry.hpp"
 
 namespace ringlab::harness {
@@ -52,6 +53,11 @@ void validate(const run_config& c) {
   if (c.consumers > 1024) bad(fmt::format("--consumers {}: at most 1024", c.consumers));
   if (q->properties.spsc_only && (c.producers > 1 || c.consumers > 1))
     bad(fmt::format("--producers {} --consumers {}: {} is single-producer single-consumer", c.producers, c.consumers, c.queue));
+  if (q->properties.single_consumer && c.consumers > 1)
+    bad(fmt::format("--consumers {}: {} has one consumer (any number of producers)", c.consumers, c.queue));
+  if (c.wait == "park" && !q->properties.park_works)
+    bad(fmt::format("--wait park: {}'s items reach the consumer through a receiving thread, which cannot wake a parked "
+                    "side; use block (its own blocking), spin or yield", c.queue));
   try {
     q->check_capacity(c.capacity);
   } catch (const std::invalid_argument& e) {
@@ -101,20 +107,21 @@ void validate(const run_config& c) {
     if (!c.histogram_out.empty()) bad("--native --histogram-out: the native loop records no latency");
     if (c.items) bad("--native --items: the native loop runs for a --duration");
   }
-  if (c.scope != "" && c.scope != "thread" && c.scope != "process")
-    bad(fmt::format("--scope {}: must be thread or process", c.scope));
+  if (c.scope != "" && c.scope != "thread" && c.scope != "process" && c.scope != "host")
+    bad(fmt::format("--scope {}: must be thread, process or host", c.scope));
   if (c.scope != "" && c.scope != q->scope)
     bad(fmt::format("--scope {}: {} is a {} transport (`ringlab list` shows each one's scope)", c.scope, c.queue, q->scope));
-  if (q->scope == "process" && c.native && c.payload_bytes != 8)
+  const bool sides_are_processes = q->scope != "thread";
+  if (sides_are_processes && c.native && c.payload_bytes != 8)
     bad(fmt::format("--native --payload {}: between processes the native loop carries 8-byte items (the harness tax "
                     "is measured at 8 bytes)", c.payload_bytes));
-  if (q->scope == "process" && (c.native || c.shape == pattern::pingpong) && c.fault != "none")
+  if (sides_are_processes && (c.native || c.shape == pattern::pingpong) && c.fault != "none")
     bad(fmt::format("--kill: the crash suite kills a side of the stream, not of --native or --pattern pingpong ({})", c.queue));
   if (c.fault != "none") {
     if (c.fault != "kill-producer" && c.fault != "kill-consumer")
       bad(fmt::format("--kill {}: must be producer or consumer", c.fault));
-    if (q->scope != "process")
-      bad(fmt::format("--kill: {} runs its sides as threads; only a process transport's side can be killed", c.queue));
+    if (!sides_are_processes)
+      bad(fmt::format("--kill: {} runs its sides as threads; only a process or host transport's side can be killed", c.queue));
     if (!(c.fault_after_s > 0)) bad(fmt::format("--kill-after {}: must be a number of seconds > 0", c.fault_after_s));
     if (!c.items && c.fault_after_s >= c.effective_warmup_s() + c.duration_s)
       bad(fmt::format("--kill-after {}: the run ends after {} s (warm-up + duration); kill it before", c.fault_after_s,
@@ -122,6 +129,28 @@ void validate(const run_config& c) {
   }
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
+  if (c.service_ns > 1'000'000'000)
+    bad(fmt::format("--service-ns {}: at most 1000000000 (1 s of work per item)", c.service_ns));
+  if (c.service_ns && (c.native || c.shape == pattern::pingpong))
+    bad(fmt::format("--service-ns {}: the consumer's work per item is part of a harness stream (not --native, not "
+                    "--pattern pingpong)", c.service_ns));
+  if (!q->properties.stream_options && (c.batch != 1 || c.tcp_nodelay || c.port != 0))
+    bad(fmt::format("--{}: a network stream's option; {} does not take it", c.batch != 1 ? "batch" : c.tcp_nodelay ? "tcp-nodelay" : "port",
+                    c.queue));
+  if (c.batch == 0 || c.batch > ipc::max_frame_items)
+    bad(fmt::format("--batch {}: must be 1 to {} items per write", c.batch, ipc::max_frame_items));
+  if (c.batch > 1 && c.shape == pattern::pingpong)
+    bad(fmt::format("--batch {}: a round trip sends one item and waits for it; batching would hold it for good", c.batch));
+  if (c.port > 65535) bad(fmt::format("--port {}: not a TCP port (0 to 65535)", c.port));
+  if (c.net != "loopback") {
+    if (q->scope != "host")
+      bad(fmt::format("--net {}: only a host transport's sides talk over a network ({} is a {} transport)", c.net, c.queue, q->scope));
+    try {
+      (void)ipc::parse_net_path(c.net);
+    } catch (const std::invalid_argument& e) {
+      bad(fmt::format("--net {}: {}", c.net, e.what()));
+    }
+  }
   if (const config_check check = config_check_of(c.queue)) check(c);
 }
 

@@ -28,6 +28,12 @@ struct run_config {
   std::string fault = "none";           // none | kill-producer | kill-consumer: the crash suite (scope process)
   double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
   bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
+  std::uint64_t service_ns = 0;         // the consumer's work per item (a busy wait), every scope
+  // Scope host (a network stream): the path between the sides and the stream's options.
+  std::string net = "loopback";         // loopback | veth[,tbf=RATE][,netem=DELAY] (ipc/net_path.hpp)
+  bool tcp_nodelay = false;             // TCP_NODELAY on the producers' connections (the seeds: off)
+  unsigned batch = 1;                   // items per write (one frame)
+  unsigned port = 0;                    // the consumer's port; 0 = one the kernel picks (not in the row)
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV

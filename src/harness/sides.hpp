@@ -57,6 +57,7 @@ struct side_plan {
   std::uint64_t sample_floor = 1;   // the smallest interval allowed (--latency-sample)
   double window_ticks = 0;          // length of the measured window; 0 in items mode
   double offered_items_per_tick = 0;  // over all producers; 0 in closed loop
+  std::uint64_t service_ticks = 0;    // the consumer's work per item (--service-ns), a busy wait
 
   // The interval a side uses from the start of the measured window, given what it did
   // in the warm-up (`done` items over `elapsed` ticks).
@@ -270,9 +271,12 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     const bool check_order = plan.check_order;
     const unsigned producers = plan.producers;
     const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
+    const std::uint64_t service_ticks = plan.service_ticks;
     // Open loop: look at the phase after every item (items are rare, and a late look would
-    // shift the window); closed loop: every 1024 (at millions a second, microseconds).
-    const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 ? 0 : 1023;
+    // shift the window); closed loop: every 1024 (at millions a second, microseconds), but
+    // every item in a queue's own blocking pop, which never comes back empty to look then:
+    // 1024 items of a slow stream (a shaped link: 2,500 items/s) would move the window 0.4 s.
+    const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 || own_blocking ? 0 : 1023;
     unsigned pills = 0;
     std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
     std::uint64_t sample_mask = me.log.every() - 1;
@@ -335,6 +339,10 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
       if ((seq & sample_mask) == 0) [[unlikely]] {
         me.log.record(t, clock.ticks());
         sample_mask = me.log.every() - 1;
+      }
+      if (service_ticks) [[unlikely]] {  // the item's work, after its latency was taken (it had arrived)
+        const std::uint64_t until = clock.ticks() + service_ticks;
+        while (clock.ticks() < until) cpu_relax();
       }
       if (join && ++unflushed == join_batch) flush();
       if ((popped & phase_mask) == 0) [[unlikely]] check_phase();

@@ -84,8 +84,9 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
   auto* there_ws = ::new (base + at_ws) wait_state<SW>{};
   auto* back_ws = ::new (base + at_ws + ws_bytes) wait_state<SW>{};
   std::optional<Transport> there_q, back_q;
-  Transport& there = there_q.emplace(cfg.capacity, base + at_q);
-  if (round_trip) back_q.emplace(cfg.capacity, base + at_q + q_bytes);
+  Transport& there = build_transport(there_q, cfg.capacity, base + at_q, stream_options_of(cfg));
+  if (round_trip) build_transport(back_q, cfg.capacity, base + at_q + q_bytes, stream_options_of(cfg));
+  const net_sides net(parse_net_path(cfg.net));
   seg.mark_ready();
   seg.unlink();
   auto close_all = [&] {
@@ -97,6 +98,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
   side_processes children;
   children.spawn("producer 0", [&]() -> std::vector<std::uint64_t> {
     bind_this_thread(*ctx.topo, plan.producer_pu[0]);
+    enter_side_net(net.producers());
     enter(there, role::producer, 0);
     if (back_q) enter(*back_q, role::consumer, 0);
     auto&& to = producer_endpoint(there);
@@ -119,11 +121,13 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
       me->outcome.pu = current_pu(*ctx.topo);
       record = image_of(*me);
     }
+    leave(there, role::producer);
     stay_until_consumers_leave(*ctl, 1);  // a producer gone early is a dead one to a kernel transport
     return record;
   });
   children.spawn("consumer 0", [&]() -> std::vector<std::uint64_t> {
     bind_this_thread(*ctx.topo, plan.consumer_pu[0]);
+    enter_side_net(net.consumers());
     enter(there, role::consumer, 0);
     if (back_q) enter(*back_q, role::producer, 0);
     auto&& from = consumer_endpoint(there);
@@ -131,6 +135,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
       thread_outcome me;
       auto&& to = producer_endpoint(*back_q);
       run_echoer<Item>(from, *there_ws, to, *back_ws, *ctl, me, *ctx.clock);
+      leave(*back_q, role::producer);
       me.pu = current_pu(*ctx.topo);
       return echoer_image(me);
     }
@@ -175,13 +180,13 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     note("producer 0", load_image(records[0], pinger));
     note("consumer 0", load_echoer_image(records[1], echoer));
   }
-  if (!failure.empty() && times.t0 == 0) throw std::runtime_error(failure + ": " + joined(problems));
+  if (!failure.empty() && times.t0 == 0) throw std::runtime_error(not_started(failure, problems));
   if (!problems.empty()) {
     times.timed_out = true;
     times.stop_reason = joined(problems);
   }
   run_config scoped = cfg;
-  scoped.scope = "process";
+  scoped.scope = scope_of<Transport>;
   run_result r = cfg.native || !round_trip
                      ? analyse_native(scoped, ctx, times, native_producer_side, native_consumer_side, plan)
                      : analyse_pingpong(scoped, ctx, times, pinger, echoer, plan);

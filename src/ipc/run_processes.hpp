@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <new>
@@ -18,6 +19,7 @@
 
 #include "harness/run.hpp"
 #include "ipc/fault.hpp"
+#include "ipc/net_path.hpp"
 #include "ipc/segment.hpp"
 #include "ipc/transport.hpp"
 #include "ipc/side_image.hpp"
@@ -42,10 +44,24 @@ inline void stay_until_consumers_leave(const harness::control_block& ctl, unsign
   }
 }
 
+template <class Transport>
+inline constexpr const char* scope_of = over_network<Transport> ? "host" : "process";
+
+inline stream_options stream_options_of(const harness::run_config& cfg) {
+  return stream_options{cfg.producers, cfg.tcp_nodelay, cfg.batch, cfg.port};
+}
+
 inline std::string joined(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
   return out;
+}
+
+// Why a run's sides did not all start: what the sides said first (a bind error), then how
+// they ended; the conductor's own words only when the sides said nothing.
+inline std::string not_started(const std::string& conductor_said, std::vector<std::string> problems) {
+  std::stable_partition(problems.begin(), problems.end(), [](const std::string& p) { return p.rfind("side process", 0) != 0; });
+  return "the sides did not all start: " + (problems.empty() ? conductor_said : joined(problems));
 }
 
 // The conductor's part when the sides are processes: conduct the run; on Ctrl-C stop and
@@ -85,7 +101,8 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
   std::optional<Transport> transport;  // ended before the fault report looks at /dev/shm (a peer's daemon)
-  Transport& q = transport.emplace(cfg.capacity, base + at_ring);
+  Transport& q = build_transport(transport, cfg.capacity, base + at_ring, stream_options_of(cfg));
+  const net_sides net(parse_net_path(cfg.net));
   seg.mark_ready();
   seg.unlink();
 
@@ -101,9 +118,11 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     children.spawn(fmt::format("producer {}", p), [&, p] {
       bind_this_thread(*ctx.topo, plan.producer_pu[p]);
       producers[p].log.touch();  // its own copy now, not at the first sample
+      enter_side_net(net.producers());
       enter(q, role::producer, p);
       auto&& end = producer_endpoint(q);
       run_producer<Item>(end, *ws, *ctl, producers[p], sides, *ctx.clock, prototype);
+      leave(q, role::producer);
       producers[p].outcome.pu = current_pu(*ctx.topo);
       stay_until_consumers_leave(*ctl, cfg.consumers);
       return image_of(producers[p]);
@@ -112,6 +131,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     children.spawn(fmt::format("consumer {}", c), [&, c] {
       bind_this_thread(*ctx.topo, plan.consumer_pu[c]);
       consumers[c].log.touch();
+      enter_side_net(net.consumers());
       enter(q, role::consumer, c);
       auto&& end = consumer_endpoint(q);
       run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
@@ -155,13 +175,13 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     if (!(killed && lost.who == fault.victim()))
       problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost.who, lost.how));
   if (!failure.empty() && times.t0 == 0)  // nothing ran: like a thread that could not start, an error
-    throw std::runtime_error(failure + ": " + joined(problems));
+    throw std::runtime_error(not_started(failure, problems));
   if (!problems.empty()) {
     times.timed_out = true;
     times.stop_reason = joined(problems);
   }
   run_config scoped = cfg;
-  scoped.scope = "process";
+  scoped.scope = scope_of<Transport>;
   run_result r = analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
   r.capacity_actual = q.capacity();
   if (fault.armed()) {

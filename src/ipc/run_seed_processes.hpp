@@ -38,7 +38,8 @@ harness::run_result run_seed_processes(const harness::run_config& cfg, double ti
   auto* shared = ::new (base) shared_flags{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
   std::optional<Transport> transport;
-  Transport& q = transport.emplace(cfg.capacity, base + at_q);
+  Transport& q = build_transport(transport, cfg.capacity, base + at_q, stream_options_of(cfg));
+  const net_sides net(parse_net_path(cfg.net));
   seg.mark_ready();
   seg.unlink();
   // The first tick 20 ms from now: forking three sides takes a few of them.
@@ -48,10 +49,12 @@ harness::run_result run_seed_processes(const harness::run_config& cfg, double ti
   for (unsigned p = 0; p < 2; ++p)
     children.spawn(fmt::format("producer {}", p), [&, p]() -> std::vector<std::uint64_t> {
       bind_this_thread(*ctx.topo, pins.producer_pu[p]);
+      enter_side_net(net.producers());
       enter(q, role::producer, p);
       auto&& end = producer_endpoint(q);
       seed_outcome out;
       seed_producer(p, end, *ws, *shared, plan, out);
+      leave(q, role::producer);
       // A producer gone early is a dead one to a kernel transport (EOF): stay until the consumer has left.
       while (!shared->consumer_left.load(std::memory_order_acquire) && !shared->side_lost.load(std::memory_order_acquire))
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -59,6 +62,7 @@ harness::run_result run_seed_processes(const harness::run_config& cfg, double ti
     });
   children.spawn("consumer 0", [&]() -> std::vector<std::uint64_t> {
     bind_this_thread(*ctx.topo, pins.consumer_pu[0]);
+    enter_side_net(net.consumers());
     enter(q, role::consumer, 0);
     auto&& end = consumer_endpoint(q);
     seed_outcome out;
@@ -99,7 +103,7 @@ harness::run_result run_seed_processes(const harness::run_config& cfg, double ti
       problems.push_back("consumer 0: its results were cut short or broken");
   }
   run_config scoped = cfg;
-  scoped.scope = "process";
+  scoped.scope = scope_of<Transport>;
   run_result r = seed_result(scoped, ctx, pins, out);
   r.capacity_actual = q.capacity();
   if (!problems.empty()) {

@@ -6,7 +6,10 @@
 // descriptors the sides inherit. between_processes<T> marks such a transport; as a type
 // it is still T, so everything that takes a queue takes it.
 #pragma once
+#include <cstddef>
+#include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <ringlab/wait.hpp>
 
@@ -35,6 +38,36 @@ template <class Transport>
 void enter(Transport& t, role r, unsigned index) {
   if constexpr (requires { t.enter(r, index); }) t.enter(r, index);
 }
+
+// Optional hook `void leave(role)`: called once in a producer's process when its loop is
+// done (a network stream sends its end of stream).
+template <class Transport>
+void leave(Transport& t, role r) {
+  if constexpr (requires { t.leave(r); }) t.leave(r);
+}
+
+// A network stream's options, from the run's configuration (--tcp-nodelay, --batch, --port).
+struct stream_options {
+  unsigned producers = 1;  // connections the consumer waits for
+  bool nodelay = false;
+  unsigned batch = 1;
+  unsigned port = 0;
+};
+
+// The conductor builds a transport in `slot` from a capacity and its bytes of the segment;
+// a transport that takes stream options gets them too.
+template <class Transport>
+Transport& build_transport(std::optional<Transport>& slot, std::size_t capacity, void* block, const stream_options& options) {
+  if constexpr (std::is_constructible_v<Transport, std::size_t, void*, stream_options>)
+    return slot.emplace(capacity, block, options);
+  else
+    return slot.emplace(capacity, block);
+}
+
+// A transport whose sides talk over a network (scope host: `static constexpr bool
+// over_network = true`); the others between processes are scope process.
+template <class T>
+inline constexpr bool over_network = requires { requires T::over_network; };
 
 template <class Transport>
 struct between_processes : Transport {

@@ -17,8 +17,8 @@
 //  - capacity: iceoryx caps a subscriber queue at MAX_SUBSCRIBER_QUEUE_CAPACITY (256 in
 //    the Debian build) and would silently clamp a larger one; larger capacities are refused.
 //  - one consumer: every subscriber of a topic gets every item (publish/subscribe, not a
-//    queue), so a second consumer is refused. Many publishers to one subscriber would be
-//    fine, but queue_properties cannot say "many producers, one consumer": spsc_only.
+//    queue), so a second consumer is refused; many publishers to one subscriber are
+//    fine: single_consumer.
 //  - processes: an iceoryx runtime must not cross a fork, so each side makes its runtime
 //    (a unique name), publisher or subscriber in enter(role, index); the conductor makes
 //    none. RouDi, the daemon every runtime registers with, is started by the conductor's
@@ -72,7 +72,7 @@ class iceoryx_transport {
   // The crash suite's probe is one process holding the conductor's object; iceoryx needs a
   // runtime per process and a publisher or subscriber per side, made in enter().
   static constexpr const char* not_probed_because = "a new user needs its own runtime and port per side (enter)";
-  static constexpr queue_properties properties{.lock_free = false, .spsc_only = true};
+  static constexpr queue_properties properties{.lock_free = false, .single_consumer = true};
   static constexpr std::size_t max_capacity = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_count); }
 

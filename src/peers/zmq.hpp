@@ -20,10 +20,9 @@
 //    one sink). Several consumers would each need their own pipes, and an item pushed to
 //    one of them can only be popped by that one: a wake-up that the harness's park gives
 //    to any sleeping consumer (or producer) can go to one that cannot proceed while the
-//    one that could sleeps on, which stalls a run until it is stopped. queue_properties
-//    cannot say "many producers, one consumer", so the transport is spsc_only (the CLI's
-//    1x1); the tests also run it with several producers. The code keeps one PUSH socket
-//    per consumer, strictly in turn, for the day the harness can route wake-ups.
+//    one that could sleeps on, which stalls a run until it is stopped: single_consumer.
+//    The code keeps one PUSH socket per consumer, strictly in turn, for the day the
+//    harness can route wake-ups.
 //  - in transit: zmq delivers through its I/O threads after zmq_send has returned, so an
 //    item pushed may not be poppable yet, and a sender's HWM credit comes back late. Each
 //    side counts what it sent / received in the segment (its own cache lines, one store
@@ -43,6 +42,10 @@
 //  - files: the socket file lives under /tmp (ringlab-zmq-<pid>-<n>.0); the conductor's
 //    object unlinks it when the run ends (a SIGKILLed conductor leaves them;
 //    zmq's bind replaces a stale file of the same name).
+//  - zmq.tcp (scope host): the same over tcp://, as the tools run between machines: the
+//    PULL binds its side's address (ipc/net_path.hpp) on a port the kernel picks and
+//    publishes the endpoint in the segment. The in-transit counts live in the run's
+//    segment too, so its sides are on one machine (loopback or the run's namespaces).
 #pragma once
 #include <unistd.h>
 #include <zmq.h>
@@ -62,12 +65,13 @@
 
 #include <ringlab/queue.hpp>
 
+#include "ipc/net_path.hpp"
 #include "ipc/transport.hpp"
 #include "peers/adapter.hpp"
 
 namespace ringlab::peers {
 
-template <class T>
+template <class T, bool OverTcp = false>
 class zmq_push_pull {
   static_assert(std::is_trivially_copyable_v<T>, "items travel as bytes");
   static constexpr unsigned max_sides = 64;
@@ -83,6 +87,7 @@ class zmq_push_pull {
   struct shared_counts {
     std::atomic<std::uint32_t> producers{0}, consumers{0};
     std::atomic<bool> closed{false};  // `block`: close() was called
+    char tcp_endpoints[max_sides][48];  // zmq.tcp: where each consumer's PULL is bound, once bound
     producer_row rows[max_sides];
     consumer_count received[max_sides];
   };
@@ -94,13 +99,15 @@ class zmq_push_pull {
   // socket per side, made in enter(), so a probe could only report its own lack of one.
   static constexpr const char* not_probed_because = "a new user needs a socket of its own per side (enter)";
   static constexpr queue_properties properties{.linearizable = false, .exact_capacity = false, .lock_free = false,
-                                               .spsc_only = true, .blocks_natively = true};
+                                               .single_consumer = true, .blocks_natively = true};
+  static constexpr bool over_network = OverTcp;
+  static constexpr const char* name = OverTcp ? "zmq.tcp" : "zmq.ipc";
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_counts); }  // 36 KiB
 
   // Capacity check only (the registry): no endpoint, no socket.
   explicit zmq_push_pull(std::size_t capacity) : zmq_push_pull(capacity, nullptr) {}
   zmq_push_pull(std::size_t capacity, void* block)
-      : capacity_("zmq.ipc", capacity, INT_MAX, "(ZMQ_SNDHWM/ZMQ_RCVHWM are ints)") {
+      : capacity_(name, capacity, INT_MAX, "(ZMQ_SNDHWM/ZMQ_RCVHWM are ints)") {
     if (block == nullptr) return;
     counts_ = ::new (block) shared_counts();
     static std::atomic<unsigned> runs{0};
@@ -128,7 +135,7 @@ class zmq_push_pull {
     for (void* s : pushes_) ::zmq_setsockopt(s, ZMQ_LINGER, &no_linger, sizeof no_linger), ::zmq_close(s);
     if (pull_) ::zmq_close(pull_);
     if (context_) ::zmq_ctx_term(context_);
-    if (owns_files_)  // the conductor, once every side is gone
+    if (owns_files_ && !OverTcp)  // the conductor, once every side is gone
       for (std::uint32_t c = 0, n = counts_->consumers.load(std::memory_order_acquire); c < n; ++c)
         ::unlink(file_of(c).c_str());
   }
@@ -140,10 +147,10 @@ class zmq_push_pull {
   void enter(ipc::role r, unsigned index) {
     if (r == ipc::role::conductor) return;  // it only owns the names
     if (r == ipc::role::consumer && index > 0)
-      throw std::invalid_argument("zmq.ipc: one consumer only (an item sent to one consumer cannot wake another); "
-                                  "run it with --consumers 1");
+      throw std::invalid_argument(std::string(name) + ": one consumer only (an item sent to one consumer cannot wake "
+                                  "another); run it with --consumers 1");
     if (index >= max_sides)
-      throw std::invalid_argument("zmq.ipc: at most " + std::to_string(max_sides) + " producers");
+      throw std::invalid_argument(std::string(name) + ": at most " + std::to_string(max_sides) + " producers");
     owns_files_ = false;
     index_ = index;
     context_ = ::zmq_ctx_new();
@@ -151,9 +158,18 @@ class zmq_push_pull {
     if (r == ipc::role::producer) {
       counts_->producers.fetch_add(1, std::memory_order_acq_rel);
     } else {
-      counts_->consumers.fetch_add(1, std::memory_order_acq_rel);
       pull_ = socket(ZMQ_PULL, ZMQ_RCVHWM);
-      if (::zmq_bind(pull_, ("ipc://" + file_of(index)).c_str()) != 0) fail("zmq_bind " + file_of(index));
+      if constexpr (OverTcp) {
+        const std::string at = "tcp://" + ipc::this_side_address() + ":*";
+        if (::zmq_bind(pull_, at.c_str()) != 0) fail("zmq_bind " + at);
+        char bound[48] = {};
+        std::size_t len = sizeof bound;
+        if (::zmq_getsockopt(pull_, ZMQ_LAST_ENDPOINT, bound, &len) != 0) fail("ZMQ_LAST_ENDPOINT");
+        std::memcpy(counts_->tcp_endpoints[index], bound, sizeof bound);
+      } else if (::zmq_bind(pull_, ("ipc://" + file_of(index)).c_str()) != 0) {
+        fail("zmq_bind " + file_of(index));
+      }
+      counts_->consumers.fetch_add(1, std::memory_order_acq_rel);  // bound: producers may connect
     }
   }
 
@@ -178,7 +194,7 @@ class zmq_push_pull {
         counts_->received[index_].received.store(++received_, std::memory_order_release);
         return true;
       }
-      if (n >= 0) throw std::runtime_error("zmq.ipc: a message of " + std::to_string(n) + " bytes, not one item");
+      if (n >= 0) throw std::runtime_error(std::string(name) + ": a message of " + std::to_string(n) + " bytes, not one item");
       if (errno != EAGAIN && errno != EINTR) fail("zmq_recv");
       if (counts_->closed.load(std::memory_order_acquire)) return try_pop(item);  // closed: what is left
     }
@@ -213,7 +229,7 @@ class zmq_push_pull {
         counts_->received[index_].received.store(++received_, std::memory_order_release);
         return true;
       }
-      if (n >= 0) throw std::runtime_error("zmq.ipc: a message of " + std::to_string(n) + " bytes, not one item");
+      if (n >= 0) throw std::runtime_error(std::string(name) + ": a message of " + std::to_string(n) + " bytes, not one item");
       if (errno != EAGAIN && errno != EINTR) fail("zmq_recv");
       if (in_transit_to(index_) == 0) return false;  // empty
       wait_for(pull_, ZMQ_POLLIN);                   // sent, not here yet
@@ -222,7 +238,7 @@ class zmq_push_pull {
 
  private:
   [[noreturn]] static void fail(const std::string& what) {
-    throw std::runtime_error("zmq.ipc: " + what + ": " + ::zmq_strerror(errno));
+    throw std::runtime_error(std::string(name) + ": " + what + ": " + ::zmq_strerror(errno));
   }
   void* socket(int type, int hwm_option) {
     void* s = ::zmq_socket(context_, type);
@@ -248,10 +264,11 @@ class zmq_push_pull {
   // At the first push every consumer has bound (it entered before the run started).
   void connect_to_consumers() {
     const std::uint32_t consumers = counts_->consumers.load(std::memory_order_acquire);
-    if (consumers == 0) throw std::runtime_error("zmq.ipc: no consumer has bound its endpoint");
+    if (consumers == 0) throw std::runtime_error(std::string(name) + ": no consumer has bound its endpoint");
     for (std::uint32_t c = 0; c < consumers; ++c) {
       pushes_.push_back(socket(ZMQ_PUSH, ZMQ_SNDHWM));
-      if (::zmq_connect(pushes_.back(), ("ipc://" + file_of(c)).c_str()) != 0) fail("zmq_connect " + file_of(c));
+      const std::string to = OverTcp ? std::string(counts_->tcp_endpoints[c]) : "ipc://" + file_of(c);
+      if (::zmq_connect(pushes_.back(), to.c_str()) != 0) fail("zmq_connect " + to);
     }
     sent_.assign(consumers, 0);
     next_ = index_ % consumers;  // producers start on different consumers
@@ -272,5 +289,7 @@ class zmq_push_pull {
 
 template <class T>
 using zmq_ipc = ipc::between_processes<zmq_push_pull<T>>;
+template <class T>
+using zmq_tcp = ipc::between_processes<zmq_push_pull<T, true>>;
 
 }  // namespace ringlab::peers

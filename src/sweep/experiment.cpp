@@ -52,7 +52,8 @@ const std::map<std::string, parameter>& parameters() {
        }}},
       {"scope", {kind::text, [](point& p, const value& v) {
          const auto& t = std::get<std::string>(v);
-         if (t != "thread" && t != "process") throw experiment_error("scope must be thread or process, not '" + t + "'");
+         if (t != "thread" && t != "process" && t != "host")
+           throw experiment_error("scope must be thread, process or host, not '" + t + "'");
          p.config.scope = t;
        }}},
       {"fault", {kind::text, [](point& p, const value& v) {
@@ -66,6 +67,10 @@ const std::map<std::string, parameter>& parameters() {
       {"items_requested", {kind::integer, [](point& p, const value& v) { p.config.items = static_cast<std::uint64_t>(as_int(v)); }}},
       {"warmup_s", {kind::number, [](point& p, const value& v) { p.config.warmup_s = as_number(v); }}},
       {"latency_recorded", {kind::boolean, [](point& p, const value& v) { p.config.record_latency = std::get<bool>(v); }}},
+      {"service_ns", {kind::integer, [](point& p, const value& v) { p.config.service_ns = static_cast<std::uint64_t>(as_int(v)); }}},
+      {"net", {kind::text, [](point& p, const value& v) { p.config.net = std::get<std::string>(v); }}},
+      {"tcp_nodelay", {kind::boolean, [](point& p, const value& v) { p.config.tcp_nodelay = std::get<bool>(v); }}},
+      {"batch_items", {kind::integer, [](point& p, const value& v) { p.config.batch = static_cast<unsigned>(as_int(v)); }}},
       {"tick_ms", {kind::number, [](point& p, const value& v) { p.tick_ms = as_number(v); }, "seed"}},
   };
   return table;
