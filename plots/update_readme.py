@@ -149,8 +149,18 @@ def check_args(line, kind, args):
 
 
 def filters(args):
-    """{col: [values]} from col=v1,v2 arguments."""
-    return {col: value.split(",") for col, _, value in (a.partition("=") for a in args)}
+    """{col: [values]} from col=v1,v2 arguments. A piece holding '=' belongs to the value
+    before it (`net=veth,tbf=100mbit` is one value: a list item is never key=value)."""
+    out = {}
+    for col, _, value in (a.partition("=") for a in args):
+        values = []
+        for piece in value.split(","):
+            if "=" in piece and values:
+                values[-1] += "," + piece
+            else:
+                values.append(piece)
+        out[col] = values
+    return out
 
 
 class Sources:

@@ -122,6 +122,13 @@ class Regenerate(ReadmeCase):
         # Row 4 of the fixture's claims table (3 per-capacity rows come first).
         self.assertIn("-->0.300 [0.296, 0.305], not held<!-- /ringlab:claim -->.", text)
 
+    def test_a_filter_value_may_hold_a_comma_and_an_equals_sign(self):
+        import update_readme
+        self.assertEqual(update_readme.filters(["net=veth,tbf=100mbit", "queue=a,b"]),
+                         {"net": ["veth,tbf=100mbit"], "queue": ["a", "b"]})
+        # The control: a plain list still splits.
+        self.assertEqual(update_readme.filters(["net=veth,loopback"]), {"net": ["veth", "loopback"]})
+
     def test_efficiency_table(self):
         text = self.regenerated()
         block = text.split(f"<!-- ringlab:efficiency plot-efficiency {HOST} -->\n")[1].split("<!-- /")[0]

@@ -60,20 +60,23 @@ runner add_list(CLI::App& app) {
     }
     std::size_t width = 22;
     for (const auto* e : shown) width = std::max(width, e->name.size() + 1);
-    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<9} {:<7} {}\n", "queue", width, "scope", "fifo", "bounded", "lockfree",
-               "spsc_only", "blocks", "description");
+    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {}\n", "queue", width, "scope", "fifo", "bounded", "lockfree",
+               "sides", "blocks", "description");
     for (const auto* e : shown) {
       const auto& p = e->properties;
       const char* fifo = !p.fifo ? "no" : p.linearizable ? "yes" : "per-p";
-      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<9} {:<7} {}{}\n", e->name, width, e->scope, fifo,
-                 p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), yes_no(p.spsc_only),
+      const char* sides = p.spsc_only ? "1x1" : p.single_consumer ? "Px1" : "PxC";
+      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {}{}\n", e->name, width, e->scope, fifo,
+                 p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), sides,
                  yes_no(p.blocks_natively), e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
     }
     if (names->empty()) {
       fmt::print("\n{:<22} {}\n", "wait strategy", "description");
       for (const auto& w : wait_strategies) fmt::print("{:<22} {}\n", w.name, w.description);
       fmt::print("\nscope: thread = producers and consumers are threads of one process; process = each side is its\n"
-                 "own process (forked, pinned like threads), the queue in POSIX shared memory\n");
+                 "own process (forked, pinned like threads), the queue in POSIX shared memory; host = the items\n"
+                 "travel over a network only (loopback, or --net veth: two network namespaces)\n"
+                 "sides: 1x1 = one producer, one consumer; Px1 = any producers, one consumer; PxC = any of both\n");
       fmt::print("fifo: yes = one total order, per-p = each producer's items stay in order; [refuses ...]: values a\n"
                  "push refuses with an error (never a silent loss); every other queue carries every value\n");
     }
