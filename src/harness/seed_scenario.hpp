@@ -30,6 +30,7 @@ inline constexpr unsigned seed_target_items = 20;
 struct seed_shared {
   std::atomic<bool> stop{false};
   std::atomic<unsigned> producers_done{0};
+  std::atomic<std::uint64_t> pushed_total{0};  // written before producers_done: what join must see taken
   std::atomic<unsigned> consumer_left{0};  // processes: producers stay until then (see stay_until_consumers_leave)
 };
 
@@ -67,6 +68,7 @@ void seed_producer(unsigned id, Endpoint& end, wait_state<W>& ws, seed_shared& s
   }
   out.pushed[id] = s;
   out.last_push[id] = plan.clock->ticks();
+  shared.pushed_total.fetch_add(s);
   const bool last = shared.producers_done.fetch_add(1) + 1 == 2;
   if (plan.sentinel && (last || plan.pills_needed == 2)) push(end, ws, pill_tag);
 }
@@ -92,15 +94,23 @@ void seed_consumer(Endpoint& end, wait_state<W>& ws, seed_shared& shared, const 
     for (auto batch = rng() % 5; batch > 0 && out.popped < seed_target_items && try_pop(end, ws, t); --batch) take(t);
   }
   // Drain: sentinel — until the pills; join — until both producers are done and the queue is empty.
+  // Join: done once both producers are done and every item they pushed was taken. An item
+  // can still be on its way after its push returned (a network stream's socket, its
+  // receiving thread): wait for it, but for a second at most — one that never comes is a
+  // loss, and the validation names it.
+  const std::uint64_t grace = plan.clock->from_ns(1e9);
+  std::uint64_t owed_since = 0;
   for (unsigned pills = 0;;) {
     if (plan.sentinel) {
       if (!pop(end, ws, t) || (is_pill(t) && ++pills == plan.pills_needed)) break;
       if (is_pill(t)) continue;
     } else if (!try_pop(end, ws, t)) {
-      // Empty once both producers are done is empty for good; an item found by this
-      // last look is counted below like any other.
       if (shared.producers_done.load() < 2) continue;
-      if (!try_pop(end, ws, t)) break;
+      if (out.popped >= shared.pushed_total.load()) break;
+      const std::uint64_t now = plan.clock->ticks();
+      if (!owed_since) owed_since = now;
+      else if (now - owed_since > grace) break;
+      continue;
     }
     out.tally.record(t, plan.fifo);
     ++out.popped;

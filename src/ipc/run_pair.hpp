@@ -122,6 +122,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
       record = image_of(*me);
     }
     leave(there, role::producer);
+    if (back_q) leave(*back_q, role::consumer);
     stay_until_consumers_leave(*ctl, 1);  // a producer gone early is a dead one to a kernel transport
     return record;
   });
@@ -131,11 +132,15 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     enter(there, role::consumer, 0);
     if (back_q) enter(*back_q, role::producer, 0);
     auto&& from = consumer_endpoint(there);
+    auto done = [&] {  // the transports' end of this side (a network stream's end frame, its threads)
+      if (back_q) leave(*back_q, role::producer);
+      leave(there, role::consumer);
+    };
     if constexpr (round_trip) if (!cfg.native) {
       thread_outcome me;
       auto&& to = producer_endpoint(*back_q);
       run_echoer<Item>(from, *there_ws, to, *back_ws, *ctl, me, *ctx.clock);
-      leave(*back_q, role::producer);
+      done();
       me.pu = current_pu(*ctx.topo);
       return echoer_image(me);
     }
@@ -146,6 +151,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     } else {
       native_consumer<Item>(from, *there_ws, *ctl, me, *ctx.clock);
     }
+    done();
     me.outcome.pu = current_pu(*ctx.topo);
     return image_of(me);
   });

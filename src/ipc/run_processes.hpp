@@ -135,6 +135,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
       enter(q, role::consumer, c);
       auto&& end = consumer_endpoint(q);
       run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
+      leave(q, role::consumer);
       consumers[c].outcome.pu = current_pu(*ctx.topo);
       return image_of(consumers[c]);
     });

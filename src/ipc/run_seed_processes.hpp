@@ -67,6 +67,7 @@ harness::run_result run_seed_processes(const harness::run_config& cfg, double ti
     auto&& end = consumer_endpoint(q);
     seed_outcome out;
     seed_consumer(end, *ws, *shared, plan, out);
+    leave(q, role::consumer);
     shared->consumer_left.store(1, std::memory_order_release);
     std::vector<std::uint64_t> record{seed_consumer_record, out.popped, out.target_ticks, out.last_exit};
     image::save(out.tally, record);

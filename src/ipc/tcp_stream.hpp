@@ -117,8 +117,9 @@ class tcp_stream {
     std::string problem;               // what broke a stream (a lost peer, a bad frame)
     std::string rejected;              // the last connection refused at its hello
     unique_fd listener, stop_event;
-    std::vector<unique_fd> connections;
-    std::vector<std::thread> threads;
+    std::thread acceptor;                // started once; it alone adds connections and receivers
+    std::vector<unique_fd> connections;  // under `lock`
+    std::vector<std::thread> receivers;  // under `lock`
   };
 
  public:
@@ -170,8 +171,10 @@ class tcp_stream {
     while (out_count_ != 0 && !send_frame())
       if (!wait_for_room()) return;
   }
-  // The producer's end of stream: what it holds, then an empty frame.
+  // The producer's end of stream: what it holds, then an empty frame. The consumer's: its
+  // threads stopped and joined before its process leaves.
   void leave(role r) {
+    if (r == role::consumer) return stop_receiving();
     if (r != role::producer || socket_.get() < 0) return;
     try {
       flush();
@@ -238,7 +241,7 @@ class tcp_stream {
       meeting_->failed.store(1, std::memory_order_release);  // producers stop waiting for us
       throw;
     }
-    rx_->threads.emplace_back([this] { accept_connections(); });
+    rx_->acceptor = std::thread([this] { accept_connections(); });
   }
   // Accepts the producers' connections, and notes close() for the consumer's condvar.
   void accept_connections() {
@@ -277,7 +280,7 @@ class tcp_stream {
     const int fd = c.get();
     rx_->connections.push_back(std::move(c));
     const unsigned producer = ntohl(h.producer);
-    rx_->threads.emplace_back([this, fd, producer] { receive(fd, producer); });
+    rx_->receivers.emplace_back([this, fd, producer] { receive(fd, producer); });
   }
   // The consumer's threads run on any PU (as the kernel's network work does), not on the
   // consumer's own: a spinning consumer would starve the thread that brings its items.
@@ -350,13 +353,9 @@ class tcp_stream {
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto w = ::write(rx_->stop_event.get(), &one, sizeof one);
-    if (rx_->threads.empty()) return;
-    rx_->threads.front().join();  // the acceptor first: no thread is added after it
-    {
-      std::lock_guard g(rx_->lock);
-      for (auto& c : rx_->connections) ::shutdown(c.get(), SHUT_RDWR);
-    }
-    for (std::size_t i = 1; i < rx_->threads.size(); ++i) rx_->threads[i].join();
+    if (rx_->acceptor.joinable()) rx_->acceptor.join();  // first: no receiver is added after it
+    for (auto& c : rx_->connections) ::shutdown(c.get(), SHUT_RDWR);
+    for (auto& t : rx_->receivers) t.join();
   }
 
   // --- producer ---

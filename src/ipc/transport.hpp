@@ -39,8 +39,8 @@ void enter(Transport& t, role r, unsigned index) {
   if constexpr (requires { t.enter(r, index); }) t.enter(r, index);
 }
 
-// Optional hook `void leave(role)`: called once in a producer's process when its loop is
-// done (a network stream sends its end of stream).
+// Optional hook `void leave(role)`: called once in a side's process when its loop is done
+// (a network stream's producer sends its end of stream; its consumer joins its threads).
 template <class Transport>
 void leave(Transport& t, role r) {
   if constexpr (requires { t.leave(r); }) t.leave(r);

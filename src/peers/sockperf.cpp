@@ -69,8 +69,9 @@ pid_t spawn_on(const harness::topology& topo, int pu, const ipc::side_net& side,
   ::_exit(127);
 }
 
-// Bounded: wait until the server takes a connection (from the client's namespace).
-bool server_listens(const ipc::side_net& client_side, const std::string& address, unsigned port) {
+// Bounded: wait until the server takes a connection (from the client's namespace); at
+// once false if the server has already exited (no sockperf, a port in use).
+bool server_listens(pid_t server, const ipc::side_net& client_side, const std::string& address, unsigned port) {
   const pid_t probe = ::fork();
   if (probe == 0) {
     try {
@@ -91,9 +92,18 @@ bool server_listens(const ipc::side_net& client_side, const std::string& address
     }
     ::_exit(1);
   }
-  int status = 0;
-  ::waitpid(probe, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(probe, &status, WNOHANG) == probe) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(server), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == server) {
+      // gone (left for stop_server to reap)
+      ::kill(probe, SIGKILL);
+      ::waitpid(probe, nullptr, 0);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 std::string read_all(int fd, double limit_s) {
@@ -135,7 +145,7 @@ run_result run(const run_config& cfg, const run_context& ctx) {
     ::kill(server, SIGKILL);
     ::waitpid(server, nullptr, 0);
   };
-  if (!server_listens(net.producers(), address, port)) {
+  if (!server_listens(server, net.producers(), address, port)) {
     stop_server();
     const std::string said = read_all(server_out[0], 0.2);
     ::close(server_out[0]), ::close(client_out[0]), ::close(client_out[1]);
