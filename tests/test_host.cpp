@@ -138,6 +138,16 @@ TEST(TcpFrames, AStrangersHelloIsRefusedAndTheProducerStillGetsIn) {
   for (int fd : {stranger, wrong_size, producer}) ::close(fd);
 }
 
+TEST(TcpFrames, AConsumerThatLeftCanStillBeDestroyed) {
+  listening l;
+  const int fd = dial(l.s.port());
+  hello(fd);
+  frame_header(fd, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its receiver has ended
+  l.s.leave(role::consumer);  // stops and joins; the destructor then stops again
+  ::close(fd);
+}
+
 TEST(TcpFrames, EofBeforeTheEndFrameIsALostPeerAndAfterItIsTheEnd) {
   listening lost;
   int fd = dial(lost.s.port());

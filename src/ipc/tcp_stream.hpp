@@ -355,7 +355,8 @@ class tcp_stream {
     [[maybe_unused]] const auto w = ::write(rx_->stop_event.get(), &one, sizeof one);
     if (rx_->acceptor.joinable()) rx_->acceptor.join();  // first: no receiver is added after it
     for (auto& c : rx_->connections) ::shutdown(c.get(), SHUT_RDWR);
-    for (auto& t : rx_->receivers) t.join();
+    for (auto& t : rx_->receivers)
+      if (t.joinable()) t.join();  // a second stop (leave, then the destructor) finds them joined
   }
 
   // --- producer ---
