@@ -3,8 +3,10 @@
 
     claims.py RESULTS.csv [--experiment TOML] [--markdown]
 
-A claim reads `<side> <metric> <op> <factor> * <side>`, for example
-`mpmc_ring[wait=park] throughput_items_per_s >= 100 * mpmc_ring[wait=spin]`:
+A claim reads `<side> <metric> <op> <factor> * <side> [<metric>]`, for example
+`mpmc_ring[wait=park] throughput_items_per_s >= 100 * mpmc_ring[wait=spin]`, or with a
+metric of its own on the right (another column of that side's rows), e.g.
+`rpc throughput_items_per_s within 1.25 * rpc littles_law_items_per_s`:
 - a side is a queue name with optional [column=value,...] filters; the left side may
   be `*` (filters allowed: `*[wait=spin]`): one row per queue in the rows other than
   the right side's queue, its group saying "queue=<name>";
@@ -40,7 +42,8 @@ QUEUE = r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*"
 WILDCARD = "*"
 GRAMMAR = re.compile(rf"^\s*(\*|{QUEUE})(?:\[([^\]]*)\])?\s+([A-Za-z_][A-Za-z0-9_]*)"
                      rf"(?:\s*(>=|<=|>|<)\s*|\s+(within)\s+)"
-                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*({QUEUE})(?:\[([^\]]*)\])?\s*$")
+                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*({QUEUE})(?:\[([^\]]*)\])?"
+                     rf"(?:\s+([A-Za-z_][A-Za-z0-9_]*))?\s*$")
 
 
 @dataclass
@@ -59,16 +62,23 @@ class Claim:
     op: str
     factor: float
     right: Side
+    right_metric: str  # the metric itself, or another column of the right side's rows
+
+    def metric_of(self, side):
+        return self.right_metric if side is self.right else self.metric
 
 
 def parse(statement):
     """The claim's parts, or ValueError saying what is wrong."""
     m = GRAMMAR.match(statement)
     if not m:
-        raise ValueError("expected '<queue or *>[col=value,...] <metric> <op> <factor> * <queue>[col=value,...]' "
-                         "with op one of >= <= > < within")
-    lq, lf, metric, op, within, factor, rq, rf = m.groups()
-    claim = Claim(Side(lq, parse_filters(lf)), metric, op or within, float(factor), Side(rq, parse_filters(rf)))
+        raise ValueError("expected '<queue or *>[col=value,...] <metric> <op> <factor> * <queue>[col=value,...] "
+                         "[<metric>]' with op one of >= <= > < within")
+    lq, lf, metric, op, within, factor, rq, rf, right_metric = m.groups()
+    claim = Claim(Side(lq, parse_filters(lf)), metric, op or within, float(factor), Side(rq, parse_filters(rf)),
+                  right_metric or metric)
+    if efficiency.METRIC in (metric, right_metric) and claim.right_metric != metric:
+        raise ValueError(f"{efficiency.METRIC} compares with itself only")
     if claim.op == stats.WITHIN and not claim.factor > 1:
         raise ValueError(f"'within {factor}' needs a factor above 1 (the band is [1/factor, factor])")
     return claim
@@ -102,11 +112,12 @@ class Sample:
 
 
 def evaluate(results, spec, claim, toml_path):
-    needed = [*efficiency.columns_needed(claim.metric), "queue", *spec.per, *spec.where,
-              *claim.left.filters, *claim.right.filters]
+    needed = [*efficiency.columns_needed(claim.metric), *efficiency.columns_needed(claim.right_metric), "queue",
+              *spec.per, *spec.where, *claim.left.filters, *claim.right.filters]
     experiments.require_columns(results, needed, f"claim '{spec.statement}'", toml_path)
     try:
-        stats.require_numeric(results.valid_rows, efficiency.columns_needed(claim.metric)[0])
+        for metric in {claim.metric, claim.right_metric}:
+            stats.require_numeric(results.valid_rows, efficiency.columns_needed(metric)[0])
     except DataError as e:
         raise DataError(f"{toml_path}: claim '{spec.statement}': {e}") from None
     rows = stats.select(results.valid_rows, spec.where)
@@ -148,7 +159,7 @@ def two_ways(rows, left, claim, row):
     theirs, row.disturbed = judge(rows, left, claim) if len(clean) < len(rows) else (mine, 0)
     if isinstance(mine, stats.Ratio) and not isinstance(theirs, stats.Ratio):
         # The disturbed rows made a side ambiguous: count those its selector matches.
-        row.disturbed = sum(disturbed_rows(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric)
+        row.disturbed = sum(disturbed_rows(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric_of(s))
                             for s in (left, claim.right))
     if isinstance(mine, stats.Ratio):
         row.ratio = mine
@@ -175,7 +186,7 @@ def reported(mine, theirs):
 
 def judge(rows, left, claim):
     """(Ratio, disturbed rows used) for the claim on these rows, or ('not evaluable: why', 0)."""
-    sides = [side_values(rows, s, claim.metric) for s in (left, claim.right)]
+    sides = [side_values(rows, s, claim.metric_of(s)) for s in (left, claim.right)]
     problems = [s for s in sides if isinstance(s, str)]
     if problems:
         return "not evaluable: " + "; ".join(problems), 0

@@ -6,7 +6,9 @@
 #pragma once
 #include "queue_variants.hpp"
 
-#define RINGLAB_OUR_QUEUES(X)                                                                                          \
+// Two halves, so that their registrations compile in parallel (src/queues_*.cpp).
+#define RINGLAB_OUR_QUEUES(X) RINGLAB_OUR_LOCKING_QUEUES(X) RINGLAB_OUR_LOCK_FREE_QUEUES(X)
+#define RINGLAB_OUR_LOCKING_QUEUES(X)                                                                                  \
   X("mutex_ring", ::ringlab::variants::mutex_ring,                                                                     \
     "ring + adaptive mutex + not-full/not-empty condvars; signals only sleepers, spins before sleeping")               \
   X("mutex_ring.std", ::ringlab::variants::mutex_ring_std, "mutex_ring with std::mutex (sleeps at once on contention)") \
@@ -17,7 +19,8 @@
   X("textbook_mutex_queue", ::ringlab::textbook_mutex_queue,                                                           \
     "std::deque + std::mutex + two condvars, notify_one on every op under the lock, no spin (the tutorial's; naive on purpose)") \
   X("semaphore_ring", ::ringlab::semaphore_ring, "Dijkstra's bounded buffer: empty/full counting semaphores, a mutex per side") \
-  X("handoff_slot", ::ringlab::handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only")  \
+  X("handoff_slot", ::ringlab::handoff_slot, "one slot handed over by two events (filled / emptied); capacity 1 only")
+#define RINGLAB_OUR_LOCK_FREE_QUEUES(X)                                                                                \
   X("spsc_ring", ::ringlab::variants::spsc_ring,                                                                       \
     "SPSC ring, a full/empty flag per slot in the slot's line (FastForward) + a 32-slot gap, batched probes (B-Queue)") \
   X("spsc_ring.reserved0", ::ringlab::variants::spsc_ring_reserved0,                                                   \
@@ -167,8 +170,23 @@
 #define RINGLAB_ICEORYX_TRANSPORTS(X)
 #endif
 
+// Remote calls (scope host) through gRPC: ours, but built only where meson found gRPC.
+#if RINGLAB_HAVE_GRPC
+#include "ipc/rpc_transport.hpp"
+#define RINGLAB_RPC_TRANSPORTS(X)                                                                                      \
+  X("rpc", ::ringlab::variants::rpc,                                                                                   \
+    "the seeds' getAProduct: a gRPC unary Take per item from the serving side's bounded queue; pops timed (rtt_*)")   \
+  X("rpc.batch", ::ringlab::variants::rpc_batch,                                                                       \
+    "rpc with up to --batch N items per Take call (one consumer)")                                                    \
+  X("rpc.stream", ::ringlab::variants::rpc_stream,                                                                     \
+    "rpc as one server-streaming call: items flow back without a call each (--batch N per message; one consumer)")
+#else
+#define RINGLAB_RPC_TRANSPORTS(X)
+#endif
+
 #define RINGLAB_PEER_TRANSPORTS(X)                                                                                     \
-  RINGLAB_ZMQ_TRANSPORTS(X) RINGLAB_BOOST_INTERPROCESS_TRANSPORTS(X) RINGLAB_ICEORYX_TRANSPORTS(X)
+  RINGLAB_ZMQ_TRANSPORTS(X) RINGLAB_BOOST_INTERPROCESS_TRANSPORTS(X) RINGLAB_ICEORYX_TRANSPORTS(X)               \
+  RINGLAB_RPC_TRANSPORTS(X)
 #define RINGLAB_PROCESS_TRANSPORTS(X) RINGLAB_OUR_TRANSPORTS(X) RINGLAB_PEER_TRANSPORTS(X)
 
 #define RINGLAB_PEER_QUEUES(X)                                                                                         \

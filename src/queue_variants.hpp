@@ -1,4 +1,4 @@
-// Our queues' named variants: the class templates the registry (src/queues.cpp), the
+// Our queues' named variants: the class templates the registry (src/queues_*.cpp), the
 // micro-benchmarks and anyone else instantiate under the names `ringlab list` prints.
 // An ablation variant is one queue with some options switched off, not a copy.
 #pragma once

@@ -1,6 +1,6 @@
 // The queue registry: every queue the harness can run, by the name used on the command
 // line and in CSV. The queues themselves are listed once, in src/queue_list.hpp; the
-// registration files (src/queues.cpp, src/peers/*.cpp) expand that list with
+// registration files (src/queues_*.cpp, src/transports.cpp, src/peers/*.cpp) expand that list with
 // RINGLAB_REGISTER, so a queue added there is in every experiment, benchmark and test.
 #pragma once
 #include <cstddef>

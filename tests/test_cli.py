@@ -210,6 +210,23 @@ def ringlab_segments():
     return sorted(f for f in os.listdir("/dev/shm") if f.startswith("ringlab-"))
 
 
+def assert_a_taken_port_is_one_line(test, queue, words):
+    """A run of `queue` on a port someone else listens on: one line with `words` (its
+    {port} filled in), a non-zero exit, within 10 s."""
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        start = time.monotonic()
+        r = ringlab("run", "--queue", queue, "--wait", "block", "--port", str(port), "--no-guards")
+        test.assertLess(time.monotonic() - start, 10)
+    test.assertNotEqual(r.returncode, 0)
+    lines = r.stderr.strip().splitlines()
+    test.assertEqual(len(lines), 1, r.stderr)
+    test.assertIn(words.format(port=port), lines[0])
+
+
 class Hosts(unittest.TestCase):
     def test_a_loopback_stream_writes_its_columns_and_service_time(self):
         with tempfile.TemporaryDirectory() as d:
@@ -232,18 +249,71 @@ class Hosts(unittest.TestCase):
                            "the control: without the service time, faster than 50,000 items/s")
 
     def test_a_port_in_use_is_one_line_and_a_nonzero_exit_at_once(self):
-        import socket
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
+        assert_a_taken_port_is_one_line(self, "tcp", "bind 127.0.0.1:{port}: Address already in use")
+
+
+def has_queue(name):
+    r = ringlab("list")
+    return any(line.split()[:1] == [name] for line in r.stdout.splitlines())
+
+
+class Rpc(unittest.TestCase):
+    """rpc (gRPC, a meson feature): skipped where the build has no gRPC."""
+
+    def setUp(self):
+        if not has_queue("rpc"):
+            self.skipTest("built without gRPC (-Dgrpc): no rpc transports")
+
+    def run_row(self, out, *args):
+        r = ringlab("run", "--wait", "block", "--duration", "0.6", "--no-guards", "--out", out, *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, newline="") as f:
+            return list(csv.DictReader(f))[-1]
+
+    def test_a_call_per_item_obeys_littles_law_and_streaming_escapes_it(self):
+        # One consumer, one call outstanding: throughput = 1 / (round trip + service time).
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
+            for service_ns in (0, 200000):
+                row = self.run_row(out, "--queue", "rpc", "--service-ns", str(service_ns))
+                self.assertEqual((row["valid"], row["scope"]), ("1", "host"), row["validation_error"])
+                rtt = float(row["rtt_mean_ns"])
+                self.assertGreater(rtt, 1000, "a round trip over gRPC takes microseconds")
+                predicted = 1e9 / (rtt + service_ns)
+                self.assertAlmostEqual(float(row["throughput_items_per_s"]) / predicted, 1.0, delta=0.2)
+            # The control: the stream has no call per item, so it beats that prediction.
+            stream = self.run_row(out, "--queue", "rpc.stream")
+            self.assertEqual(stream["valid"], "1", stream["validation_error"])
+            self.assertEqual(stream["rtt_mean_ns"], "", "no call per item: no round trip in the row")
+            self.assertGreater(float(stream["throughput_items_per_s"]), 1.2 * 1e9 / rtt)
+
+    def test_bad_input_is_one_line(self):
+        for args, words in ((["--queue", "rpc", "--wait", "spin"], "waits only in its own blocking calls"),
+                            (["--queue", "rpc.stream", "--consumers", "2", "--wait", "block"], "has one consumer"),
+                            (["--queue", "rpc", "--wait", "block", "--batch", "4"], "rpc takes one item per call")):
+            r = ringlab("run", "--duration", "0.2", "--no-guards", *args)
+            self.assertNotEqual(r.returncode, 0, args)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn(words, lines[0])
+
+    def test_a_port_in_use_and_a_killed_server_end_the_run_at_once(self):
+        # gRPC's own log is quiet: our one line says it.
+        assert_a_taken_port_is_one_line(self, "rpc", "could not listen on 127.0.0.1:{port}")
+        # Producer 0 serves the queue: killed (the crash suite's --kill), the run ends at once
+        # and its consumer learnt it from its own failed call (survivor_detect_ns).
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.csv")
             start = time.monotonic()
-            r = ringlab("run", "--queue", "tcp", "--wait", "block", "--port", str(port), "--no-guards")
-            self.assertLess(time.monotonic() - start, 10)
-        self.assertNotEqual(r.returncode, 0)
-        lines = r.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertIn(f"bind 127.0.0.1:{port}: Address already in use", lines[0])
+            r = ringlab("run", "--queue", "rpc", "--wait", "block", "--duration", "30", "--kill", "producer",
+                        "--kill-after", "0.3", "--no-guards", "--out", out)
+            self.assertLess(time.monotonic() - start, 15)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, newline="") as f:
+                row = next(csv.DictReader(f))
+            self.assertEqual(row["fault"], "kill-producer")
+            self.assertIn("producer 0 killed", row["validation_error"])
+            self.assertLess(float(row["survivor_detect_ns"]), 5e9, "the consumer's call failed and said so")
 
 
 class Processes(unittest.TestCase):

@@ -100,6 +100,20 @@ TEST(OpenLoop, AStalledConsumerShowsAsLatencyNotAsSilence) {
   EXPECT_LT(r.service.p99, 10e6) << "service time does not see what the producer was kept from sending";
 }
 
+// A slow closed loop (250 us of work per item, a 4-slot queue: at most 4,000 items/s)
+// must still see its 150 ms window: sides that looked at the phase every 1024 items
+// (256 ms here) saw warm-up and stop at once, and the run had no window at all.
+TEST(ClosedLoop, ASlowSideStillSeesItsWindow) {
+  auto c = quick("mpmc_ring", 0.15);
+  c.capacity = 4;
+  c.service_ns = 250000;
+  const auto r = run_typed<mpmc_ring<tag>, yield, tag>(c, context());
+  ASSERT_TRUE(r.valid) << r.validation_error;
+  EXPECT_GT(r.latency.samples, 100u);
+  EXPECT_GT(r.throughput_items_per_s, 500);
+  EXPECT_LT(r.throughput_items_per_s, 4100);
+}
+
 // Offered far beyond what the queue takes, the producer falls further behind its
 // schedule every moment: latency from the due time grows with the run, while the queue's
 // own service time stays short. Items due but never sent count too (as lower bounds);

@@ -1,4 +1,4 @@
-// The tcp transport's receiving end against what the network may bring: frames are
+// The tcp transport's receiving end (and rpc's server) against what the network may bring: frames are
 // checked against the length limit before anything is read on (never a size to allocate),
 // a truncated or misshapen frame fails the stream with its length, a stranger's hello is
 // refused and the run goes on. Each check beside its control: a well-formed frame that
@@ -18,6 +18,9 @@
 
 #include "harness/item.hpp"
 #include "ipc/tcp_stream.hpp"
+#if RINGLAB_HAVE_GRPC
+#include "ipc/rpc_channel.hpp"
+#endif
 
 namespace ringlab::ipc {
 namespace {
@@ -164,6 +167,48 @@ TEST(TcpFrames, EofBeforeTheEndFrameIsALostPeerAndAfterItIsTheEnd) {
   ::close(fd);
   EXPECT_EQ(pop_or_problem(ended.s, got), "nothing within 2 s");
 }
+
+// Not under TSan: gRPC's own threads hand the calls over through code it cannot see.
+#if RINGLAB_HAVE_GRPC && !defined(__SANITIZE_THREAD__)
+// rpc's server holds 8-byte items: a caller asking for another size is refused (never
+// handed bytes to reinterpret), and at most as many items come back as asked for; the
+// control, a caller of the right size, gets them.
+TEST(RpcCalls, AWrongItemSizeIsRefusedAndTheRightOneServed) {
+  std::uint64_t next = 0;
+  rpc::server server("127.0.0.1", 0, 8, 16, [&](char* out, std::size_t most, bool, bool& closed) {
+    for (std::size_t i = 0; i < most; ++i, ++next) std::memcpy(out + 8 * i, &next, 8);
+    closed = false;
+    return most;
+  });
+  ASSERT_NE(server.port(), 0u);
+  std::vector<char> got(64 * 16);
+  bool closed = false;
+  rpc::client wrong("127.0.0.1", server.port(), 64);
+  try {
+    wrong.take(got.data(), 1, true, closed);
+    ADD_FAILURE() << "a 64-byte caller was served 8-byte items";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("items of 64 bytes asked for"), std::string::npos) << e.what();
+  }
+  rpc::client right("127.0.0.1", server.port(), 8);
+  EXPECT_EQ(right.take(got.data(), 4, true, closed), 4u);
+  std::uint64_t third;
+  std::memcpy(&third, got.data() + 16, 8);
+  EXPECT_EQ(third, 2u);
+  EXPECT_EQ(right.take(got.data(), 100, true, closed), 16u) << "no more than the server's limit per call";
+}
+
+// A port in use is refused at once, in one line (gRPC's reuse of ports is switched off).
+TEST(RpcCalls, APortInUseIsRefused) {
+  rpc::server first("127.0.0.1", 0, 8, 1, [](char*, std::size_t, bool, bool& closed) { return closed = true, 0; });
+  try {
+    rpc::server second("127.0.0.1", first.port(), 8, 1, [](char*, std::size_t, bool, bool& closed) { return closed = true, 0; });
+    ADD_FAILURE() << "two servers on one port";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("could not listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos);
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace ringlab::ipc

@@ -216,6 +216,18 @@ class Claims(unittest.TestCase):
             self.assertIn(statement, r.stderr)
             return r.stderr
 
+    def test_a_right_side_may_name_a_metric_of_its_own(self):
+        # p99 >= p50 of one point holds; p50 >= 2 x p99 of it cannot (the control).
+        with tempfile.TemporaryDirectory() as tmp:
+            toml = Path(tmp) / "claims.toml"
+            point = "spsc_ring[capacity=1024,wait=spin]"
+            toml.write_text(f'[[claim]]\nstatement = "{point} lat_p99_ns >= 1 * {point} lat_p50_ns"\nsource = "a"\n'
+                            f'[[claim]]\nstatement = "{point} lat_p50_ns >= 2 * {point} lat_p99_ns"\nsource = "b"\n')
+            r = script("claims.py", CSV, "--experiment", toml, "--markdown")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            verdicts = [line.strip("|").split(" | ")[4].strip() for line in r.stdout.splitlines()[2:]]
+            self.assertEqual(verdicts, ["held", "not held"])
+
     def test_a_malformed_statement_exits_1_naming_file_and_claim(self):
         self.assertIn("expected", self.claim_error("spsc_ring throughput_items_per_s >= 1.3 spsc_ring.lamport"))
         self.assertIn("not column=value", self.claim_error("spsc_ring[wait] lat_p99_ns < 2 * mpmc_ring"))

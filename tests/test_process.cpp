@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -41,6 +42,7 @@ struct transport {
   bool park_works;       // false: its items arrive through a thread of its own (tcp): block instead
   const char* scope;     // process, or host (over a network)
   bool blocks_natively;
+  bool block_only;         // waits only in its own blocking calls (rpc)
   bool delays_visibility;  // a stream socket: no round trips
   std::uint64_t max_capacity;  // a hand-off slot holds 1 item only
   run_result (*run)(const run_config&, const run_context&);
@@ -65,26 +67,41 @@ run_result run_tested_payload(const run_config& c, const run_context& ctx) {
 #define RINGLAB_AS_TRANSPORT(name, Template, description) \
   transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.single_consumer,   \
             Template<std::uint64_t>::properties.park_works, ipc::over_network<Template<std::uint64_t>> ? "host" : "process", \
-            Template<std::uint64_t>::properties.blocks_natively, \
+            Template<std::uint64_t>::properties.blocks_natively, Template<std::uint64_t>::properties.block_only, \
             Template<std::uint64_t>::properties.delays_visibility, max_capacity_of<Template<std::uint64_t>>(),          \
             &run_tested_payload<Template>, [](std::size_t capacity) { (void)Template<std::uint64_t>(capacity); },             \
             &run_seed_point<Template>},
 // Under TSan, what it can check here is each side's own threads: it cannot see across
 // processes. So there the matrix runs the transports whose sides run threads of their own
 // (tcp's receiving threads), the ring (the harness's side code) and the pipe (the crash
-// tests'); the debug build runs every one, peers included.
+// tests'); the debug build runs every one. The peers' transports (and rpc, on gRPC) are a
+// second binary of this file (RINGLAB_TEST_PEER_TRANSPORTS: the matrices only), so that the
+// two compile, and run, side by side.
 std::vector<transport> tested_transports() {
-#ifdef __SANITIZE_THREAD__
+#if RINGLAB_TEST_PEER_TRANSPORTS
+  return {RINGLAB_PEER_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
+#elif defined(__SANITIZE_THREAD__)
   const transport all[] = {RINGLAB_OUR_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
   std::vector<transport> kept;
   for (const auto& t : all)
     if (t.name == std::string("shm_spsc") || t.name == std::string("pipe") || t.scope == std::string("host")) kept.push_back(t);
   return kept;
 #else
-  return {RINGLAB_PROCESS_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
+  return {RINGLAB_OUR_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
 #endif
 }
 const std::vector<transport> transports = tested_transports();
+
+#if RINGLAB_TEST_PEER_TRANSPORTS && RINGLAB_HAVE_ICEORYX
+// RouDi started once for this binary, not once a run (stopping it takes ~2 s, and the
+// matrix makes 36 iceoryx runs): each run's lease is then not the last.
+struct roudi_for_the_binary : ::testing::Environment {
+  std::optional<peers::roudi_lease> lease;
+  void SetUp() override { lease.emplace(); }
+  void TearDown() override { lease.reset(); }
+};
+[[maybe_unused]] ::testing::Environment* const roudi_kept = ::testing::AddGlobalTestEnvironment(new roudi_for_the_binary);
+#endif
 
 // A capacity above a documented kernel limit (posix_mq: fs.mqueue.msg_max) is skipped, not failed.
 bool above_kernel_limit(const transport& t, std::size_t capacity) {
@@ -113,6 +130,10 @@ run_config items_run(const transport& t, unsigned sides, std::uint64_t capacity,
   c.payload_bytes = payload;
   c.wait = wait == "park" && !t.park_works ? "block" : std::move(wait);
   c.items = (payload == 8 ? 4000 : payload == 64 ? 2000 : 1000) * sides;  // many runs: each short
+  // A remote call per item (rpc: ~0.2 ms each here) checks the same with an eighth of them;
+  // rpc.batch runs with 4 items a call (its --batch), so that its batches are checked too.
+  if (t.block_only) c.items /= 8;
+  if (t.name == std::string("rpc.batch")) c.batch = 4;
   c.drain_timeout_s = 10;
   return c;
 }
@@ -143,6 +164,7 @@ TEST(Processes, EveryWaitStrategyAndBothTerminations) {
       for (auto ending : {termination::sentinel, termination::join}) {
         if (wait == std::string("block") && !t.blocks_natively) continue;
         if (wait == std::string("park") && !t.park_works) continue;  // refused (validate); block runs it
+        if (wait != std::string("block") && t.block_only) continue;  // refused (validate)
         run_config c = items_run(t, 1, above_kernel_limit(t, 64) ? 8 : std::min<std::uint64_t>(64, t.max_capacity), 8, wait);
         c.ending = ending;
         c.items = 0;
@@ -156,6 +178,7 @@ TEST(Processes, EveryWaitStrategyAndBothTerminations) {
       }
 }
 
+#if !RINGLAB_TEST_PEER_TRANSPORTS
 // The negative control: the same runner catches a transport that loses items.
 template <class T>
 struct dropping_ring : mpmc_ring<T> {
@@ -175,6 +198,8 @@ TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
   EXPECT_FALSE(r.valid);
   EXPECT_NE(r.validation_error.find("never arrived"), std::string::npos) << r.validation_error;
 }
+
+#endif
 
 // Round trips (the pinger and the echoer, two transports) and the native loops the harness's
 // tax is measured against, in two processes: every transport that can, each wait it has.
@@ -211,6 +236,7 @@ TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
   EXPECT_EQ(our_segments(), before) << "a run left a segment in /dev/shm";
 }
 
+#if !RINGLAB_TEST_PEER_TRANSPORTS
 // Their negative controls: an echo that is not the item sent, an item lost in the native loop.
 template <class T>
 struct bending_ring : mpmc_ring<T> {
@@ -241,6 +267,8 @@ TEST(Processes, ABentEchoAndALostItemAreCaughtInTheLoopsAcrossProcesses) {
   EXPECT_NE(lost.validation_error.find("popped"), std::string::npos) << lost.validation_error;
 }
 
+#endif
+
 // The seeds' own scenario (two producers at 1 and 2 items a tick, a consumer taking 1-5,
 // time to 20 items) with its sides in processes: every transport that takes 2 producers,
 // both terminations, each item once and in order.
@@ -265,6 +293,41 @@ TEST(Processes, TheSeedScenarioAcrossProcesses) {
   EXPECT_EQ(our_segments(), before) << "a run left a segment in /dev/shm";
 }
 
+// The crash suite: a side killed on purpose (--kill). The conductor notices through the
+// pidfd; a transport that can tell the survivor (the pipe: EOF, EPIPE) does; a ring in
+// shared memory cannot, so the conductor stops the survivor after the grace second.
+run_config fault_run(const char* queue, const char* fault) {
+  run_config c;
+  c.queue = queue;
+  c.wait = "park";
+  c.capacity = 64;
+  c.duration_s = 30;  // the kill ends it long before
+  c.warmup_s = 0.05;
+  c.fault = fault;
+  c.fault_after_s = 0.2;
+  c.drain_timeout_s = 3;
+  return c;
+}
+const transport& named(const std::string& name) {
+  for (const auto& t : transports)
+    if (name == t.name) return t;
+  throw std::invalid_argument(name);
+}
+
+// A transport whose users need per-process state (zmq's sockets) cannot be probed by
+// one process holding the conductor's object: "not-probed", not a false failed-clean.
+// (Its control: the pipe in the crash suite below, probed and failed-clean; the peers'
+// binary of this file runs it, where zmq.ipc is.)
+#if RINGLAB_HAVE_ZMQ && RINGLAB_TEST_PEER_TRANSPORTS
+TEST(Crash, ATransportNeedingItsOwnSidesIsNotProbed) {
+  const run_result r = named("zmq.ipc").run(fault_run("zmq.ipc", "kill-consumer"), context());
+  SCOPED_TRACE(describe(r));
+  EXPECT_EQ(r.outcome, "not-probed");
+  EXPECT_NE(r.validation_error.find("not probed: a new user needs a socket"), std::string::npos) << r.validation_error;
+}
+#endif
+
+#if !RINGLAB_TEST_PEER_TRANSPORTS  // the crash suite and segments: ours
 // Its negative control: a transport that loses every 5th item fails the same check.
 template <class T>
 struct leaky_ring : mpmc_ring<T> {
@@ -338,27 +401,6 @@ TEST(Processes, ADeadSideStopsTheRunAtOnceAndIsNamed) {
   EXPECT_EQ(our_segments(), before) << "the dead side's run left a segment in /dev/shm";
 }
 
-// The crash suite: a side killed on purpose (--kill). The conductor notices through the
-// pidfd; a transport that can tell the survivor (the pipe: EOF, EPIPE) does; a ring in
-// shared memory cannot, so the conductor stops the survivor after the grace second.
-run_config fault_run(const char* queue, const char* fault) {
-  run_config c;
-  c.queue = queue;
-  c.wait = "park";
-  c.capacity = 64;
-  c.duration_s = 30;  // the kill ends it long before
-  c.warmup_s = 0.05;
-  c.fault = fault;
-  c.fault_after_s = 0.2;
-  c.drain_timeout_s = 3;
-  return c;
-}
-const transport& named(const std::string& name) {
-  for (const auto& t : transports)
-    if (name == t.name) return t;
-  throw std::invalid_argument(name);
-}
-
 TEST(Crash, AKilledPipeProducerIsNoticedByTheConsumerAsEof) {
   const auto start = std::chrono::steady_clock::now();
   const run_result r = named("pipe").run(fault_run("pipe", "kill-producer"), context());
@@ -373,17 +415,6 @@ TEST(Crash, AKilledPipeProducerIsNoticedByTheConsumerAsEof) {
   EXPECT_TRUE(std::isnan(r.drain_ns)) << "the killed producer's last push is unknown: no drain figure";
 }
 
-// A transport whose users need per-process state (zmq's sockets) cannot be probed by
-// one process holding the conductor's object: "not-probed", not a false failed-clean.
-// (Its control: the pipe above, probed and failed-clean.)
-#if RINGLAB_HAVE_ZMQ && !defined(__SANITIZE_THREAD__)
-TEST(Crash, ATransportNeedingItsOwnSidesIsNotProbed) {
-  const run_result r = named("zmq.ipc").run(fault_run("zmq.ipc", "kill-consumer"), context());
-  SCOPED_TRACE(describe(r));
-  EXPECT_EQ(r.outcome, "not-probed");
-  EXPECT_NE(r.validation_error.find("not probed: a new user needs a socket"), std::string::npos) << r.validation_error;
-}
-#endif
 
 TEST(Crash, AKilledPipeConsumerIsNoticedByTheProducerAsEpipe) {
   const run_result r = named("pipe").run(fault_run("pipe", "kill-consumer"), context());
@@ -529,6 +560,8 @@ TEST(Segments, NotReadyOrAnotherLayoutIsRefused) {
     EXPECT_NE(std::string(e.what()).find("layout version 0"), std::string::npos) << e.what();
   }
 }
+
+#endif  // !RINGLAB_TEST_PEER_TRANSPORTS
 
 }  // namespace
 }  // namespace ringlab::harness

@@ -24,6 +24,8 @@ struct queue_properties {
   bool delays_visibility = false;  // an item may stay invisible until more follow or flush() (floors)
   bool park_works = true;  // a parked side is woken by the other side's next operation (not so when items
                            // reach the consumer through a receiving thread of the transport's own: tcp)
+  bool block_only = false;  // waits only in its own blocking calls (a remote call returns when an item is there)
+  bool pop_is_a_call = false;  // every pop is one remote call: its time is the row's round trip (rtt_*)
   bool stream_options = false;  // takes --tcp-nodelay and --batch (a network stream's options)
   const char* refuses = nullptr;   // values try_push refuses (throws std::invalid_argument), if any
 };

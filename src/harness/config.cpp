@@ -55,6 +55,9 @@ void validate(const run_config& c) {
     bad(fmt::format("--producers {} --consumers {}: {} is single-producer single-consumer", c.producers, c.consumers, c.queue));
   if (q->properties.single_consumer && c.consumers > 1)
     bad(fmt::format("--consumers {}: {} has one consumer (any number of producers)", c.consumers, c.queue));
+  if (c.wait != "block" && q->properties.block_only)
+    bad(fmt::format("--wait {}: {} waits only in its own blocking calls (a call returns when an item is there); use "
+                    "--wait block", c.wait, c.queue));
   if (c.wait == "park" && !q->properties.park_works)
     bad(fmt::format("--wait park: {}'s items reach the consumer through a receiving thread, which cannot wake a parked "
                     "side; use block (its own blocking), spin or yield", c.queue));

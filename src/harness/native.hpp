@@ -1,9 +1,10 @@
 // Mode native: the queue in a bare two-thread loop of its own API, as its authors'
 // benchmarks drive it (atomic_queue's src/benchmarks.cc: a producer pushing numbers, a
-// consumer popping and summing them) — no latency samples, no clock reads, no tallies,
-// no task_done counting; just the item, through the same wait strategy as the harness
-// run it is compared with (`block`: the library's own push/pop). Both threads look at
-// the phase once per 1024 items to know the measured window. harness / native per queue
+// consumer popping and summing them) — no latency samples, no tallies, no task_done
+// counting; just the item, through the same wait strategy as the harness run it is
+// compared with (`block`: the library's own push/pop). Both threads look at the phase as
+// the harness's sides do (phase_looks: every 1024 items when fast, every item when slow)
+// to know the measured window. harness / native per queue
 // is the harness's tax (harness_efficiency); it must be alike across queues.
 // Stream: one producer pushes tags 0, 1, 2, ... then a pill; the consumer counts and sums
 // them (a cheap end check that each arrived once). Ping-pong: one round trip at a time
@@ -20,7 +21,7 @@ struct alignas(false_sharing_range) native_side {
   thread_outcome outcome;
 };
 
-// Note the window's ends from the phase, once per 1024 items.
+// Note the window's ends from the phase.
 inline void native_phase(const control_block& ctl, native_side& me, std::uint64_t done) noexcept {
   const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
   if (p >= measure && !me.saw_measure) me.saw_measure = true, me.at_measure = done;
@@ -31,9 +32,10 @@ template <class Item, class Endpoint, class W>
 void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock,
                      const Item& prototype) {
   wait_for_start(ctl, clock, me.outcome);
+  phase_looks looks(clock, false);
   std::uint64_t s = 0;
   for (;; ++s) {
-    if ((s & 1023) == 0 && ctl.phase.load(std::memory_order_relaxed) >= stop) break;
+    if (looks.due() && (looks.looked(), ctl.phase.load(std::memory_order_relaxed) >= stop)) break;
     if (!push(q, ws, with_tag(prototype, make_tag(0, s)))) break;
   }
   push(q, ws, with_tag(prototype, pill_tag));
@@ -48,13 +50,15 @@ void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
 template <class Item, class Endpoint, class W>
 void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock) {
   wait_for_start(ctl, clock, me.outcome);
+  phase_looks looks(clock, false);
   std::uint64_t n = 0, sum = 0;
   Item item{};
   while (pop(q, ws, item)) {
     const tag t = tag_of(item);
     if (is_pill(t)) break;
     sum += t;
-    if ((++n & 1023) == 0) [[unlikely]] native_phase(ctl, me, n);
+    ++n;
+    if (looks.due()) [[unlikely]] looks.looked(), native_phase(ctl, me, n);
   }
   native_phase(ctl, me, n);
   me.done = n;
@@ -70,9 +74,11 @@ void native_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& b
                    native_side& me, const clock_source& clock, const Item& prototype) {
   wait_for_start(ctl, clock, me.outcome);
   Item echo{};
+  phase_looks looks(clock, false);
   std::uint64_t s = 0, mismatches = 0;
   for (;; ++s) {
-    if ((s & 1023) == 0) {
+    if (looks.due()) {
+      looks.looked();
       native_phase(ctl, me, s);
       if (me.saw_stop) break;
     }

@@ -82,6 +82,10 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("rtt_p999_ns", number(r.rtt.p999, 1));
   add("rtt_max_ns", number(r.rtt.max, 1));
   add("rtt_mean_ns", number(r.rtt_mean_ns, 1));
+  // A stream whose every pop is a remote call (rpc): Little's law from its own round trips,
+  // consumers x one call outstanding / (round trip + the consumer's work per item).
+  const bool calls = c.shape != pattern::pingpong && r.rtt.samples > 0 && std::isfinite(r.rtt_mean_ns);
+  add("littles_law_items_per_s", calls ? number(c.consumers * 1e9 / (r.rtt_mean_ns + static_cast<double>(c.service_ns)), 0) : "");
   add("lat_samples", std::to_string(r.latency.samples));
   add("lat_censored_samples", std::to_string(r.latency_censored));
   add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");

@@ -213,6 +213,18 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
   if (r.items_popped) r.consumer_cpu_ns_per_item = consumer_cpu / static_cast<double>(r.items_popped);
   r.drain_ns = last_exit > last_push ? clock.to_ns(static_cast<double>(last_exit - last_push)) : 0;
 
+  {  // A transport whose pops are remote calls: their round trips (Little's law's W).
+    histogram calls;
+    double total_ns = 0;
+    std::size_t n = 0;
+    for (const auto& c : consumers)
+      for (const std::uint64_t t : c.call_ticks) {
+        const double ns = clock.to_ns(static_cast<double>(t));
+        calls.record(static_cast<std::uint64_t>(ns));
+        total_ns += ns, ++n;
+      }
+    if (n) r.rtt = latency_summary::of(calls), r.rtt_mean_ns = total_ns / static_cast<double>(n);
+  }
   // Latency: every item due in the measured window counts (no coordinated omission,
   // overload included). Items sent are measured from their due time to their dequeue,
   // even when that is after the stop (they drain); items due in the window but never sent

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <ringlab/tag.hpp>
 #include <ringlab/wait.hpp>
@@ -73,6 +74,34 @@ struct side_plan {
   }
 };
 
+// How often a side in a closed loop looks at the phase: after 1, 2, 4 ... up to 1024 items
+// while each stretch of items takes under 100 us, and after every item again once one
+// takes over a millisecond. A fixed 1024 was microseconds late at millions of items a
+// second but a whole window late for a starved or slow side (under load, 1024 items of a
+// yielding queue took 200 ms and hid a 150 ms window). Open loop: every item.
+class phase_looks {
+ public:
+  phase_looks(const clock_source& clock, bool every_item)
+      : clock_(clock), fast_ticks_(clock.from_ns(1e5)), slow_ticks_(clock.from_ns(1e6)), every_item_(every_item) {}
+  bool due() noexcept { return --until_next_ == 0; }  // count this item; true: look now
+  void looked() noexcept {
+    if (!every_item_) {
+      const std::uint64_t now = clock_.ticks(), took = now - last_ticks_;
+      if (took > slow_ticks_) stride_ = 1;
+      else if (took < fast_ticks_ && stride_ < max_stride) stride_ *= 2;
+      last_ticks_ = now;
+    }
+    until_next_ = stride_;
+  }
+
+ private:
+  static constexpr std::uint64_t max_stride = 1024;
+  const clock_source& clock_;
+  const std::uint64_t fast_ticks_, slow_ticks_;
+  const bool every_item_;
+  std::uint64_t stride_ = 1, until_next_ = 1, last_ticks_ = 0;
+};
+
 inline std::uint64_t thread_cpu_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -124,6 +153,10 @@ struct alignas(false_sharing_range) consumer_state {
   thread_outcome outcome;
   delivery_tally tally;
   consumer_latency_log log;
+  // A transport whose every pop is a remote call (pop_is_a_call): those calls in the
+  // measured window, in ticks (the first max_timed_calls), for the row's round trip.
+  static constexpr std::size_t max_timed_calls = std::size_t{1} << 16;
+  std::vector<std::uint64_t> call_ticks;
   consumer_state(unsigned i, unsigned producers) : id(i), tally(producers) {}
 };
 
@@ -198,13 +231,12 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
                                   : ~std::uint64_t{0};
   std::uint64_t sample_mask = me.log.every() - 1, sample_from = me.log.first();
   std::uint32_t seen_phase = warmup;
-  // Look at the phase after every item in open loop (items are spaced out), every 1024 in
-  // closed loop (at millions a second, a microsecond late).
-  const std::uint64_t phase_mask = open_loop ? 0 : 1023;
+  phase_looks looks(clock, open_loop);  // open loop: items are spaced out, look at every one
   std::uint64_t s = 0;
   const bool peer_alive = run_unless_peer_lost<Endpoint>([&] {
     for (; s < limit; ++s) {
-      if ((s & phase_mask) == 0) {
+      if (looks.due()) {
+        looks.looked();
         const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
         if (now_phase != seen_phase) {
           if (now_phase >= measure && seen_phase < measure) {
@@ -266,6 +298,11 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
                     const clock_source& clock) {
     constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
     constexpr bool own_blocking = std::is_same_v<W, block>;
+    constexpr bool timed_calls = [] {
+      if constexpr (requires { Endpoint::properties; }) return Endpoint::properties.pop_is_a_call;
+      return false;
+    }();
+    if constexpr (timed_calls) me.call_ticks.reserve(consumer_state::max_timed_calls);
     wait_for_start(ctl, clock, me.outcome);
     const bool join = plan.ending == termination::join;
     const bool check_order = plan.check_order;
@@ -273,10 +310,10 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
     const std::uint64_t service_ticks = plan.service_ticks;
     // Open loop: look at the phase after every item (items are rare, and a late look would
-    // shift the window); closed loop: every 1024 (at millions a second, microseconds), but
-    // every item in a queue's own blocking pop, which never comes back empty to look then:
-    // 1024 items of a slow stream (a shaped link: 2,500 items/s) would move the window 0.4 s.
-    const std::uint64_t phase_mask = plan.offered_items_per_tick > 0 || own_blocking ? 0 : 1023;
+    // shift the window); closed loop: as phase_looks paces it, and also whenever the queue
+    // is found empty — but every item in a queue's own blocking pop, which never comes back
+    // empty to look then (1024 items of a shaped link's stream once moved the window 0.4 s).
+    phase_looks looks(clock, plan.offered_items_per_tick > 0 || own_blocking);
     unsigned pills = 0;
     std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
     std::uint64_t sample_mask = me.log.every() - 1;
@@ -309,7 +346,12 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     check_phase();
     run_unless_peer_lost<Endpoint>([&] {
     for (;;) {
-      if constexpr (own_blocking) {
+      if constexpr (own_blocking && timed_calls) {
+        const std::uint64_t called = clock.ticks();
+        if (!pop(q, ws, item)) break;
+        if (me.saw_measure && !me.saw_stop && me.call_ticks.size() < consumer_state::max_timed_calls)
+          me.call_ticks.push_back(clock.ticks() - called);
+      } else if constexpr (own_blocking) {
         if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
       } else if (!try_pop(q, ws, item)) {
         if (join) flush();
@@ -345,7 +387,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
         while (clock.ticks() < until) cpu_relax();
       }
       if (join && ++unflushed == join_batch) flush();
-      if ((popped & phase_mask) == 0) [[unlikely]] check_phase();
+      if (looks.due()) [[unlikely]] looks.looked(), check_phase();
     }
   }, me.outcome, ctl);
   me.tally.by_producer[current] = tally;

@@ -121,8 +121,10 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
       me->outcome.pu = current_pu(*ctx.topo);
       record = image_of(*me);
     }
-    leave(there, role::producer);
+    // Each side leaves its consumer roles first: a serving side (rpc) waits in its producer
+    // leave() for its callers to hang up, and here each side calls the other's server.
     if (back_q) leave(*back_q, role::consumer);
+    leave(there, role::producer);
     stay_until_consumers_leave(*ctl, 1);  // a producer gone early is a dead one to a kernel transport
     return record;
   });
@@ -133,8 +135,8 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     if (back_q) enter(*back_q, role::producer, 0);
     auto&& from = consumer_endpoint(there);
     auto done = [&] {  // the transports' end of this side (a network stream's end frame, its threads)
-      if (back_q) leave(*back_q, role::producer);
       leave(there, role::consumer);
+      if (back_q) leave(*back_q, role::producer);
     };
     if constexpr (round_trip) if (!cfg.native) {
       thread_outcome me;

@@ -48,7 +48,7 @@ template <class Transport>
 inline constexpr const char* scope_of = over_network<Transport> ? "host" : "process";
 
 inline stream_options stream_options_of(const harness::run_config& cfg) {
-  return stream_options{cfg.producers, cfg.tcp_nodelay, cfg.batch, cfg.port};
+  return stream_options{cfg.producers, cfg.tcp_nodelay, cfg.batch, cfg.port, cfg.consumers};
 }
 
 inline std::string joined(const std::vector<std::string>& parts) {

@@ -78,6 +78,8 @@ inline std::vector<std::uint64_t> image_of(const harness::consumer_state& c) {
   image::save(c.outcome, out);
   image::save(c.tally, out);
   c.log.save(out);
+  out.push_back(c.call_ticks.size());
+  out.insert(out.end(), c.call_ticks.begin(), c.call_ticks.end());
   return out;
 }
 
@@ -114,6 +116,10 @@ inline std::string load_image(const std::vector<std::uint64_t>& words, harness::
   image::load(c.outcome, in);
   if (auto e = image::load(c.tally, in); !e.empty()) return e;
   c.log.load(in);
+  const std::uint64_t calls = in.next();
+  if (calls > harness::consumer_state::max_timed_calls) return "its results were cut short (it died before it finished)";
+  c.call_ticks.resize(calls);
+  for (auto& t : c.call_ticks) t = in.next();
   return in.ok && in.at == in.end ? "" : "its results were cut short (it died before it finished)";
 }
 

@@ -52,6 +52,7 @@ struct stream_options {
   bool nodelay = false;
   unsigned batch = 1;
   unsigned port = 0;
+  unsigned consumers = 1;  // callers the serving side waits for (rpc)
 };
 
 // The conductor builds a transport in `slot` from a capacity and its bytes of the segment;

@@ -1,7 +1,0 @@
-// Registers our queues (src/queue_list.hpp). Ablation variants have names of their own
-// so every experiment can put them side by side.
-#include "queue_list.hpp"
-#include "registry.hpp"
-
-RINGLAB_OUR_QUEUES(RINGLAB_REGISTER)
-RINGLAB_OUR_TRANSPORTS(RINGLAB_REGISTER)  // peers' transports: src/peers/*.cpp
