@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   runners["list"] = ringlab::commands::add_list(app);
   runners["topology"] = ringlab::commands::add_topology(app);
   runners["run"] = ringlab::commands::add_run(app);
+  runners["serve"] = ringlab::commands::add_serve(app);
   runners["provenance"] = ringlab::commands::add_provenance(app);
   runners["sweep"] = ringlab::commands::add_sweep(app);
   runners["plot"] = ringlab::commands::add_plot(app);

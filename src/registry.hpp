@@ -29,6 +29,7 @@ struct queue_entry {
   harness::run_result (*run)(const harness::run_config&, const harness::run_context&);
   // The seed scenario (harness/seed_scenario.hpp): tick in ms, a seed for the batch sizes.
   harness::run_result (*run_seed)(const harness::run_config&, double, std::uint64_t, const harness::run_context&);
+  bool splits_across_hosts = false;  // its sides can be two machines (`serve` / `run --connect`)
 };
 
 class registry {
@@ -62,12 +63,14 @@ bool register_queue(const char* name, const char* description) {
   add_if_carried.template operator()<64>();
   add_if_carried.template operator()<256>();
   add_if_carried.template operator()<1024>();
+  bool splits = false;
+  if constexpr (ipc::is_process_transport<Q>) splits = ipc::splits_across_hosts<typename Q::transport>;
   registry::instance().add(queue_entry{
       name, description, Q::properties,
       ipc::is_process_transport<Q> ? (ipc::over_network<Q> ? "host" : "process") : "thread", max_capacity, payloads,
       // Every queue checks its capacity before allocating, so this is cheap.
       [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>,
-      &harness::run_seed_point<Queue>});
+      &harness::run_seed_point<Queue>, splits});
   return true;
 }
 

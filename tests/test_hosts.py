@@ -4,8 +4,9 @@ one and the consumer in the other, and removes them. Checked here: every host tr
 delivers exactly once across them; tc's tbf on the veth bounds the stream (its control:
 the same veth unshaped goes past the rate); netem's delay shows in the round trip where
 the kernel has netem; a side killed across the namespaces is reported within a bounded
-time; sockperf (the reference round trip) runs on the same path; no namespace is left
-behind and `ringlab clean` removes those of a dead run.
+time; sockperf (the reference round trip) runs on the same path; `ringlab serve` in one
+namespace and `ringlab run --connect` in another run a split run whole; no namespace is
+left behind and `ringlab clean` removes those of a dead run.
 Exits 77 (meson: skipped), saying why, where network namespaces cannot be made.
 Usage: test_hosts.py path/to/ringlab"""
 import csv
@@ -123,6 +124,39 @@ class AcrossNamespaces(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         self.assertIn("sockperf: not found", r.stderr)
+
+    def test_serve_and_connect_run_across_two_namespaces(self):
+        """`ringlab serve` in one namespace, `ringlab run --connect` in the other: two hosts
+        but for the kernel (one clock). Addresses 198.18.1.1/2, inside these namespaces only."""
+        serve_ns, run_ns = f"rlsplit{os.getpid()}s", f"rlsplit{os.getpid()}r"
+        ip = lambda *a: subprocess.run(["ip", *a], check=True, capture_output=True, timeout=30)
+        try:
+            ip("netns", "add", serve_ns), ip("netns", "add", run_ns)
+            ip("link", "add", "rlsplits", "netns", serve_ns, "type", "veth", "peer", "name", "rlsplitr", "netns", run_ns)
+            for ns, dev, addr in ((serve_ns, "rlsplits", "198.18.1.1/24"), (run_ns, "rlsplitr", "198.18.1.2/24")):
+                ip("-n", ns, "addr", "add", addr, "dev", dev), ip("-n", ns, "link", "set", dev, "up")
+            serve = subprocess.Popen(["ip", "netns", "exec", serve_ns, RINGLAB, "serve", "--listen", "198.18.1.1:0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                target = "198.18.1.1:" + serve.stdout.readline().strip().rsplit(":", 1)[1]
+                for queue, items, extra in (("tcp", "20000", ["--producers", "2"]), ("rpc", "1000", [])):
+                    with tempfile.TemporaryDirectory() as d, self.subTest(queue=queue):
+                        out = os.path.join(d, "r.csv")
+                        r = subprocess.run(["ip", "netns", "exec", run_ns, RINGLAB, "run", "--connect", target,
+                                            "--queue", queue, "--wait", "block", "--items", items, "--payload", "64",
+                                            "--no-guards", "--out", out, *extra], capture_output=True, text=True,
+                                           timeout=120)
+                        self.assertEqual(r.returncode, 0, r.stderr)
+                        with open(out) as f:
+                            row = next(csv.DictReader(f))
+                        self.assertEqual((row["valid"], row["items_popped"]), ("1", items), row["validation_error"])
+                        self.assertEqual((row["net"], row["latency_method"]), (f"connect={target}", "one_clock"))
+            finally:
+                serve.kill()
+                serve.communicate(timeout=30)
+        finally:
+            for ns in (serve_ns, run_ns):
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
 
     def test_clean_removes_the_namespaces_of_a_dead_run_and_keeps_a_live_ones(self):
         dead = "rl4194399p"  # above pid_max: no such process

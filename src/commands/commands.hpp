@@ -21,6 +21,7 @@ void add_guard_options(CLI::App& cmd, harness::guard_options& options, bool& no_
 using runner = std::function<int()>;
 runner add_list(CLI::App& app);
 runner add_run(CLI::App& app);
+runner add_serve(CLI::App& app);
 runner add_topology(CLI::App& app);
 runner add_provenance(CLI::App& app);
 runner add_sweep(CLI::App& app);

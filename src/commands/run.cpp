@@ -5,11 +5,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "commands/commands.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
 #include "ipc/posix_mq.hpp"
+#include "ipc/remote_link.hpp"
 #include "registry.hpp"
 
 namespace ringlab::commands {
@@ -37,7 +39,7 @@ struct run_options {
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
               latency_sample = "0", histogram_out, drain_timeout = "10", scope, kill, kill_after = "0.5",
-              service_ns = "0", net = "loopback", batch = "1", port = "0";
+              service_ns = "0", net = "loopback", batch = "1", port = "0", connect;
   bool tcp_nodelay = false;
   bool no_latency = false;
   bool raise_limits = false;
@@ -90,6 +92,14 @@ harness::run_config to_run_config(const run_options& o) {
   c.tcp_nodelay = o.tcp_nodelay;
   c.batch = static_cast<unsigned>(parse_count("--batch", o.batch, 1));
   c.port = static_cast<unsigned>(parse_count("--port", o.port, 0));
+  c.connect = o.connect;
+  if (!c.connect.empty()) {
+    try {
+      (void)ipc::split_host_port(c.connect, "--connect");
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
+    }
+  }
   c.record_latency = !o.no_latency && !o.native;  // the native loop reads no clock per item
   c.latency_sample_every = parse_count("--latency-sample", o.latency_sample, 0);
   c.histogram_out = o.histogram_out;
@@ -125,6 +135,7 @@ runner add_run(CLI::App& app) {
   cmd->add_flag("--tcp-nodelay", o->tcp_nodelay, "Scope host: TCP_NODELAY on the producers' connections (recorded)");
   cmd->add_option("--batch", o->batch, "Scope host: items per write (one frame), 1 to 1024 (recorded)")->capture_default_str();
   cmd->add_option("--port", o->port, "Scope host: the consumer's port (0: the kernel picks one)")->capture_default_str();
+  cmd->add_option("--connect", o->connect, "Scope host: run the producers on the `ringlab serve` at HOST:PORT; the consumers here");
   auto* kill = cmd->add_option("--kill", o->kill, "producer or consumer: kill side 0 of that kind with SIGKILL mid-run (scope process)");
   cmd->add_option("--kill-after", o->kill_after, "... this many seconds into the run (warm-up included)")->capture_default_str()->needs(kill);
   cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");
@@ -162,6 +173,16 @@ runner add_run(CLI::App& app) {
     const std::string started = harness::utc_now();
     o->guards.enabled = !o->no_guards;
     harness::noise_guard guard(o->guards, topo);
+    // Split across hosts: the link to the serve, greeted before the run (refused, unknown
+    // host, no answer: one line).
+    std::optional<ipc::control_channel> channel;
+    std::optional<ipc::remote_link> link;
+    if (!config.connect.empty()) {
+      channel.emplace(ipc::dial_control(config.connect, 5));
+      link.emplace(*channel, ipc::remote_link::half::consumers, clock);
+      ctx.remote = &*link;
+      ctx.clock = &link->clock();
+    }
     try {
       result = guard.run(config, [&] { return registry::instance().at(config.queue).run(config, ctx); });
     } catch (const harness::run_interrupted&) {

@@ -28,6 +28,7 @@ runner add_sweep(CLI::App& app) {
   cmd->add_option("--time-per-point", o->time_per_point_s, "slurm: seconds a run may take, for the job's time limit");
   cmd->add_option("--runs-per-task", o->runs_per_task, "slurm: runs per array task (default: about a minute's worth)");
   cmd->add_flag("--wait", o->wait, "slurm: wait until the tasks and the merge are done");
+  cmd->add_option("--connect", o->connect, "HOST:PORT of a `ringlab serve`: every point's producers run there, its consumers here");
   cmd->add_flag("--raise-limits", o->raise_limits,
                 "As root, raise the kernel limits the points need (posix_mq: msg_max) first; recorded in their rows");
   cmd->add_option("--results-dir", o->results_dir, "Instead of <source>/results");

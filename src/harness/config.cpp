@@ -154,6 +154,14 @@ void validate(const run_config& c) {
       bad(fmt::format("--net {}: {}", c.net, e.what()));
     }
   }
+  if (!c.connect.empty()) {  // the producers on another host (`ringlab serve`)
+    if (!q->splits_across_hosts)
+      bad(fmt::format("--connect {}: {} cannot be split across two hosts (a {} transport{})", c.connect, c.queue, q->scope,
+                      q->scope == "host" ? " whose sides share more than the network" : ""));
+    if (c.shape != pattern::stream || c.native) bad(fmt::format("--connect {}: only a harness stream runs across two hosts", c.connect));
+    if (c.fault != "none") bad(fmt::format("--connect {}: --kill is for sides of one host (kill a side yourself)", c.connect));
+    if (c.net != "loopback") bad(fmt::format("--connect {} --net {}: the path is the two hosts' own network", c.connect, c.net));
+  }
   if (const config_check check = config_check_of(c.queue)) check(c);
 }
 

@@ -34,6 +34,7 @@ struct run_config {
   bool tcp_nodelay = false;             // TCP_NODELAY on the producers' connections (the seeds: off)
   unsigned batch = 1;                   // items per write (one frame)
   unsigned port = 0;                    // the consumer's port; 0 = one the kernel picks (not in the row)
+  std::string connect;                  // HOST:PORT of a `ringlab serve` running the producers; "" = all here
   bool record_latency = true;
   std::uint64_t latency_sample_every = 0;  // initial k; 0 = 1 in open loop, 64 closed
   std::string histogram_out;            // optional: full histograms as CSV

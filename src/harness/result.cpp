@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   // Scope host: the network path; a stream that takes our options (tcp): them too.
   const queue_entry* entry = registry::instance().find(c.queue);
   const bool options = entry && entry->properties.stream_options;
-  add("net", c.scope == "host" ? c.net : "");
+  add("net", c.scope != "host" ? "" : c.connect.empty() ? c.net : "connect=" + c.connect);
   add("tcp_nodelay", options ? (c.tcp_nodelay ? "1" : "0") : "");
   add("batch_items", options ? std::to_string(c.batch) : "");
   add("valid", r.valid ? "1" : "0");
@@ -89,9 +89,11 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("lat_samples", std::to_string(r.latency.samples));
   add("lat_censored_samples", std::to_string(r.latency_censored));
   add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");
-  // How latency was taken: one machine's clock read by both sides (every run here: the sides
-  // of a host transport share the machine too), or round trips on one side's clock.
-  add("latency_method", !c.record_latency ? "" : c.shape == pattern::pingpong ? "round_trip" : "one_clock");
+  // How latency was taken: one machine's clock read by both sides, or round trips on one
+  // side's clock; across two machines' clocks, half a call's round trip or none at all.
+  add("latency_method", !r.latency_method.empty() ? r.latency_method
+                        : !c.record_latency       ? ""
+                        : c.shape == pattern::pingpong ? "round_trip" : "one_clock");
   add("producer_cpu_ns_per_item", number(r.producer_cpu_ns_per_item, 2));
   add("consumer_cpu_ns_per_item", number(r.consumer_cpu_ns_per_item, 2));
   add("cpu_ns_per_item", number(r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item, 2));

@@ -18,6 +18,10 @@
 #include "harness/result.hpp"
 #include "harness/sides.hpp"
 
+namespace ringlab::ipc {
+class remote_link;
+}
+
 namespace ringlab::harness {
 
 // What every run on this machine shares.
@@ -25,6 +29,7 @@ struct run_context {
   const clock_source* clock = nullptr;
   const topology* topo = nullptr;
   std::string host, commit, build_id;
+  ipc::remote_link* remote = nullptr;  // a run split across hosts: the link to the other (ipc/run_split.hpp)
 };
 
 // Thrown when a run was stopped by Ctrl-C: nothing of it is kept.
@@ -163,6 +168,7 @@ run_result run_point(const run_config& cfg, const run_context& ctx) {
 #include "harness/pingpong.hpp"
 #include "ipc/run_pair.hpp"
 #include "ipc/run_processes.hpp"
+#include "ipc/run_split.hpp"
 
 namespace ringlab::harness {
 // Round trips carry 8-byte items only (validate() says so), which halves what gets compiled;
@@ -170,6 +176,10 @@ namespace ringlab::harness {
 template <class Q, class W, class Item>
 run_result run_pattern(const run_config& cfg, const run_context& ctx) {
   if constexpr (ipc::is_process_transport<Q>) {
+    if (ctx.remote) {
+      if constexpr (ipc::splits_across_hosts<typename Q::transport>) return ipc::run_split_typed<Q, W, Item>(cfg, ctx);
+      throw std::invalid_argument(cfg.queue + ": its sides cannot be split across two hosts");
+    }
     if (cfg.shape == pattern::pingpong) {
       if constexpr (std::is_same_v<Item, tag>) return ipc::run_pair_typed<Q, W, Item, true>(cfg, ctx);
     } else if (cfg.native) {

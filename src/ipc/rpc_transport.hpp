@@ -38,6 +38,7 @@
 #include "ipc/net_path.hpp"
 #include "ipc/rpc_channel.hpp"
 #include "ipc/shm_condition.hpp"
+#include "ipc/control_channel.hpp"
 #include "ipc/transport.hpp"
 
 namespace ringlab::ipc {
@@ -91,6 +92,21 @@ class rpc_transport {
     if (r == role::producer && index == 0) serve();
     if (r == role::consumer) call();
   }
+  // A run split across hosts (ipc/run_split.hpp): where the serving side listens, published
+  // by its host and met by the callers'; the callers' host says how many have hung up.
+  std::string published() const {
+    if (meeting_->failed.load(std::memory_order_acquire)) return "failed";
+    if (!meeting_->listening.load(std::memory_order_acquire)) return "";
+    return std::string(meeting_->address) + ":" + std::to_string(meeting_->port);
+  }
+  void meet(const std::string& at) {
+    if (at == "failed") return meeting_->failed.store(1, std::memory_order_release);
+    const auto [address, port] = split_host_port(at, "rpc: the serving side's address");
+    std::strncpy(meeting_->address, address.c_str(), sizeof meeting_->address - 1);
+    meeting_->port = port;
+    meeting_->listening.store(1, std::memory_order_release);
+  }
+  void others_left(unsigned consumers) { meeting_->consumers_left.store(consumers, std::memory_order_release); }
   void leave(role r) {
     if (r == role::consumer && client_) {
       stop_reading();

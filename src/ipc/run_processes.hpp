@@ -84,6 +84,55 @@ inline std::string conduct_sides(harness::conductor_times& times, harness::contr
   return "";
 }
 
+// How the conductor forks the sides of one run, and stops them: the one-host run below
+// and the split run (run_split.hpp) alike. A side enters its network (`net`), runs its
+// loop and sends its results back; a producer stays until `consumers` have left.
+template <class Transport, class SW, class Item>
+struct side_wiring {
+  Transport& q;
+  wait_state<SW>& ws;
+  harness::control_block& ctl;
+  std::vector<harness::producer_state>& producers;
+  std::vector<harness::consumer_state>& consumers;
+  const harness::side_plan& sides;
+  const harness::run_context& ctx;
+  const harness::pin_plan& plan;
+  const Item& prototype;
+
+  void spawn_producer(side_processes& children, unsigned p, const side_net& net, unsigned consumers_to_wait_for) {
+    children.spawn(fmt::format("producer {}", p), [&, p] {
+      harness::bind_this_thread(*ctx.topo, plan.producer_pu[p]);
+      producers[p].log.touch();  // its own copy now, not at the first sample
+      enter_side_net(net);
+      enter(q, role::producer, p);
+      auto&& end = producer_endpoint(q);
+      harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+      leave(q, role::producer);
+      producers[p].outcome.pu = harness::current_pu(*ctx.topo);
+      stay_until_consumers_leave(ctl, consumers_to_wait_for);
+      return image_of(producers[p]);
+    });
+  }
+  void spawn_consumer(side_processes& children, unsigned c, const side_net& net) {
+    children.spawn(fmt::format("consumer {}", c), [&, c] {
+      harness::bind_this_thread(*ctx.topo, plan.consumer_pu[c]);
+      consumers[c].log.touch();
+      enter_side_net(net);
+      enter(q, role::consumer, c);
+      auto&& end = consumer_endpoint(q);
+      harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+      leave(q, role::consumer);
+      consumers[c].outcome.pu = harness::current_pu(*ctx.topo);
+      return image_of(consumers[c]);
+    });
+  }
+  void stop_all() {
+    ctl.phase.store(harness::stop, std::memory_order_release);
+    ringlab::close(q, ws);
+    harness::wake_control_waiters(ctl);
+  }
+};
+
 template <class Q, class W, class Item>
 harness::run_result run_processes_typed(const harness::run_config& cfg, const harness::run_context& ctx) {
   using namespace harness;
@@ -114,36 +163,10 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const Item prototype = prototype_item<Item>();
 
   side_processes children;
-  for (unsigned p = 0; p < cfg.producers; ++p)
-    children.spawn(fmt::format("producer {}", p), [&, p] {
-      bind_this_thread(*ctx.topo, plan.producer_pu[p]);
-      producers[p].log.touch();  // its own copy now, not at the first sample
-      enter_side_net(net.producers());
-      enter(q, role::producer, p);
-      auto&& end = producer_endpoint(q);
-      run_producer<Item>(end, *ws, *ctl, producers[p], sides, *ctx.clock, prototype);
-      leave(q, role::producer);
-      producers[p].outcome.pu = current_pu(*ctx.topo);
-      stay_until_consumers_leave(*ctl, cfg.consumers);
-      return image_of(producers[p]);
-    });
-  for (unsigned c = 0; c < cfg.consumers; ++c)
-    children.spawn(fmt::format("consumer {}", c), [&, c] {
-      bind_this_thread(*ctx.topo, plan.consumer_pu[c]);
-      consumers[c].log.touch();
-      enter_side_net(net.consumers());
-      enter(q, role::consumer, c);
-      auto&& end = consumer_endpoint(q);
-      run_consumer<Item>(end, *ws, *ctl, consumers[c], sides, *ctx.clock);
-      leave(q, role::consumer);
-      consumers[c].outcome.pu = current_pu(*ctx.topo);
-      return image_of(consumers[c]);
-    });
-  auto stop_all = [&] {
-    ctl->phase.store(stop, std::memory_order_release);
-    ringlab::close(q, *ws);
-    wake_control_waiters(*ctl);
-  };
+  side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype};
+  for (unsigned p = 0; p < cfg.producers; ++p) wiring.spawn_producer(children, p, net.producers(), cfg.consumers);
+  for (unsigned c = 0; c < cfg.consumers; ++c) wiring.spawn_consumer(children, c, net.consumers());
+  auto stop_all = [&] { wiring.stop_all(); };
   enter(q, role::conductor, 0);
   fault_injector fault(cfg, children, [&] {
     ctl->side_lost.store(1, std::memory_order_release);

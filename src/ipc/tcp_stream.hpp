@@ -50,7 +50,9 @@
 
 #include "ipc/fd_block.hpp"
 #include "ipc/net_path.hpp"
+#include "ipc/control_channel.hpp"
 #include "ipc/transport.hpp"
+#include "ipc/unique_fd.hpp"
 
 namespace ringlab::ipc {
 
@@ -61,25 +63,6 @@ struct hello {
   std::uint32_t magic, version, item_bytes, producer, producers;  // network order
 };
 }  // namespace tcp_wire
-
-class unique_fd {
- public:
-  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~unique_fd() { reset(); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] inline void tcp_fail(const std::string& what) { throw std::runtime_error("tcp: " + what + ": " + std::strerror(errno)); }
 
@@ -155,6 +138,23 @@ class tcp_stream {
   void enter(role r, unsigned index) {
     if (r == role::consumer) listen_as_consumer(index);
     if (r == role::producer) connect_as_producer(index);
+  }
+  // A run split across hosts (ipc/run_split.hpp): where the consumer listens, published by
+  // its host and met by the producers' host.
+  std::string published() const {
+    if (meeting_->failed.load(std::memory_order_acquire)) return "failed";
+    if (!meeting_->listening.load(std::memory_order_acquire)) return "";
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &meeting_->address.sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(meeting_->address.sin_port));
+  }
+  void meet(const std::string& at) {
+    if (at == "failed") return meeting_->failed.store(1, std::memory_order_release);
+    const auto [address, port] = split_host_port(at, "tcp: the consumer's address");
+    meeting_->address.sin_family = AF_INET;
+    meeting_->address.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::inet_pton(AF_INET, address.c_str(), &meeting_->address.sin_addr) != 1) return meeting_->failed.store(1);
+    meeting_->listening.store(1, std::memory_order_release);
   }
 
   // Producer.

@@ -6,8 +6,10 @@
 // descriptors the sides inherit. between_processes<T> marks such a transport; as a type
 // it is still T, so everything that takes a queue takes it.
 #pragma once
+#include <concepts>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <stdexcept>
 #include <type_traits>
 
@@ -69,6 +71,15 @@ Transport& build_transport(std::optional<Transport>& slot, std::size_t capacity,
 // over_network = true`); the others between processes are scope process.
 template <class T>
 inline constexpr bool over_network = requires { requires T::over_network; };
+
+// A network transport whose two hosts can be two machines (`ringlab serve` / `run
+// --connect`, ipc/run_split.hpp): the host with its listener publishes where it is
+// ("addr:port", "failed", "" not yet), the other meets it there.
+template <class T>
+inline constexpr bool splits_across_hosts = over_network<T> && requires(T& t, const std::string& at) {
+  { t.published() } -> std::convertible_to<std::string>;
+  t.meet(at);
+};
 
 template <class Transport>
 struct between_processes : Transport {

@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
 #include "ipc/posix_mq.hpp"
+#include "ipc/remote_link.hpp"
 #include "registry.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"
@@ -71,6 +73,8 @@ std::string raise_limits_for(const experiment& e) {
 int run_sweep(const experiment& e, const sweep_options& options) {
   if (options.engine == "slurm" && options.raise_limits)
     throw experiment_error("--raise-limits: local sweeps only (a cluster's nodes are set up by their administrators)");
+  if (options.engine == "slurm" && !options.connect.empty())
+    throw experiment_error("--connect: a sweep split across two hosts runs from one of them (--engine local)");
   if (options.engine == "slurm") return slurm_sweep(e, options);
   if (options.engine != "local") throw experiment_error("--engine " + options.engine + ": local or slurm");
   const auto topo = harness::topology::this_machine();
@@ -81,7 +85,17 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   const std::string limits_raised = options.raise_limits ? raise_limits_for(e) : "";
   // Every point must be runnable before anything runs.
   std::vector<std::string> skipped;
-  const std::vector<point> points = runnable_points(e, topo, skipped);
+  std::vector<point> points = runnable_points(e, topo, skipped);
+  if (!options.connect.empty())  // split across two hosts: each point must allow it, before anything runs
+    for (auto& p : points) {
+      p.config.connect = options.connect;
+      try {
+        if (e.scenario == "seed") throw std::invalid_argument("the seed scenario runs on one host");
+        harness::validate(p.config);
+      } catch (const std::invalid_argument& err) {
+        throw experiment_error(fmt::format("{}: point {}: {}", e.path, p.id, err.what()));
+      }
+    }
   const unsigned reps = e.repetitions;
   const unsigned extra_allowed = options.extra_runs < 0 ? reps : static_cast<unsigned>(options.extra_runs);
   double total_estimate = 0;
@@ -104,7 +118,15 @@ int run_sweep(const experiment& e, const sweep_options& options) {
 
   const auto& clock = harness::calibrated_clock();
   const harness::provenance prov = harness::collect_provenance(clock, topo);
-  const harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit(), prov.build_id()};
+  harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit(), prov.build_id()};
+  std::optional<ipc::control_channel> channel;  // --connect: one link to the serve for the whole sweep
+  std::optional<ipc::remote_link> link;
+  if (!options.connect.empty()) {
+    channel.emplace(ipc::dial_control(options.connect, 5));
+    link.emplace(*channel, ipc::remote_link::half::consumers, clock);
+    ctx.remote = &*link;
+    ctx.clock = &link->clock();
+  }
 
   // What is there already: damaged rows set aside (and re-run), the rest checked.
   const auto header = harness::csv_header(prototype_row(e, points.front()));

@@ -30,6 +30,7 @@ struct sweep_options {
   std::string results_dir;   // default: <source>/results
   std::string plots_dir;     // default: plot.py's own (<source>/plots/<host>)
   bool raise_limits = false; // as root, raise the kernel limits the points need (posix_mq); recorded per row
+  std::string connect;       // HOST:PORT of a `ringlab serve`: every point's producers run there
   harness::guard_options guards;
 };
 
