@@ -119,6 +119,22 @@ class SplitRuns(unittest.TestCase):
         self.assertEqual(tcp["latency_method"], "one_clock")
         self.assertNotEqual(tcp["lat_p50_ns"], "")
 
+    def test_the_serves_half_on_this_machine_is_not_foreign_load(self):
+        """The noise guard counts the serve's producers as the run's own CPU on one machine;
+        the control: a serve that says it is another machine is load the guard cannot
+        tell from a stranger's."""
+        foreign = {}
+        for name, env in (("one machine", None), ("another boot", {"RINGLAB_BOOT_ID": "another-machine"})):
+            with Serve(env=env) as serve, tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "r.csv")
+                r = ringlab("run", "--connect", serve.target, "--queue", "tcp", "--wait", "block", "--duration", "1",
+                            "--quiet-wait", "0", "--phase-wait", "0", "--out", out)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(out) as f:
+                    foreign[name] = float(next(csv.DictReader(f))["foreign_busy_fraction"])
+        self.assertLess(foreign["one machine"], 0.2, foreign)
+        self.assertGreater(foreign["another boot"], 0.3, foreign)
+
 
 class SplitFaults(unittest.TestCase):
     def assert_one_line(self, r, words, seconds, started):

@@ -170,7 +170,8 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   }
   const auto start = load_sample::now();
   run_result result = run();
-  const auto end = load_sample::now();
+  auto end = load_sample::now();
+  end.own_s += result.same_machine_cpu_s;  // a split run's serve on this machine is the run, not another load
   const double after = probe_round_trip_ns(*topo_, pu_a, pu_b);
   for (double p : {first_look, after})
     if (std::isfinite(p)) probes.push_back(p);

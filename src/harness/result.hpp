@@ -45,6 +45,7 @@ struct run_result {
   std::uint64_t latency_sample_every = 0;  // k after the run (0: latency off)
   std::uint64_t latency_censored = 0;      // samples of items due but never sent by the stop (lower bounds)
   std::string latency_method;              // how latency was taken when not the usual (a run across two clocks)
+  double same_machine_cpu_s = 0;           // a split run's other half on this machine: CPU that is the run's own
   // Noise guards (filled by the sweep's guards; defaults when unguarded)
   double probe_before_ns = NAN, probe_after_ns = NAN, probe_reference_ns = NAN;
   double foreign_busy_fraction = NAN, steal_fraction = NAN;

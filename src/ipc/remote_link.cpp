@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <sys/resource.h>
+
 #include <bit>
 #include <cstdlib>
 #include <fstream>
@@ -26,6 +28,18 @@ std::string boot_id() {
 }
 
 std::uint64_t now_ns() { return harness::monotonic_now_ns(); }
+
+// This process's CPU time and its reaped children's (the sides), in ns.
+std::uint64_t process_cpu_ns() {
+  std::uint64_t ns = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    ::getrusage(who, &u);
+    ns += static_cast<std::uint64_t>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1'000'000'000ull +
+          static_cast<std::uint64_t>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000ull;
+  }
+  return ns;
+}
 
 }  // namespace
 
@@ -90,6 +104,7 @@ void remote_link::follow(harness::control_block& ctl, const harness::run_config&
   stopping_ = false, close_sent_ = false, close_forwarded_ = met_ = published_ = false;
   sent_phase_ = harness::waiting, sent_ready_ = sent_finished_ = sent_exited_ = remote_ready_ = 0, sent_pushed_ = 0;
   last_heard_ns_ = now_ns();
+  cpu_at_follow_ns_ = process_cpu_ns(), remote_cpu_ns_ = 0;
   {
     std::lock_guard lock(state_lock_);
     lost_.clear(), lost_here_sent_ = false, have_records_ = false, records_.clear();
@@ -193,10 +208,11 @@ void remote_link::handle(const control_frame& f) {
         auto& r = records.emplace_back();
         for (std::uint64_t j = 0; j < size && in.ok; ++j) r.push_back(in.next());
       }
+      const std::uint64_t cpu_ns = in.next();  // what the serve's half used (its process and sides)
       if (!in.ok) throw control_broken(peer() + ": its results frame is broken");
       {
         std::lock_guard lock(state_lock_);
-        records_ = std::move(records), have_records_ = true;
+        records_ = std::move(records), have_records_ = true, remote_cpu_ns_ = cpu_ns;
       }
       records_came_.notify_all();
       return;
@@ -267,6 +283,7 @@ std::vector<std::vector<std::uint64_t>> remote_link::remote_records(double deadl
 void remote_link::send_records(const std::vector<std::vector<std::uint64_t>>& records) {
   std::vector<std::uint64_t> words{records.size()};
   for (const auto& r : records) words.push_back(r.size()), words.insert(words.end(), r.begin(), r.end());
+  words.push_back(process_cpu_ns() - cpu_at_follow_ns_);
   send(control_kind::records, words);
 }
 

@@ -69,7 +69,9 @@ class remote_link {
   void closed() { close_sent_.store(true); }  // run: the conductor closed the transport
   // run: the serve's records, once sent (empty when the link was lost or `deadline_s` passed).
   std::vector<std::vector<std::uint64_t>> remote_records(double deadline_s);
-  void send_records(const std::vector<std::vector<std::uint64_t>>& records);
+  void send_records(const std::vector<std::vector<std::uint64_t>>& records);  // with the half's CPU time
+  // run: the CPU time the serve's half used for the run (its process and its sides).
+  double remote_cpu_s() const { return static_cast<double>(remote_cpu_ns_) / 1e9; }
   void stop_following();
   std::string lost() const;  // why the other host stopped, or went away; "" if it did not
   bool broken() const;       // the connection itself is gone (closed, a bad frame, silence): no more runs on it
@@ -95,7 +97,7 @@ class remote_link {
   std::atomic<bool> stopping_{false}, close_sent_{false};
   bool close_forwarded_ = false, met_ = false, published_ = false;
   std::uint32_t sent_phase_ = harness::waiting, sent_ready_ = 0, sent_finished_ = 0, sent_exited_ = 0, remote_ready_ = 0;
-  std::uint64_t sent_pushed_ = 0, last_heard_ns_ = 0, last_said_ns_ = 0;
+  std::uint64_t sent_pushed_ = 0, last_heard_ns_ = 0, last_said_ns_ = 0, cpu_at_follow_ns_ = 0, remote_cpu_ns_ = 0;
   mutable std::mutex state_lock_;
   std::condition_variable records_came_;
   std::string lost_, lost_here_;

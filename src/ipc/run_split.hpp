@@ -138,6 +138,7 @@ harness::run_result run_split_typed(const harness::run_config& cfg, const harnes
   run_result r = analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
   r.config.record_latency = cfg.record_latency;
   r.capacity_actual = q.capacity();
+  if (link.one_clock()) r.same_machine_cpu_s = link.remote_cpu_s();  // the noise guard's own, not others' load
   if (!link.one_clock() && cfg.record_latency) {
     const bool calls = r.rtt.samples > 0;
     r.latency_method = calls ? "round_trip_half" : "none_two_clocks";
