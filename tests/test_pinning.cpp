@@ -100,7 +100,7 @@ TEST(Pinning, BindingReallyMovesTheThread) {
   int seen = -1;
   std::thread t([&] {
     bind_this_thread(here, last);
-    for (volatile int i = 0; i < 1000000; ++i) {}
+    for (volatile int i = 0; i < 1000000; i = i + 1) {}
     seen = current_pu(here);
   });
   t.join();

@@ -16,15 +16,18 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
 #include "ipc/segment.hpp"
 #include "queue_list.hpp"
+#include "registry.hpp"
 
 namespace ringlab::harness {
 namespace {
@@ -45,15 +48,16 @@ struct transport {
   bool block_only;         // waits only in its own blocking calls (rpc)
   bool delays_visibility;  // a stream socket: no round trips
   std::uint64_t max_capacity;  // a hand-off slot holds 1 item only
-  run_result (*run)(const run_config&, const run_context&);
-  void (*check_capacity)(std::size_t);
-  run_result (*run_seed)(const run_config&, double, std::uint64_t, const run_context&);
+  run_result (*run)(const run_config&, const run_context&) = nullptr;
+  std::function<void(std::size_t)> check_capacity;
+  run_result (*run_seed)(const run_config&, double, std::uint64_t, const run_context&) = nullptr;
 };
 template <class Q>
 constexpr std::uint64_t max_capacity_of() {
   if constexpr (requires { Q::max_capacity; }) return Q::max_capacity;
   else return UINT64_MAX;
 }
+#if !RINGLAB_TESTS_USE_REGISTRY
 // The payloads the tests use (8, 64, 1024; not 256): a quarter less to compile than run_point.
 template <template <class> class Queue>
 run_result run_tested_payload(const run_config& c, const run_context& ctx) {
@@ -64,33 +68,64 @@ run_result run_tested_payload(const run_config& c, const run_context& ctx) {
   }
   throw std::invalid_argument("the tests use payloads of 8, 64 and 1024 bytes");
 }
-#define RINGLAB_AS_TRANSPORT(name, Template, description) \
-  transport{name, Template<std::uint64_t>::properties.spsc_only, Template<std::uint64_t>::properties.single_consumer,   \
-            Template<std::uint64_t>::properties.park_works, ipc::over_network<Template<std::uint64_t>> ? "host" : "process", \
-            Template<std::uint64_t>::properties.blocks_natively, Template<std::uint64_t>::properties.block_only, \
-            Template<std::uint64_t>::properties.delays_visibility, max_capacity_of<Template<std::uint64_t>>(),          \
-            &run_tested_payload<Template>, [](std::size_t capacity) { (void)Template<std::uint64_t>(capacity); },             \
-            &run_seed_point<Template>},
+#endif
+
+// How a matrix runs a transport. The debug tree (RINGLAB_TESTS_USE_REGISTRY) calls the
+// registry's entry, the very code `ringlab run` ships (src/transports.cpp and the peers'
+// registrations, linked in: compiled once, not again here); the TSan tree, which builds
+// no ringlab, instantiates the transports it runs here.
+template <template <class> class Queue>
+transport transport_of(const char* name) {
+  using Q = Queue<std::uint64_t>;
+  transport t;
+  t.name = name, t.spsc_only = Q::properties.spsc_only, t.single_consumer = Q::properties.single_consumer;
+  t.park_works = Q::properties.park_works, t.scope = ipc::over_network<Q> ? "host" : "process";
+  t.blocks_natively = Q::properties.blocks_natively, t.block_only = Q::properties.block_only;
+  t.delays_visibility = Q::properties.delays_visibility, t.max_capacity = max_capacity_of<Q>();
+#if RINGLAB_TESTS_USE_REGISTRY
+  const queue_entry& e = registry::instance().at(name);
+  t.run = e.run, t.check_capacity = e.check_capacity, t.run_seed = e.run_seed;
+#else
+  t.run = &run_tested_payload<Queue>, t.run_seed = &run_seed_point<Queue>;
+  t.check_capacity = [](std::size_t capacity) { (void)Q(capacity); };
+#endif
+  return t;
+}
+
 // Under TSan, what it can check here is each side's own threads: it cannot see across
 // processes. So there the matrix runs the transports whose sides run threads of their own
 // (tcp's receiving threads), the ring (the harness's side code) and the pipe (the crash
-// tests'); the debug build runs every one. The peers' transports (and rpc, on gRPC) are a
-// second binary of this file (RINGLAB_TEST_PEER_TRANSPORTS: the matrices only), so that the
-// two compile, and run, side by side.
-std::vector<transport> tested_transports() {
-#if RINGLAB_TEST_PEER_TRANSPORTS
-  return {RINGLAB_PEER_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
-#elif defined(__SANITIZE_THREAD__)
-  const transport all[] = {RINGLAB_OUR_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
-  std::vector<transport> kept;
-  for (const auto& t : all)
-    if (t.name == std::string("shm_spsc") || t.name == std::string("pipe") || t.scope == std::string("host")) kept.push_back(t);
-  return kept;
+// tests'), chosen at compile time so that the others are not compiled; the debug build runs
+// every one. The peers' transports (and rpc, on gRPC) are a second binary of this file
+// (RINGLAB_TEST_PEER_TRANSPORTS: the matrices only), so that the two run side by side.
+constexpr bool runs_here(std::string_view name, bool over_network) {
+#if defined(__SANITIZE_THREAD__)
+  return name == "shm_spsc" || name == "pipe" || over_network;
 #else
-  return {RINGLAB_OUR_TRANSPORTS(RINGLAB_AS_TRANSPORT)};
+  (void)name, (void)over_network;
+  return true;
 #endif
 }
-const std::vector<transport> transports = tested_transports();
+template <template <class> class Queue, bool Runs>
+void add_transport(std::vector<transport>& list, const char* name) {
+  if constexpr (Runs) list.push_back(transport_of<Queue>(name));
+}
+#define RINGLAB_ADD_TRANSPORT(name, Template, description) \
+  add_transport<Template, runs_here(name, ipc::over_network<Template<std::uint64_t>>)>(list, name);
+
+// Built on first use: the registry fills at static initialisation, in another object.
+const std::vector<transport>& transports() {
+  static const std::vector<transport> list = [] {
+    std::vector<transport> list;
+#if RINGLAB_TEST_PEER_TRANSPORTS
+    RINGLAB_PEER_TRANSPORTS(RINGLAB_ADD_TRANSPORT)
+#else
+    RINGLAB_OUR_TRANSPORTS(RINGLAB_ADD_TRANSPORT)
+#endif
+    return list;
+  }();
+  return list;
+}
 
 #if RINGLAB_TEST_PEER_TRANSPORTS && RINGLAB_HAVE_ICEORYX
 // RouDi started once for this binary, not once a run (stopping it takes ~2 s, and the
@@ -140,7 +175,7 @@ run_config items_run(const transport& t, unsigned sides, std::uint64_t capacity,
 
 TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder) {
   const auto before = our_segments();
-  for (const auto& t : transports)
+  for (const auto& t : transports())
     for (unsigned sides : {1u, 2u, 4u}) {
       if (t.spsc_only && sides > 1) continue;
       for (std::uint64_t capacity : {1, 2, 3, 64, 1024})
@@ -159,7 +194,7 @@ TEST(Processes, EveryTransportShapeCapacityAndPayloadDeliversExactlyOnceInOrder)
 }
 
 TEST(Processes, EveryWaitStrategyAndBothTerminations) {
-  for (const auto& t : transports)
+  for (const auto& t : transports())
     for (const char* wait : {"spin", "yield", "park", "block"})
       for (auto ending : {termination::sentinel, termination::join}) {
         if (wait == std::string("block") && !t.blocks_natively) continue;
@@ -191,7 +226,7 @@ struct dropping_ring : mpmc_ring<T> {
 };
 
 TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
-  run_config c = items_run(transports[0], 1, 64, 8, "yield");
+  run_config c = items_run(transports()[0], 1, 64, 8, "yield");
   c.queue = "dropping";
   c.ending = termination::sentinel;  // the pills still arrive: the run ends at once
   const run_result r = ipc::run_processes_typed<ipc::between_processes<dropping_ring<tag>>, yield, tag>(c, context());
@@ -205,7 +240,7 @@ TEST(Processes, ALostItemIsCaughtAcrossProcesses) {
 // tax is measured against, in two processes: every transport that can, each wait it has.
 TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
   const auto before = our_segments();
-  for (const auto& t : transports)
+  for (const auto& t : transports())
     for (const char* wait : {"park", "block"}) {
       if (wait == std::string("block") && !t.blocks_natively) continue;
       if (wait == std::string("park") && !t.park_works) continue;
@@ -222,7 +257,9 @@ TEST(Processes, RoundTripsAndNativeLoopsAcrossProcesses) {
           EXPECT_TRUE(r.valid) << r.validation_error;
           EXPECT_EQ(r.config.scope, t.scope);
           EXPECT_GT(r.rtt_mean_ns, 0);
-          if (!native) EXPECT_GT(r.rtt.samples, 0u);
+          if (!native) {
+            EXPECT_GT(r.rtt.samples, 0u);
+          }
         }
       }
       c.shape = pattern::stream;
@@ -250,7 +287,7 @@ struct bending_ring : mpmc_ring<T> {
 };
 
 TEST(Processes, ABentEchoAndALostItemAreCaughtInTheLoopsAcrossProcesses) {
-  run_config c = items_run(transports[0], 1, 64, 8, "yield");
+  run_config c = items_run(transports()[0], 1, 64, 8, "yield");
   c.items = 0;
   c.duration_s = 0.15, c.warmup_s = 0.05;
   c.ending = termination::sentinel;
@@ -274,7 +311,7 @@ TEST(Processes, ABentEchoAndALostItemAreCaughtInTheLoopsAcrossProcesses) {
 // both terminations, each item once and in order.
 TEST(Processes, TheSeedScenarioAcrossProcesses) {
   const auto before = our_segments();
-  for (const auto& t : transports) {
+  for (const auto& t : transports()) {
     if (t.spsc_only) continue;
     for (auto ending : {termination::join, termination::sentinel}) {
       run_config c = items_run(t, 1, std::min<std::uint64_t>(5, t.max_capacity), 8, t.blocks_natively ? "block" : "park");
@@ -309,7 +346,7 @@ run_config fault_run(const char* queue, const char* fault) {
   return c;
 }
 const transport& named(const std::string& name) {
-  for (const auto& t : transports)
+  for (const auto& t : transports())
     if (name == t.name) return t;
   throw std::invalid_argument(name);
 }
@@ -342,7 +379,7 @@ template <class T>
 using leaky_transport = ipc::between_processes<leaky_ring<T>>;
 
 TEST(Processes, TheSeedScenarioCatchesALostItemAcrossProcesses) {
-  run_config c = items_run(transports[0], 1, 5, 8, "park");
+  run_config c = items_run(transports()[0], 1, 5, 8, "park");
   c.queue = "leaky";
   c.ending = termination::join;  // as seed.toml runs it
   c.producers = 2;
@@ -355,7 +392,7 @@ TEST(Processes, TheSeedScenarioCatchesALostItemAcrossProcesses) {
 // A side that dies mid-run: the run stops at once (not at its end, not at a timeout),
 // is invalid, and says which side died of what.
 TEST(Processes, ADeadSideStopsTheRunAtOnceAndIsNamed) {
-  run_config c = items_run(transports[0], 1, 64, 8, "park");
+  run_config c = items_run(transports()[0], 1, 64, 8, "park");
   c.items = 0;
   c.duration_s = 30;  // far longer than the test waits
   c.warmup_s = 0.01;
@@ -390,7 +427,7 @@ TEST(Processes, ADeadSideStopsTheRunAtOnceAndIsNamed) {
     ::_exit(1);
   }
   const auto start = std::chrono::steady_clock::now();
-  const run_result r = transports[0].run(c, context());
+  const run_result r = transports()[0].run(c, context());
   int killer_status = 0;
   ::waitpid(killer, &killer_status, 0);
   EXPECT_EQ(killer_status, 0) << "the killer found no side to kill";

@@ -164,7 +164,8 @@ std::vector<value> read_axis(const std::string& path, const std::string& key, co
 }
 
 condition read_condition(const std::string& path, const std::string& key, const toml::node& node, kind want) {
-  condition c{key};
+  condition c;
+  c.key = key;
   if (const auto* list = node.as_array()) {
     for (const auto& item : *list) c.any_of.push_back(read_value(path, key, item, want));
   } else if (const auto* bounds = node.as_table()) {
