@@ -100,7 +100,8 @@ TEST(Pinning, BindingReallyMovesTheThread) {
   int seen = -1;
   std::thread t([&] {
     bind_this_thread(here, last);
-    for (volatile int i = 0; i < 1000000; i = i + 1) {}
+    volatile int spins = 0;
+    while (spins < 1000000) spins = spins + 1;
     seen = current_pu(here);
   });
   t.join();

@@ -38,9 +38,9 @@ template <class F, class Body>
 void for_each_payload(Body&& body) {
   body.template operator()<typename F::template of<tag>>(1);
   using of64 = typename F::template of<payload_item<64>>;
-  using of1024 = typename F::template of<payload_item<1024>>;
   if constexpr (!is_unsupported<of64>) body.template operator()<of64>(4);
 #if !defined(__SANITIZE_THREAD__)
+  using of1024 = typename F::template of<payload_item<1024>>;
   if constexpr (!is_unsupported<of1024>) body.template operator()<of1024>(16);
 #endif
 }
