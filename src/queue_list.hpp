@@ -44,7 +44,7 @@
     "physical bound: whole cache lines of 8 items handed over at once (refuses 0; flush at the end)")
 
 // Transports between processes (scope process): sides are forked processes; the rings
-// live in POSIX shared memory, the pipe in the kernel (src/ipc/). A transport over a
+// live in POSIX shared memory, the pipe in the kernel (src/transports/). A transport over a
 // network (tcp) is scope host: its sides share nothing but the stream. Peer libraries' transports
 // follow in their own blocks (src/peers/), all of them in RINGLAB_PROCESS_TRANSPORTS.
 #define RINGLAB_OUR_TRANSPORTS(X)                                                                                      \
@@ -172,7 +172,7 @@
 
 // Remote calls (scope host) through gRPC: ours, but built only where meson found gRPC.
 #if RINGLAB_HAVE_GRPC
-#include "ipc/rpc_transport.hpp"
+#include "transports/net/rpc_transport.hpp"
 #define RINGLAB_RPC_TRANSPORTS(X)                                                                                      \
   X("rpc", ::ringlab::variants::rpc,                                                                                   \
     "the seeds' getAProduct: a gRPC unary Take per item from the serving side's bounded queue; pops timed (rtt_*)")   \

@@ -12,14 +12,14 @@
 #include <ringlab/queues/semaphore_ring.hpp>
 #include <ringlab/queues/spsc_ring.hpp>
 
-#include "ipc/pipe_transport.hpp"
-#include "ipc/shm_condition.hpp"
-#include "ipc/shm_event.hpp"
-#include "ipc/shm_semaphore.hpp"
-#include "ipc/posix_mq.hpp"
-#include "ipc/unix_socket.hpp"
-#include "ipc/tcp_stream.hpp"
-#include "ipc/transport.hpp"
+#include "transports/kernel/pipe.hpp"
+#include "transports/shm/shm_condition.hpp"
+#include "transports/shm/shm_event.hpp"
+#include "transports/shm/shm_semaphore.hpp"
+#include "transports/kernel/posix_mq.hpp"
+#include "transports/kernel/unix_socket.hpp"
+#include "transports/net/tcp_stream.hpp"
+#include "transports/transport.hpp"
 #include <ringlab/queues/textbook_mutex_queue.hpp>
 #include <ringlab/queues/two_lock_ring.hpp>
 

@@ -97,6 +97,35 @@ class BadInput(unittest.TestCase):
         self.assertIn("--capacity 3", r.stderr)
 
 
+class QueueDefaults(unittest.TestCase):
+    # (queue, what `run` chose for it on stderr) when the option is not given
+    CASES = [("py.queue", "--wait block"), ("shm_event", "--capacity 1"), ("handoff_slot", "--capacity 1"),
+             ("aq.AtomicQueue", "--termination join"), ("rpc", "--wait block")]
+
+    def test_an_option_not_given_takes_the_queues_default_and_says_so(self):
+        with tempfile.TemporaryDirectory() as d:
+            for queue, chosen in self.CASES:
+                with self.subTest(queue=queue):
+                    out = os.path.join(d, queue + ".csv")
+                    r = ringlab("run", "--queue", queue, "--duration", "0.2", "--no-guards", "--out", out)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn(chosen, r.stderr)
+                    self.assertIn("the queue's own defaults", r.stderr)
+                    with open(out) as f:
+                        self.assertEqual(len(list(csv.DictReader(f))), 1)
+
+    def test_a_value_given_is_kept_and_still_refused(self):  # the control: defaults never override
+        for args, words in [(["--queue", "shm_event", "--capacity", "1024"], ["--capacity 1024", "is not 1"]),
+                            (["--queue", "py.queue", "--wait", "spin"], ["--wait spin", "use --wait block"])]:
+            with self.subTest(args=args):
+                r = ringlab("run", *args, "--duration", "0.1")
+                self.assertNotEqual(r.returncode, 0)
+                lines = r.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                for w in words:
+                    self.assertIn(w, lines[0])
+
+
 class Output(unittest.TestCase):
     def test_rows_append_under_one_header_with_provenance_beside(self):
         with tempfile.TemporaryDirectory() as d:
@@ -380,7 +409,7 @@ class Processes(unittest.TestCase):
         self.assertEqual(ringlab_segments(), before)
 
     def test_clean_removes_a_stale_segment_and_keeps_a_foreign_one(self):
-        # Ours (src/ipc/segment.hpp: magic, size, creator pid and start time, layout
+        # Ours (src/transports/plumbing/segment.hpp: magic, size, creator pid and start time, layout
         # version 1) from a creator that is gone; and one under our prefix that is not ours.
         gone = subprocess.Popen(["true"])
         gone.wait()

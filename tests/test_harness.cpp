@@ -14,6 +14,8 @@
 #include "harness/noise.hpp"
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
+#include "scopes/run_point.hpp"
+#include "scopes/seed_point.hpp"
 #if RINGLAB_HAVE_MOODYCAMEL
 #include "peers/moodycamel.hpp"
 #endif

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "harness/item.hpp"
-#include "ipc/tcp_stream.hpp"
+#include "transports/net/tcp_stream.hpp"
 #if RINGLAB_HAVE_GRPC
-#include "ipc/rpc_channel.hpp"
+#include "transports/net/rpc_channel.hpp"
 #endif
 
 namespace ringlab::ipc {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "harness/run.hpp"
+#include "scopes/run_point.hpp"
 #include "queue_list.hpp"
 
 namespace ringlab::harness {

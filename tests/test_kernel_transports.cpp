@@ -25,9 +25,10 @@
 #include <thread>
 
 #include "harness/run.hpp"
-#include "ipc/pipe_transport.hpp"
-#include "ipc/posix_mq.hpp"
-#include "ipc/unix_socket.hpp"
+#include "scopes/run_point.hpp"
+#include "transports/kernel/pipe.hpp"
+#include "transports/kernel/posix_mq.hpp"
+#include "transports/kernel/unix_socket.hpp"
 #include "queue_variants.hpp"
 
 namespace ringlab::ipc {

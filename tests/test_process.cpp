@@ -25,7 +25,9 @@
 
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
-#include "ipc/segment.hpp"
+#include "scopes/run_point.hpp"
+#include "scopes/seed_point.hpp"
+#include "transports/plumbing/segment.hpp"
 #include "queue_list.hpp"
 #include "registry.hpp"
 

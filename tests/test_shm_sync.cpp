@@ -1,4 +1,4 @@
-// The seeds' three blocking designs between processes (src/ipc/shm_semaphore.hpp,
+// The seeds' three blocking designs between processes (src/transports/shm/shm_semaphore.hpp,
 // shm_condition.hpp, shm_event.hpp), outside the harness: each between two forked
 // processes with its own blocking push/pop, 100000 items exactly once and in order;
 // close() wakes a process asleep in pop (or push) at once; shm_condition survives a side
@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "ipc/shm_condition.hpp"
-#include "ipc/shm_event.hpp"
-#include "ipc/shm_semaphore.hpp"
+#include "transports/shm/shm_condition.hpp"
+#include "transports/shm/shm_event.hpp"
+#include "transports/shm/shm_semaphore.hpp"
 
 namespace ringlab::ipc {
 namespace {

@@ -5,8 +5,8 @@
 #include <fmt/core.h>
 
 #include "commands/commands.hpp"
-#include "ipc/net_path.hpp"
-#include "ipc/segment.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/plumbing/segment.hpp"
 
 namespace ringlab::commands {
 

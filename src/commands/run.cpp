@@ -1,17 +1,20 @@
 // `ringlab run`: one measured point, appended as one CSV row and echoed.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "commands/commands.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
-#include "ipc/posix_mq.hpp"
-#include "ipc/remote_link.hpp"
+#include "transports/kernel/posix_mq.hpp"
+#include "scopes/hosts/remote_link.hpp"
 #include "registry.hpp"
 
 namespace ringlab::commands {
@@ -112,12 +115,52 @@ harness::run_config to_run_config(const run_options& o) {
   return c;
 }
 
+// An option the user did not give takes the queue's own default where the harness's
+// would be refused (its registration says which: registry.hpp), and says so on stderr; a
+// value the user gave is never changed (it fails, if it must, with its own line).
+void apply_queue_defaults(run_options& o, bool wait_given, bool capacity_given, bool termination_given,
+                          bool pattern_given) {
+  const queue_entry* q = registry::instance().find(o.queue);
+  if (!q) return;  // validation names the unknown queue
+  std::vector<std::string> chosen;
+  auto take = [&](bool given, std::string& value, const std::string& theirs, const char* option) {
+    if (given || theirs.empty() || value == theirs) return;
+    value = theirs;
+    chosen.push_back(fmt::format("{} {}", option, theirs));
+  };
+  take(wait_given, o.wait, q->default_wait, "--wait");
+  take(termination_given, o.termination, q->default_termination, "--termination");
+  take(pattern_given, o.pattern, q->default_pattern, "--pattern");
+  if (!capacity_given && !o.raise_limits) {  // --raise-limits: the limit is raised to fit --capacity
+    auto takes = [&](std::size_t capacity) {
+      try {
+        q->check_capacity(capacity);
+        return true;
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+    std::size_t capacity = 1024;
+    while (capacity > 1 && !takes(capacity)) capacity /= 2;
+    if (capacity != 1024 && takes(capacity)) {
+      o.capacity = std::to_string(capacity);
+      chosen.push_back(fmt::format("--capacity {}", capacity));
+    }
+  }
+  if (!chosen.empty())
+    fmt::print(stderr, "ringlab run: {}: {} (the queue's own defaults; the options were not given)\n", o.queue,
+               fmt::join(chosen, ", "));
+}
+
 runner add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Measure one point and append it as a CSV row");
   auto o = std::make_shared<run_options>();
   cmd->add_option("--queue", o->queue, "Queue (see `ringlab list`)")->capture_default_str();
-  cmd->add_option("--wait", o->wait, "Wait strategy: spin, yield, park, block")->capture_default_str();
-  cmd->add_option("--capacity", o->capacity, "Queue capacity in items")->capture_default_str();
+  auto* wait = cmd->add_option("--wait", o->wait, "Wait strategy: spin, yield, park, block (default: spin, or the queue's own)")
+                   ->capture_default_str();
+  auto* capacity = cmd->add_option("--capacity", o->capacity,
+                                   "Queue capacity in items (default: 1024, or the largest power of two below it the queue takes)")
+                       ->capture_default_str();
   cmd->add_option("--producers", o->producers, "Producer threads")->capture_default_str();
   cmd->add_option("--consumers", o->consumers, "Consumer threads")->capture_default_str();
   cmd->add_option("--rate", o->rate, "Offered rate, items/s over all producers (0: closed loop)")->capture_default_str();
@@ -126,8 +169,11 @@ runner add_run(CLI::App& app) {
   auto* duration = cmd->add_option("--duration", o->duration, "Seconds to run (after warm-up)")->capture_default_str();
   cmd->add_option("--items", o->items, "Run this many items in total instead of a duration")->excludes(duration);
   cmd->add_option("--warmup", o->warmup, "Seconds excluded at the start (default: 20% of the duration, <= 0.2)");
-  cmd->add_option("--termination", o->termination, "sentinel (a pill per consumer) or join (task_done counting)")->capture_default_str();
-  cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")->capture_default_str();
+  auto* termination = cmd->add_option("--termination", o->termination,
+                                      "sentinel (a pill per consumer) or join (task_done counting; the default of a queue "
+                                      "without order)")->capture_default_str();
+  auto* pattern = cmd->add_option("--pattern", o->pattern, "stream, or pingpong (1P1C round trips through two queues)")
+                      ->capture_default_str();
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
   cmd->add_option("--scope", o->scope, "thread, process or host: where the sides live (default: the queue's own; see `ringlab list`)");
   cmd->add_option("--service-ns", o->service_ns, "The consumer's work per item, ns (a busy wait after each pop)")->capture_default_str();
@@ -145,7 +191,8 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--histogram-out", o->histogram_out, "Write the full latency histograms to this CSV");
   cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();
   add_guard_options(*cmd, o->guards, o->no_guards);
-  return [o] {
+  return [o, wait, capacity, termination, pattern] {
+    apply_queue_defaults(*o, wait->count() > 0, capacity->count() > 0, termination->count() > 0, pattern->count() > 0);
     // --raise-limits first: the capacity check in validation reads the limits.
     std::string limits_raised;
     if (o->raise_limits && o->queue == "posix_mq") {

@@ -1,6 +1,6 @@
 // `ringlab serve --listen ADDR:PORT`: the producers' host of a run split across two
 // machines. It waits for `ringlab run --connect` on the control port, takes each run's
-// configuration from it, runs the producers (ipc/run_split.hpp) and sends their results
+// configuration from it, runs the producers (scopes/hosts/run_split.hpp) and sends their results
 // back; the run's host writes the row. A connection that is not a ringlab's, or breaks
 // its frames, is dropped with one line, and the serve goes on listening; `--once` serves
 // one connection and exits with its status.
@@ -15,7 +15,7 @@
 #include "commands/commands.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
-#include "ipc/remote_link.hpp"
+#include "scopes/hosts/remote_link.hpp"
 #include "registry.hpp"
 
 namespace ringlab::commands {

@@ -10,7 +10,6 @@
 
 #include "harness/config_checks.hpp"
 #include "harness/item.hpp"
-#include "ipc/net_path.hpp"
 #include "registry.hpp"
 
 namespace ringlab::harness {
@@ -140,8 +139,8 @@ void validate(const run_config& c) {
   if (!q->properties.stream_options && (c.batch != 1 || c.tcp_nodelay || c.port != 0))
     bad(fmt::format("--{}: a network stream's option; {} does not take it", c.batch != 1 ? "batch" : c.tcp_nodelay ? "tcp-nodelay" : "port",
                     c.queue));
-  if (c.batch == 0 || c.batch > ipc::max_frame_items)
-    bad(fmt::format("--batch {}: must be 1 to {} items per write", c.batch, ipc::max_frame_items));
+  if (c.batch == 0 || c.batch > max_batch_items)
+    bad(fmt::format("--batch {}: must be 1 to {} items per write", c.batch, max_batch_items));
   if (c.batch > 1 && c.shape == pattern::pingpong)
     bad(fmt::format("--batch {}: a round trip sends one item and waits for it; batching would hold it for good", c.batch));
   if (c.port > 65535) bad(fmt::format("--port {}: not a TCP port (0 to 65535)", c.port));
@@ -149,7 +148,7 @@ void validate(const run_config& c) {
     if (q->scope != "host")
       bad(fmt::format("--net {}: only a host transport's sides talk over a network ({} is a {} transport)", c.net, c.queue, q->scope));
     try {
-      (void)ipc::parse_net_path(c.net);
+      if (q->check_net) q->check_net(c.net);
     } catch (const std::invalid_argument& e) {
       bad(fmt::format("--net {}: {}", c.net, e.what()));
     }

@@ -30,7 +30,7 @@ struct run_config {
   bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
   std::uint64_t service_ns = 0;         // the consumer's work per item (a busy wait), every scope
   // Scope host (a network stream): the path between the sides and the stream's options.
-  std::string net = "loopback";         // loopback | veth[,tbf=RATE][,netem=DELAY] (ipc/net_path.hpp)
+  std::string net = "loopback";         // loopback | veth[,tbf=RATE][,netem=DELAY] (transports/plumbing/net_path.hpp)
   bool tcp_nodelay = false;             // TCP_NODELAY on the producers' connections (the seeds: off)
   unsigned batch = 1;                   // items per write (one frame)
   unsigned port = 0;                    // the consumer's port; 0 = one the kernel picks (not in the row)
@@ -53,6 +53,10 @@ struct run_config {
 // P or C > 1 on an SPSC-only queue, a capacity the queue refuses, an unsupported
 // payload, negative numbers.
 void validate(const run_config& config);
+
+// The most items a network stream sends in one write (--batch): its frame's bound
+// (transports/plumbing/net_path.hpp's max_frame_items; src/registration.hpp checks they agree).
+inline constexpr unsigned max_batch_items = 1024;
 
 const char* to_string(termination t);
 const char* to_string(pattern p);

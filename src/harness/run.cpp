@@ -6,7 +6,8 @@
 #include <fstream>
 
 #include "harness/interrupt.hpp"
-#include "harness/native.hpp"
+#include "harness/native_side.hpp"
+#include "harness/pingpong_side.hpp"
 #include "harness/seed_scenario.hpp"
 
 namespace ringlab::harness {

@@ -13,13 +13,6 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/run.hpp"
-#include "ipc/transport.hpp"
-
-namespace ringlab::ipc {
-template <class Q, class W>
-harness::run_result run_seed_processes(const harness::run_config& cfg, double tick_ms, std::uint64_t rng_seed,
-                                       const harness::run_context& ctx);  // ipc/run_seed_processes.hpp
-}
 
 namespace ringlab::harness {
 
@@ -155,26 +148,5 @@ run_result run_seed_typed(const run_config& cfg, double tick_ms, std::uint64_t r
   return seed_result(cfg, ctx, pins, out);
 }
 
-template <template <class> class Queue>
-run_result run_seed_point(const run_config& cfg, double tick_ms, std::uint64_t rng_seed, const run_context& ctx) {
-  using Q = Queue<tag>;
-  if (cfg.producers != 2 || cfg.consumers != 1) throw std::invalid_argument("the seed scenario has 2 producers and 1 consumer");
-  if constexpr (Q::properties.spsc_only) {
-    throw std::invalid_argument("the seed scenario has 2 producers; " + cfg.queue + " takes one");
-  } else {
-    auto run = [&]<class W>() {
-      if constexpr (ipc::is_process_transport<Q>) return ipc::run_seed_processes<Q, W>(cfg, tick_ms, rng_seed, ctx);
-      else return run_seed_typed<Q, W>(cfg, tick_ms, rng_seed, ctx);
-    };
-    if (cfg.wait == "spin") return run.template operator()<spin>();
-    if (cfg.wait == "yield") return run.template operator()<yield>();
-    if (cfg.wait == "park") return run.template operator()<park>();
-    if constexpr (Q::properties.blocks_natively)
-      if (cfg.wait == "block") return run.template operator()<block>();
-  }
-  throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
-}
-
 }  // namespace ringlab::harness
 
-#include "ipc/run_seed_processes.hpp"

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <ringlab/peer_lost.hpp>
 #include <ringlab/tag.hpp>
 #include <ringlab/wait.hpp>
 
@@ -22,7 +23,6 @@
 #include "harness/latency_log.hpp"
 #include "harness/schedule.hpp"
 #include "harness/validation.hpp"
-#include "ipc/transport.hpp"
 
 namespace ringlab::harness {
 
@@ -182,17 +182,17 @@ inline std::uint64_t monotonic_now_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Run a side's loop; if its transport reports a dead peer (ipc::peer_lost), the side
+// Run a side's loop; if its transport reports a dead peer (peer_lost), the side
 // notes when and how, stops the run (as the watcher does when a side dies) and goes on
 // to its normal end, so its tallies still count. Only for transports that can say so:
 // the others' loops are compiled without a handler.
 template <class Endpoint, class Loop>
 bool run_unless_peer_lost(Loop&& loop, thread_outcome& out, control_block& ctl) {
-  if constexpr (ipc::notices_dead_peers<std::remove_cvref_t<Endpoint>>) {
+  if constexpr (notices_dead_peers<std::remove_cvref_t<Endpoint>>) {
     try {
       loop();
       return true;
-    } catch (const ipc::peer_lost& e) {
+    } catch (const peer_lost& e) {
       out.peer_lost_ns = monotonic_now_ns();
       out.peer_lost_how = e.what();
       ctl.phase.store(stop, std::memory_order_release);

@@ -37,7 +37,7 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 #include "peers/adapter.hpp"
 
 namespace ringlab::peers {
@@ -59,7 +59,7 @@ class boost_mq_transport {
         own_closed_(block ? nullptr : std::make_unique<std::atomic<bool>>(false)),
         closed_(block ? ::new (block) std::atomic<bool>(false) : own_closed_.get()) {
     static std::atomic<unsigned> queues{0};
-    // Not under the segments' "ringlab-" prefix: those are the harness's (ipc/segment.hpp).
+    // Not under the segments' "ringlab-" prefix: those are the harness's (transports/plumbing/segment.hpp).
     const std::string name = "ringlab_mq." + std::to_string(::getpid()) + "." + std::to_string(queues.fetch_add(1));
     try {
       queue_ = std::make_unique<library_queue>(boost::interprocess::create_only, name.c_str(), capacity, sizeof(T));

@@ -52,7 +52,7 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 #include "peers/adapter.hpp"
 #include "peers/iceoryx_roudi.hpp"
 

@@ -22,7 +22,7 @@
 #include "harness/config_checks.hpp"
 #include "harness/histogram.hpp"
 #include "harness/interrupt.hpp"
-#include "ipc/side_processes.hpp"
+#include "scopes/processes/side_processes.hpp"
 #include "registry.hpp"
 #include "sweep/python.hpp"
 
@@ -103,7 +103,7 @@ const bool registered = [] {
     const char* name = m.queue;
     registry::instance().add(queue_entry{m.queue, m.description, p, m.scope, max_capacity, {8, 64, 1024},
                                          [name](std::size_t capacity) { check_capacity(name, capacity); }, &run,
-                                         &refuse_seed});
+                                         &refuse_seed, false, nullptr, "block"});
     harness::add_config_check(m.queue, &check_config);
   }
   return true;

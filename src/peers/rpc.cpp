@@ -1,5 +1,5 @@
 // Registers the rpc transports of src/queue_list.hpp (built when meson found gRPC).
 #include "queue_list.hpp"
-#include "registry.hpp"
+#include "registration.hpp"
 
 RINGLAB_RPC_TRANSPORTS(RINGLAB_REGISTER)

@@ -26,7 +26,7 @@
 
 #include "harness/config_checks.hpp"
 #include "harness/pinning.hpp"
-#include "ipc/net_path.hpp"
+#include "transports/plumbing/net_path.hpp"
 #include "registry.hpp"
 
 namespace ringlab::peers::sockperf {
@@ -213,7 +213,8 @@ const bool registered = [] {
   registry::instance().add(queue_entry{queue_name,
                                        "reference: sockperf ping-pong over TCP on the same path (its server on the consumer's "
                                        "side), round trips only; Debian's sockperf",
-                                       p, "host", SIZE_MAX, {8, 64, 1024}, [](std::size_t) {}, &run, &refuse_seed});
+                                       p, "host", SIZE_MAX, {8, 64, 1024}, [](std::size_t) {}, &run, &refuse_seed,
+                                       false, &ipc::check_net_spec, "block", "", "pingpong"});
   harness::add_config_check(queue_name, &check_config);
   return true;
 }();

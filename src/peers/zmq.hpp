@@ -43,7 +43,7 @@
 //    object unlinks it when the run ends (a SIGKILLed conductor leaves them;
 //    zmq's bind replaces a stale file of the same name).
 //  - zmq.tcp (scope host): the same over tcp://, as the tools run between machines: the
-//    PULL binds its side's address (ipc/net_path.hpp) on a port the kernel picks and
+//    PULL binds its side's address (transports/plumbing/net_path.hpp) on a port the kernel picks and
 //    publishes the endpoint in the segment. The in-transit counts live in the run's
 //    segment too, so its sides are on one machine (loopback or the run's namespaces).
 #pragma once
@@ -65,8 +65,8 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/net_path.hpp"
-#include "ipc/transport.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/transport.hpp"
 #include "peers/adapter.hpp"
 
 namespace ringlab::peers {

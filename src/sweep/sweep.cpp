@@ -15,8 +15,8 @@
 
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
-#include "ipc/posix_mq.hpp"
-#include "ipc/remote_link.hpp"
+#include "transports/kernel/posix_mq.hpp"
+#include "scopes/hosts/remote_link.hpp"
 #include "registry.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"

@@ -1,6 +1,6 @@
 // Transports between processes (scope process). A transport is built once, by the
 // conductor, from a capacity and `block_bytes(capacity)` bytes of the run's shared-memory
-// segment (ipc/run_processes.hpp); the sides, forked afterwards, inherit it. Our
+// segment (scopes/processes/run_processes.hpp); the sides, forked afterwards, inherit it. Our
 // lock-free rings keep everything in that memory (the same headers as between threads,
 // no copy); a kernel transport (a pipe) takes no memory there and lives in the file
 // descriptors the sides inherit. between_processes<T> marks such a transport; as a type
@@ -13,21 +13,15 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <ringlab/peer_lost.hpp>
 #include <ringlab/wait.hpp>
 
 namespace ringlab::ipc {
 
-// A transport that learns of a peer's death by itself (EOF, EPIPE, EOWNERDEAD, a peer
-// library's own liveness check) throws this from try_push/try_pop, saying how it knew
-// ("EOF on the pipe"); the side reports it as its error and the crash suite records it.
-struct peer_lost : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// A transport that may throw peer_lost says so (`static constexpr bool notices_dead_peers
-// = true`); only then do the sides' loops catch it (harness/sides.hpp).
-template <class T>
-inline constexpr bool notices_dead_peers = requires { requires T::notices_dead_peers; };
+// peer_lost and notices_dead_peers are part of the queue contract (ringlab/peer_lost.hpp):
+// the harness's side loops see them there, never here.
+using ::ringlab::notices_dead_peers;
+using ::ringlab::peer_lost;
 
 // Which process a transport object is in, after the fork.
 enum class role { producer, consumer, conductor };
@@ -73,7 +67,7 @@ template <class T>
 inline constexpr bool over_network = requires { requires T::over_network; };
 
 // A network transport whose two hosts can be two machines (`ringlab serve` / `run
-// --connect`, ipc/run_split.hpp): the host with its listener publishes where it is
+// --connect`, scopes/hosts/run_split.hpp): the host with its listener publishes where it is
 // ("addr:port", "failed", "" not yet), the other meets it there.
 template <class T>
 inline constexpr bool splits_across_hosts = over_network<T> && requires(T& t, const std::string& at) {

@@ -6,7 +6,7 @@
 // single sleeper, and only when someone sleeps. Every successful operation, try_* too,
 // sets its event, so callers may mix try_* and the blocking forms. Wait is how a side
 // sleeps: park, or a park on process-shared futexes when the slot lives in shared memory
-// (ipc/shm_event.hpp).
+// (transports/shm/shm_event.hpp).
 #pragma once
 #include <atomic>
 #include <cstdint>

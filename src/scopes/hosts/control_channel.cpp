@@ -1,4 +1,4 @@
-#include "ipc/control_channel.hpp"
+#include "scopes/hosts/control_channel.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -112,16 +112,6 @@ std::string control_channel::local_address() const {
   char text[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &at.sin_addr, text, sizeof text);
   return text;
-}
-
-std::pair<std::string, unsigned> split_host_port(const std::string& text, const char* option) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    throw std::invalid_argument(fmt::format("{} {}: must be HOST:PORT", option, text));
-  const std::string port = text.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
-    throw std::invalid_argument(fmt::format("{} {}: the port must be a number from 0 to 65535", option, text));
-  return {text.substr(0, colon), static_cast<unsigned>(std::stoul(port))};
 }
 
 control_channel dial_control(const std::string& host_port, double timeout_s) {

@@ -5,7 +5,7 @@
 // kind or a length over the limit drops the connection with one line naming it; a
 // payload grows as its bytes arrive, never allocated from the length alone, and a frame
 // begun must end within 5 s. Items never travel here: only configuration, phases,
-// counts and the sides' results (see ipc/remote_link.hpp).
+// counts and the sides' results (see scopes/hosts/remote_link.hpp).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "ipc/unique_fd.hpp"
+#include "transports/plumbing/net_path.hpp"  // split_host_port
+#include "transports/plumbing/unique_fd.hpp"
 
 namespace ringlab::ipc {
 
@@ -61,8 +62,6 @@ class control_channel {
   std::string peer_;
 };
 
-// "HOST:PORT" -> its parts; throws std::invalid_argument naming `option` and the text.
-std::pair<std::string, unsigned> split_host_port(const std::string& text, const char* option);
 // Dials HOST:PORT (a name or an IPv4 address) within `timeout_s`; throws std::runtime_error
 // with one line: unknown host, refused, no answer in time.
 control_channel dial_control(const std::string& host_port, double timeout_s);

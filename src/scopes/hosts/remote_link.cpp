@@ -1,4 +1,4 @@
-#include "ipc/remote_link.hpp"
+#include "scopes/hosts/remote_link.hpp"
 
 #include <fmt/core.h>
 

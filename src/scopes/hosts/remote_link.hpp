@@ -1,7 +1,7 @@
 // A run split across two hosts: `ringlab run --connect` runs the consumers and the
 // conductor and writes the row; `ringlab serve --listen` runs the producers. Each host
 // has its own segment and control block; this link keeps the two control blocks in step
-// over the control channel (ipc/control_channel.hpp), so the sides' code is the same as
+// over the control channel (scopes/hosts/control_channel.hpp), so the sides' code is the same as
 // on one host: a thread per host carries what the other needs, within a millisecond —
 //   run -> serve: t0 and the schedule, each phase, close, how many consumers have left;
 //   serve -> run: how many producers are ready, finished and pushed (join), their results;
@@ -23,7 +23,7 @@
 #include "harness/clock.hpp"
 #include "harness/config.hpp"
 #include "harness/sides.hpp"
-#include "ipc/control_channel.hpp"
+#include "scopes/hosts/control_channel.hpp"
 
 namespace ringlab::ipc {
 

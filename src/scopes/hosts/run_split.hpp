@@ -1,7 +1,7 @@
 // One run split across two hosts: this host's half of run_processes_typed. `ringlab run
 // --connect` (half consumers) forks the consumers, conducts and writes the row; `ringlab
 // serve` (half producers) forks the producers and follows the conductor's phases. Each
-// host has a segment of its own; the remote link (ipc/remote_link.hpp) keeps the two
+// host has a segment of its own; the remote link (scopes/hosts/remote_link.hpp) keeps the two
 // control blocks in step and brings the producers' records to the conductor, so the
 // analysis is the one every run gets. Each side binds or dials the address its host has
 // on the control connection. Clocks: when the hosts differ (boot ids), no latency is
@@ -12,8 +12,8 @@
 #include <fmt/core.h>
 
 #include "harness/interrupt.hpp"
-#include "ipc/remote_link.hpp"
-#include "ipc/run_processes.hpp"
+#include "scopes/hosts/remote_link.hpp"
+#include "scopes/processes/run_processes.hpp"
 
 namespace ringlab::ipc {
 

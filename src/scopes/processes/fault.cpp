@@ -1,4 +1,4 @@
-#include "ipc/fault.hpp"
+#include "scopes/processes/fault.hpp"
 
 #include <dirent.h>
 #include <time.h>

@@ -24,7 +24,7 @@
 #include "harness/item.hpp"
 #include "harness/result.hpp"
 #include "harness/sides.hpp"
-#include "ipc/side_processes.hpp"
+#include "scopes/processes/side_processes.hpp"
 
 namespace ringlab::ipc {
 

@@ -1,6 +1,6 @@
 // One producer process and one consumer process running a 1P1C loop that is not the
-// harness's stream (scope process): round trips (harness/pingpong.hpp: the pinger and the
-// echoer, a second transport carrying the echoes) and the native loops (harness/native.hpp:
+// harness's stream (scope process): round trips (scopes/threads/pingpong.hpp: the pinger and the
+// echoer, a second transport carrying the echoes) and the native loops (scopes/threads/native.hpp:
 // a transport's bare push/pop, stream or ping-pong) that the harness's tax is measured
 // against. The same loop code as between threads; the segment holds the control block,
 // one wait state per direction and the transports' bytes, and is unlinked once built, as
@@ -11,9 +11,9 @@
 #include <memory>
 #include <optional>
 
-#include "harness/native.hpp"
-#include "harness/pingpong.hpp"
-#include "ipc/run_processes.hpp"
+#include "scopes/threads/native.hpp"
+#include "scopes/threads/pingpong.hpp"
+#include "scopes/processes/run_processes.hpp"
 
 namespace ringlab::ipc {
 

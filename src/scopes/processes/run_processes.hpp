@@ -18,12 +18,12 @@
 #include <optional>
 
 #include "harness/run.hpp"
-#include "ipc/fault.hpp"
-#include "ipc/net_path.hpp"
-#include "ipc/segment.hpp"
-#include "ipc/transport.hpp"
-#include "ipc/side_image.hpp"
-#include "ipc/side_processes.hpp"
+#include "scopes/processes/fault.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/plumbing/segment.hpp"
+#include "transports/transport.hpp"
+#include "scopes/processes/side_image.hpp"
+#include "scopes/processes/side_processes.hpp"
 
 namespace ringlab::ipc {
 

@@ -1,7 +1,7 @@
 // The seed scenario (harness/seed_scenario.hpp) with its two producers and its consumer
 // in separate processes, as the seeds' multiprocessing versions run it: the same side
 // code, the shared flags, the wait state and the transport in one segment (unlinked once
-// built), results sent back as records (ipc/side_image.hpp). A side that dies stops the
+// built), results sent back as records (scopes/processes/side_image.hpp). A side that dies stops the
 // others and the row says so (invalid); nothing waits for it.
 #pragma once
 #include <fmt/core.h>
@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "harness/seed_scenario.hpp"
-#include "ipc/run_processes.hpp"
+#include "scopes/processes/run_processes.hpp"
 
 namespace ringlab::ipc {
 

@@ -1,4 +1,4 @@
-#include "ipc/side_processes.hpp"
+#include "scopes/processes/side_processes.hpp"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -16,7 +16,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "ipc/side_image.hpp"
+#include "scopes/processes/side_image.hpp"
 
 namespace ringlab::ipc {
 namespace {

@@ -1,6 +1,6 @@
 // The side processes of one run (scope process): forked from the conductor, which is
 // single-threaded then; each runs one producer or consumer and sends its results back
-// through a pipe (ipc/side_image.hpp). A watcher thread follows every side through its
+// through a pipe (scopes/processes/side_image.hpp). A watcher thread follows every side through its
 // pidfd: one that dies before it is done (a signal, a non-zero exit) is reported at once
 // and the run is stopped, never waited for. Nothing outlives the run: a side dies with
 // the conductor (PR_SET_PDEATHSIG), and the destructor kills and reaps what is left.

@@ -10,16 +10,10 @@
 // them (a cheap end check that each arrived once). Ping-pong: one round trip at a time
 // through two queues, counted by the sender.
 #pragma once
+#include "harness/native_side.hpp"
 #include "harness/run.hpp"
 
 namespace ringlab::harness {
-
-struct alignas(false_sharing_range) native_side {
-  std::uint64_t done = 0, at_measure = 0, at_stop = 0;  // items (rounds) and where the window began/ended
-  std::uint64_t sum = 0;                                   // consumer: sum of the tags popped
-  bool saw_measure = false, saw_stop = false;
-  thread_outcome outcome;
-};
 
 // Note the window's ends from the phase.
 inline void native_phase(const control_block& ctl, native_side& me, std::uint64_t done) noexcept {
@@ -94,9 +88,6 @@ void native_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& b
   me.outcome.end_ticks = clock.ticks();
   me.outcome.finish_costs();
 }
-
-run_result analyse_native(const run_config& cfg, const run_context& ctx, const conductor_times& times,
-                          const native_side& producer, const native_side& consumer, const pin_plan& plan);
 
 // The echo of the ping-pong: pop, push back, until the pill.
 template <class Item, class In, class Back, class W>

@@ -3,16 +3,11 @@
 // next. The mean round trip is the measured window over the round trips made in it
 // (no clock read per round); percentiles come from every 16th round, timed.
 #pragma once
+#include "harness/pingpong_side.hpp"
 #include "harness/run.hpp"
 
 namespace ringlab::harness {
 
-struct alignas(false_sharing_range) pinger_state {
-  std::uint64_t rounds = 0, rounds_at_measure = 0, rounds_at_stop = 0;
-  std::uint64_t mismatches = 0;
-  thread_outcome outcome;
-  std::vector<std::uint32_t> timed_ns;  // sampled round trips in the measured window
-};
 
 template <class Item, class Out, class Back, class W>
 void run_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& back_ws, control_block& ctl,
@@ -58,8 +53,6 @@ void run_echoer(In& in, wait_state<W>& in_ws, Back& back, wait_state<W>& back_ws
   detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
-run_result analyse_pingpong(const run_config& cfg, const run_context& ctx, const conductor_times& times,
-                            const pinger_state& pinger, const thread_outcome& echoer, const pin_plan& plan);
 
 template <class Q, class W, class Item>
 run_result run_pingpong_typed(const run_config& cfg, const run_context& ctx) {

@@ -5,7 +5,7 @@
 // The bound is the pipe's buffer, set to the capacity's bytes (F_SETPIPE_SZ rounds up to
 // a page, so capacity() reports what the kernel gave: not exact). Both ends are
 // non-blocking: try_push/try_pop never sleep, the wait strategy decides how a side waits;
-// `block` sleeps in the kernel, in poll() on the pipe (ipc/fd_block.hpp).
+// `block` sleeps in the kernel, in poll() on the pipe (transports/plumbing/fd_block.hpp).
 // After the fork each process keeps only the end it uses, so a dead peer shows: EOF when
 // every writer is gone, EPIPE when every reader is (ipc::peer_lost). Below, two variants:
 // pipe.semaphore (bounded exactly, as in the seeds) and pipe.batch (a write per batch).
@@ -28,8 +28,8 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/fd_block.hpp"
-#include "ipc/transport.hpp"
+#include "transports/plumbing/fd_block.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

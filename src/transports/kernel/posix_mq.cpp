@@ -1,6 +1,6 @@
 // posix_mq's limits: reading them, checking a queue against them, raising them (as root),
 // and opening a queue that is unlinked at once. See posix_mq.hpp.
-#include "ipc/posix_mq.hpp"
+#include "transports/kernel/posix_mq.hpp"
 
 #include <fmt/core.h>
 #include <sys/resource.h>

@@ -4,7 +4,7 @@
 // is exact. All messages have priority 0: the queue is then a plain FIFO, one total order.
 // The queue is opened O_NONBLOCK (EAGAIN = full/empty: try_push/try_pop never sleep, the
 // wait strategy decides how a side waits; `block` sleeps in poll() on the descriptor,
-// ipc/fd_block.hpp) and unlinked right after mq_open: the sides
+// transports/plumbing/fd_block.hpp) and unlinked right after mq_open: the sides
 // inherit the descriptor by fork, so /dev/mqueue holds nothing of ours whatever then
 // dies. One descriptor serves both directions, so any number of sides can share it.
 // A dead peer is NOT noticeable through it: a message queue has no EOF and no EPIPE (a
@@ -29,8 +29,8 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/fd_block.hpp"
-#include "ipc/transport.hpp"
+#include "transports/plumbing/fd_block.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

@@ -27,7 +27,7 @@
 // buffer is sized in truesize: we measure one item's (SIOCOUTQ), ask for capacity × that
 // (the kernel doubles what it is asked, clamps it to [4608, 2 × net.core.wmem_max]), then
 // fill the empty socket to count what it really holds: capacity() is that count (not exact).
-// Both ends are non-blocking (`block` sleeps in poll() on them: ipc/fd_block.hpp); after the fork each process keeps only the end it uses, so a
+// Both ends are non-blocking (`block` sleeps in poll() on them: transports/plumbing/fd_block.hpp); after the fork each process keeps only the end it uses, so a
 // dead peer shows: EOF when every writer is gone, EPIPE or ECONNRESET when every reader is
 // (ipc::peer_lost).
 #pragma once
@@ -50,8 +50,8 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/fd_block.hpp"
-#include "ipc/transport.hpp"
+#include "transports/plumbing/fd_block.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

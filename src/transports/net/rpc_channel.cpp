@@ -1,6 +1,6 @@
 // The gRPC side of the rpc transports (the only file that includes gRPC): the service
 // ringlab.rpc.Queue (rpc.proto) over a take_fn, and its calling side.
-#include "ipc/rpc_channel.hpp"
+#include "transports/net/rpc_channel.hpp"
 
 #include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 #include "rpc.grpc.pb.h"
 
 namespace ringlab::ipc::rpc {

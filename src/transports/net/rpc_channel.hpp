@@ -1,5 +1,5 @@
 // gRPC behind a small door: the serving side and the calling side of the rpc transports
-// (ipc/rpc_transport.hpp), with gRPC's headers kept in rpc_channel.cpp alone, so that the
+// (transports/net/rpc_transport.hpp), with gRPC's headers kept in rpc_channel.cpp alone, so that the
 // templates that include this compile as fast as any other transport's.
 #pragma once
 #include <cstddef>

@@ -35,11 +35,10 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/net_path.hpp"
-#include "ipc/rpc_channel.hpp"
-#include "ipc/shm_condition.hpp"
-#include "ipc/control_channel.hpp"
-#include "ipc/transport.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/net/rpc_channel.hpp"
+#include "transports/shm/shm_condition.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 
@@ -92,7 +91,7 @@ class rpc_transport {
     if (r == role::producer && index == 0) serve();
     if (r == role::consumer) call();
   }
-  // A run split across hosts (ipc/run_split.hpp): where the serving side listens, published
+  // A run split across hosts (scopes/hosts/run_split.hpp): where the serving side listens, published
   // by its host and met by the callers'; the callers' host says how many have hung up.
   std::string published() const {
     if (meeting_->failed.load(std::memory_order_acquire)) return "failed";

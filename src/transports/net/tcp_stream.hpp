@@ -18,7 +18,7 @@
 //  - the end: a producer's end frame, then EOF; EOF or a reset before the end frame is a
 //    lost peer (ipc::peer_lost). Once closed, pop takes what is left and what the producers
 //    that have not ended are still sending.
-//  - where: the consumer binds its side's address (ipc/net_path.hpp: 127.0.0.1, or its
+//  - where: the consumer binds its side's address (transports/plumbing/net_path.hpp: 127.0.0.1, or its
 //    namespace's) on --port (0: the kernel picks) and publishes the port in the run's
 //    segment; producers connect in enter(), before the run starts.
 #pragma once
@@ -48,11 +48,10 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/fd_block.hpp"
-#include "ipc/net_path.hpp"
-#include "ipc/control_channel.hpp"
-#include "ipc/transport.hpp"
-#include "ipc/unique_fd.hpp"
+#include "transports/plumbing/fd_block.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/transport.hpp"
+#include "transports/plumbing/unique_fd.hpp"
 
 namespace ringlab::ipc {
 
@@ -139,7 +138,7 @@ class tcp_stream {
     if (r == role::consumer) listen_as_consumer(index);
     if (r == role::producer) connect_as_producer(index);
   }
-  // A run split across hosts (ipc/run_split.hpp): where the consumer listens, published by
+  // A run split across hosts (scopes/hosts/run_split.hpp): where the consumer listens, published by
   // its host and met by the producers' host.
   std::string published() const {
     if (meeting_->failed.load(std::memory_order_acquire)) return "failed";

@@ -1,6 +1,7 @@
-#include "ipc/net_path.hpp"
+#include "transports/plumbing/net_path.hpp"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -176,6 +177,16 @@ std::vector<std::string> remove_stale_namespaces() {
   for (const auto& name : stale_namespaces())
     if (run_tool({"ip", "netns", "del", name}).empty()) removed.push_back(name);
   return removed;
+}
+
+std::pair<std::string, unsigned> split_host_port(const std::string& text, const char* option) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    throw std::invalid_argument(fmt::format("{} {}: must be HOST:PORT", option, text));
+  const std::string port = text.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
+    throw std::invalid_argument(fmt::format("{} {}: the port must be a number from 0 to 65535", option, text));
+  return {text.substr(0, colon), static_cast<unsigned>(std::stoul(port))};
 }
 
 }  // namespace ringlab::ipc

@@ -8,6 +8,7 @@
 // a creator that is gone. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ringlab::ipc {
@@ -24,6 +25,11 @@ struct net_path {
 };
 // Throws std::invalid_argument saying what is wrong with `spec`.
 net_path parse_net_path(const std::string& spec);
+// "HOST:PORT" -> its parts; throws std::invalid_argument naming `option` and the text.
+std::pair<std::string, unsigned> split_host_port(const std::string& text, const char* option);
+
+// parse_net_path as a check (registration stores it: the harness validates --net without this header).
+inline void check_net_spec(const std::string& spec) { (void)parse_net_path(spec); }
 
 // Where one side of a run lives: its namespace ("" = the caller's) and its address there.
 struct side_net {

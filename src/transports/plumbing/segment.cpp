@@ -1,4 +1,4 @@
-#include "ipc/segment.hpp"
+#include "transports/plumbing/segment.hpp"
 
 #include <fcntl.h>
 #include <fmt/core.h>

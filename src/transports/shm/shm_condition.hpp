@@ -43,7 +43,7 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

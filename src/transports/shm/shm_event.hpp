@@ -22,7 +22,7 @@
 #include <ringlab/queues/handoff_slot.hpp>
 #include <ringlab/wait.hpp>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

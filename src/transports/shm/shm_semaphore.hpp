@@ -32,7 +32,7 @@
 
 #include <ringlab/queue.hpp>
 
-#include "ipc/transport.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 

@@ -1,0 +1,20 @@
+// What one side of a native loop (scopes/threads/native.hpp, scopes/processes/run_pair.hpp)
+// records, and the analysis that turns the two sides' records into a row (harness/run.cpp).
+#pragma once
+#include <cstdint>
+
+#include "harness/run.hpp"
+
+namespace ringlab::harness {
+
+struct alignas(false_sharing_range) native_side {
+  std::uint64_t done = 0, at_measure = 0, at_stop = 0;  // items (rounds) and where the window began/ended
+  std::uint64_t sum = 0;                                   // consumer: sum of the tags popped
+  bool saw_measure = false, saw_stop = false;
+  thread_outcome outcome;
+};
+
+run_result analyse_native(const run_config& cfg, const run_context& ctx, const conductor_times& times,
+                          const native_side& producer, const native_side& consumer, const pin_plan& plan);
+
+}  // namespace ringlab::harness

@@ -1,0 +1,56 @@
+// Registering a queue: RINGLAB_REGISTER(name, Template, description) in a registration
+// file (src/queues_*.cpp, src/transports.cpp, src/peers/*.cpp) asks the queue about itself
+// and stores the entry points its scope runs (scopes/run_point.hpp, scopes/seed_point.hpp).
+// Only registration files include this: it pulls in every scope.
+#pragma once
+#include <cstdint>
+
+#include <ringlab/queue.hpp>
+
+#include "registry.hpp"
+#include "scopes/run_point.hpp"
+#include "scopes/seed_point.hpp"
+#include "transports/plumbing/net_path.hpp"
+#include "transports/transport.hpp"
+
+namespace ringlab {
+
+static_assert(ipc::max_frame_items == harness::max_batch_items, "--batch's bound is the network frame's");
+
+// The element type registration uses to ask a queue about itself.
+using probe_item = std::uint64_t;
+
+template <template <class> class Queue>
+bool register_queue(const char* name, const char* description) {
+  using Q = Queue<probe_item>;
+  static_assert(ringlab::queue<Q>, "a registered queue must satisfy the ringlab::queue concept");
+  std::size_t max_capacity = SIZE_MAX;
+  if constexpr (requires { Q::max_capacity; }) max_capacity = Q::max_capacity;
+  std::vector<std::size_t> payloads;
+  auto add_if_carried = [&]<std::size_t B>() {
+    if constexpr (!is_unsupported<Queue<harness::item_of<B>>>) payloads.push_back(B);
+  };
+  add_if_carried.template operator()<8>();
+  add_if_carried.template operator()<64>();
+  add_if_carried.template operator()<256>();
+  add_if_carried.template operator()<1024>();
+  bool splits = false;
+  if constexpr (ipc::is_process_transport<Q>) splits = ipc::splits_across_hosts<typename Q::transport>;
+  registry::instance().add(queue_entry{
+      name, description, Q::properties,
+      ipc::is_process_transport<Q> ? (ipc::over_network<Q> ? "host" : "process") : "thread", max_capacity, payloads,
+      // Every queue checks its capacity before allocating, so this is cheap.
+      [](std::size_t capacity) { (void)make_queue<Q>(capacity, thread_counts{}); }, &harness::run_point<Queue>,
+      &harness::run_seed_point<Queue>, splits, &ipc::check_net_spec,
+      // Its defaults: its own blocking calls if it waits in nothing else; join if a pill
+      // could overtake items.
+      Q::properties.block_only ? "block" : "", Q::properties.fifo ? "" : "join", ""});
+  return true;
+}
+
+}  // namespace ringlab
+
+#define RINGLAB_CONCAT_(a, b) a##b
+#define RINGLAB_CONCAT(a, b) RINGLAB_CONCAT_(a, b)
+#define RINGLAB_REGISTER(cli_name, Template, description) \
+  static const bool RINGLAB_CONCAT(ringlab_registered_, __COUNTER__) = ::ringlab::register_queue<Template>(cli_name, description);
