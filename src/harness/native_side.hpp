@@ -1,5 +1,5 @@
 // What one side of a native loop (scopes/threads/native.hpp, scopes/processes/run_pair.hpp)
-// records, and the analysis that turns the two sides' records into a row (harness/run.cpp).
+// records, and the analysis that turns the two sides' records into a row (harness/analyse.cpp).
 #pragma once
 #include <cstdint>
 

@@ -1,6 +1,6 @@
 // What the pinger of a round-trip run (scopes/threads/pingpong.hpp,
 // scopes/processes/run_pair.hpp) records, and the analysis that turns it into a row
-// (harness/run.cpp).
+// (harness/analyse.cpp).
 #pragma once
 #include <cstdint>
 #include <vector>

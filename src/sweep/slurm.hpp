@@ -7,6 +7,7 @@
 // the parts into results/<host>/X.csv (one per host: each host's results are its own),
 // with the local sweep's checks. Re-submitting submits only the tasks not finished.
 #pragma once
+#include "sweep/merge.hpp"  // the merge job runs `ringlab merge`
 #include <string>
 #include <vector>
 
@@ -18,13 +19,6 @@ namespace ringlab::sweep {
 // one task here: how Slurm runs it, and how a user replays it).
 int slurm_sweep(const experiment& e, const sweep_options& options);
 
-struct merge_options {
-  bool allow_mixed = false;
-  bool plot = true;
-  std::string results_dir;  // for the hosts' parts folders; default: the one above the part folders given
-};
-// ringlab merge results/<host>/X.parts/...: the parts of one experiment into the CSVs.
-int merge_parts(const std::vector<std::string>& parts_dirs, const merge_options& options);
 
 // ringlab status X.toml: the array's tasks pending / running / done / failed, and an ETA.
 int slurm_status(const experiment& e, const sweep_options& options);
