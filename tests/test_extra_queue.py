@@ -97,11 +97,11 @@ class ExtraQueue(unittest.TestCase):
 
     def test_check_catches_a_dropped_item(self):
         text = self.assert_check_fails("my.dropping_ring", "exactly-once")
-        self.assertIn("missing", text)
+        self.assertRegex(text, r"exactly-once: FAIL — .*missing")
 
     def test_check_catches_reordering(self):
         text = self.assert_check_fails("my.reordering_ring", "per-producer order")
-        self.assertRegex(text, r"per-producer order: FAIL — .*item \d+ (popped where|after item) \d+")
+        self.assertRegex(text, r"per-producer order: FAIL — .*item \d+ (popped )?after item \d+")
 
     def test_check_of_an_unknown_queue_is_one_line_exit_2(self):
         out = ringlab("check", "my.nosuch")

@@ -64,8 +64,12 @@ std::vector<check_line> run_all(std::uint64_t seed) {
   fail("capacity", refuses_capacity_zero<Q>());
   for (auto c : capacities) fail("capacity", honours_capacity<Q>(c));
   fail("every value", carries_every_value<Q>(capacities.back()));
-  if (props.fifo)
-    for (auto c : capacities) fail("per-producer order", keeps_order_across_wraps<Q>(c));
+  for (auto c : capacities) {
+    std::string lost;
+    const std::string disorder = keeps_order_across_wraps<Q>(c, &lost);
+    if (props.fifo) fail("per-producer order", disorder);
+    fail("exactly-once", lost);
+  }
 
   // Stress: try_push/try_pop on every shape it allows, capacity and payload; it stops at
   // the first run that fails (a lost item costs a 2 s stall per run).

@@ -17,13 +17,11 @@ runner add_check(CLI::App& app) {
   auto name = std::make_shared<std::string>();
   cmd->add_option("queue", *name, "The queue, as `ringlab list` names it")->required();
   return [name] {
-    const queue_entry* entry = registry::instance().find(*name);
-    if (!entry) {
-      try {
-        (void)registry::instance().at(*name);
-      } catch (const std::invalid_argument& e) {
-        throw usage_error(e.what());
-      }
+    const queue_entry* entry = nullptr;
+    try {
+      entry = &registry::instance().at(*name);
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
     }
     if (!entry->check)
       throw usage_error(fmt::format("'{}' is one of ringlab's own queues: its checks are in the test suite (scripts/test); "
