@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   runners["merge"] = ringlab::commands::add_merge(app);
   runners["status"] = ringlab::commands::add_status(app);
   runners["clean"] = ringlab::commands::add_clean(app);
+  runners["check"] = ringlab::commands::add_check(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

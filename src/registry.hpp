@@ -5,7 +5,9 @@
 // benchmark and test. This header names only the harness's types: the harness may look a
 // queue up here without seeing a scope or a transport.
 #pragma once
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +19,16 @@
 #include "harness/run.hpp"
 
 namespace ringlab {
+
+// One line of `ringlab check`: a property, whether it held, and what was run or the first
+// counterexample.
+struct check_line {
+  std::string property;
+  enum class verdict { pass, fail, skipped } result = verdict::pass;
+  std::string detail;
+};
+// The conformance and stress suites on one queue (src/check/checks.hpp), with this seed.
+using check_function = std::vector<check_line> (*)(std::uint64_t seed);
 
 struct queue_entry {
   std::string name;
@@ -39,6 +51,9 @@ struct queue_entry {
   // harness's own: spin, sentinel, stream). The capacity is the largest power of two up to
   // 1024 the queue takes (commands/run.cpp), so it needs no field.
   std::string default_wait, default_termination, default_pattern;
+  // `ringlab check NAME`: set for extra queues only (-Dextra_queues, RINGLAB_REGISTER_EXTRA);
+  // ringlab's own are checked by the test suite, so their registrations compile no checks.
+  check_function check = nullptr;
 };
 
 class registry {

@@ -1,10 +1,12 @@
 // Single-threaded contract tests on every queue: capacity honoured, FIFO, wrap-around,
-// and invalid capacities refused with a message.
+// and invalid capacities refused with a message. The checks shared with `ringlab check`
+// (extra queues) are in src/check/conformance.hpp: each returns "" or its counterexample.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 #include <thread>
 
+#include "check/conformance.hpp"
 #include "queue_types.hpp"
 
 namespace ringlab::testing {
@@ -25,15 +27,7 @@ TYPED_TEST(Contract, SatisfiesTheConcept) {
 }
 
 TYPED_TEST(Contract, ExactlyCapacityPushesSucceedOnAnEmptyQueue) {
-  for (auto capacity : capacities<TypeParam>()) {
-    TypeParam q = make_queue<TypeParam>(capacity, {});
-    EXPECT_EQ(q.capacity(), capacity);
-    auto&& producer = producer_endpoint(q);
-    std::size_t pushed = 0;
-    while (pushed < 4 * capacity + 200 && producer.try_push(make_tag(0, pushed))) ++pushed;
-    if (TypeParam::properties.exact_capacity) EXPECT_EQ(pushed, capacity) << "capacity " << capacity;
-    else EXPECT_GE(pushed, capacity) << "capacity " << capacity;
-  }
+  for (auto capacity : capacities<TypeParam>()) EXPECT_EQ(check::honours_capacity<TypeParam>(capacity), "");
 }
 
 TYPED_TEST(Contract, EmptyQueuePopsNothing) {
@@ -46,26 +40,7 @@ TYPED_TEST(Contract, EmptyQueuePopsNothing) {
 
 // Fill to capacity and drain, many times: order kept, indices wrap many laps.
 TYPED_TEST(Contract, FifoAcrossManyWrapArounds) {
-  for (auto capacity : capacities<TypeParam>()) {
-    TypeParam q = make_queue<TypeParam>(capacity, {});
-    auto&& producer = producer_endpoint(q);
-    auto&& consumer = consumer_endpoint(q);
-    std::uint64_t next_in = 0, next_out = 0;
-    const std::uint64_t laps = 20 + 20000 / capacity;
-    for (std::uint64_t lap = 0; lap < laps; ++lap) {
-      // Vary the fill level so wrap-around happens at every offset.
-      const std::size_t burst = 1 + (lap * 7) % capacity;
-      for (std::size_t i = 0; i < burst; ++i) ASSERT_TRUE(producer.try_push(make_tag(0, next_in++)));
-      flush(producer);  // queues that publish a line at a time (floors)
-      for (std::size_t i = 0; i < burst; ++i) {
-        item out = 0;
-        ASSERT_TRUE(consumer.try_pop(out)) << "lap " << lap;
-        ASSERT_EQ(tag_sequence(out), next_out++) << "capacity " << capacity << " lap " << lap;
-      }
-    }
-    item out = 0;
-    EXPECT_FALSE(consumer.try_pop(out));
-  }
+  for (auto capacity : capacities<TypeParam>()) EXPECT_EQ(check::keeps_order_across_wraps<TypeParam>(capacity), "");
 }
 
 TYPED_TEST(Contract, CapacityZeroIsRefusedWithAMessage) {
@@ -91,24 +66,7 @@ TYPED_TEST(Contract, CapacityAboveTheMaximumIsRefused) {
 // and then the queue says so in properties.refuses (`ringlab list` prints it). A silent
 // loss (try_push true, nothing popped) fails.
 TYPED_TEST(Contract, EveryValueArrivesOrIsRefusedAtTheCall) {
-  const item values[] = {0, ~item{0}, 1, pill_tag, std::uint64_t{1} << 63, 0x5555555555555555u};
-  for (const item v : values) {
-    TypeParam q = make_queue<TypeParam>(capacities<TypeParam>().back(), {});
-    auto&& producer = producer_endpoint(q);
-    auto&& consumer = consumer_endpoint(q);
-    bool pushed = false;
-    try {
-      pushed = producer.try_push(v);
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(TypeParam::properties.refuses, nullptr) << "refused " << v << " without declaring it: " << e.what();
-      continue;
-    }
-    ASSERT_TRUE(pushed) << "an empty queue refused " << v << " by returning false";
-    flush(producer);
-    item out = 42;
-    ASSERT_TRUE(consumer.try_pop(out)) << "the value " << v << " was accepted and then lost";
-    EXPECT_EQ(out, v);
-  }
+  EXPECT_EQ(check::carries_every_value<TypeParam>(capacities<TypeParam>().back()), "");
 }
 
 // After close(), a blocked pop returns false instead of sleeping forever; items already

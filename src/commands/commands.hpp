@@ -30,5 +30,6 @@ runner add_reproduce(CLI::App& app);
 runner add_merge(CLI::App& app);
 runner add_status(CLI::App& app);
 runner add_clean(CLI::App& app);
+runner add_check(CLI::App& app);
 
 }  // namespace ringlab::commands
