@@ -103,7 +103,7 @@ const bool registered = [] {
     const char* name = m.queue;
     registry::instance().add(queue_entry{m.queue, m.description, p, m.scope, max_capacity, {8, 64, 1024},
                                          [name](std::size_t capacity) { check_capacity(name, capacity); }, &run,
-                                         &refuse_seed, false, nullptr, "block"});
+                                         &refuse_seed, false, nullptr, "block", "", ""});
     harness::add_config_check(m.queue, &check_config);
   }
   return true;
