@@ -102,6 +102,7 @@ void remote_link::refuse(const std::string& why) {
 void remote_link::follow(harness::control_block& ctl, const harness::run_config& cfg, split_hooks hooks) {
   ctl_ = &ctl, cfg_ = cfg, hooks_ = std::move(hooks);
   stopping_ = false, close_sent_ = false, close_forwarded_ = met_ = published_ = false;
+  their_listener_failed_ = false;
   sent_phase_ = harness::waiting, sent_ready_ = sent_finished_ = sent_exited_ = remote_ready_ = 0, sent_pushed_ = 0;
   last_heard_ns_ = now_ns();
   cpu_at_follow_ns_ = process_cpu_ns(), remote_cpu_ns_ = 0;
@@ -187,6 +188,7 @@ void remote_link::handle(const control_frame& f) {
     case control_kind::lost: return lose(fmt::format("the other host's half failed: {}", text_of(f)));
     case control_kind::meeting:
       met_ = true;
+      if (text_of(f) == "failed") their_listener_failed_.store(true);
       return hooks_.meet(text_of(f));
     case control_kind::ready: {  // run: the producers over there count as ready here
       const auto n = static_cast<std::uint32_t>(word(0));

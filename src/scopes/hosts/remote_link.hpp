@@ -74,6 +74,9 @@ class remote_link {
   double remote_cpu_s() const { return static_cast<double>(remote_cpu_ns_) / 1e9; }
   void stop_following();
   std::string lost() const;  // why the other host stopped, or went away; "" if it did not
+  // run: the other host's listener failed, so it will send why (its side's record) once it
+  // has collected its sides: worth waiting for as long as for results.
+  bool their_listener_failed() const { return their_listener_failed_.load(); }
   bool broken() const;       // the connection itself is gone (closed, a bad frame, silence): no more runs on it
 
  private:
@@ -96,6 +99,7 @@ class remote_link {
   std::thread thread_;
   std::atomic<bool> stopping_{false}, close_sent_{false};
   bool close_forwarded_ = false, met_ = false, published_ = false;
+  std::atomic<bool> their_listener_failed_{false};
   std::uint32_t sent_phase_ = harness::waiting, sent_ready_ = 0, sent_finished_ = 0, sent_exited_ = 0, remote_ready_ = 0;
   std::uint64_t sent_pushed_ = 0, last_heard_ns_ = 0, last_said_ns_ = 0, cpu_at_follow_ns_ = 0, remote_cpu_ns_ = 0;
   mutable std::mutex state_lock_;

@@ -116,9 +116,10 @@ harness::run_result run_split_typed(const harness::run_config& cfg, const harnes
   for (unsigned c = 0; c < cfg.consumers; ++c) load(fmt::format("consumer {}", c), records[c], consumers[c]);
   for (const auto& lost : children.lost())
     problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost.who, lost.how));
-  // A side here failed: the serve was told and stops; its records are not waited for long.
+  // A side here failed: the serve was told and stops; its records are not waited for long,
+  // unless the failure here came from there (its listener failed): then its reason is.
   const bool failed_here = !failure.empty() || !problems.empty();
-  const double records_within_s = failed_here ? 2 : cfg.drain_timeout_s + 10;
+  const double records_within_s = failed_here && !link.their_listener_failed() ? 2 : cfg.drain_timeout_s + 10;
   const auto remote = link.lost().empty() ? link.remote_records(records_within_s) : decltype(records){};
   link.stop_following();
   // The other host failed (or went away), or this one's sides did not start or lost the
