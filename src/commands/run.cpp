@@ -42,7 +42,7 @@ struct run_options {
   std::string queue = "spsc_ring", wait = "spin", capacity = "1024", producers = "1", consumers = "1", rate = "0",
               payload = "8", pin = "compact", duration = "1", items, warmup, termination = "sentinel", out,
               latency_sample = "0", histogram_out, drain_timeout = "10", scope, kill, kill_after = "0.5",
-              service_ns = "0", net = "loopback", batch = "1", port = "0", connect;
+              service_ns = "0", work_ns = "0", producer_work_ns = "0", net = "loopback", batch = "1", port = "0", connect;
   bool tcp_nodelay = false;
   bool no_latency = false;
   bool raise_limits = false;
@@ -91,6 +91,8 @@ harness::run_config to_run_config(const run_options& o) {
   }
   c.raise_limits = o.raise_limits;
   c.service_ns = parse_count("--service-ns", o.service_ns, 0);
+  c.work_ns = parse_count("--work-ns", o.work_ns, 0);
+  c.producer_work_ns = parse_count("--producer-work-ns", o.producer_work_ns, 0);
   c.net = o.net;
   c.tcp_nodelay = o.tcp_nodelay;
   c.batch = static_cast<unsigned>(parse_count("--batch", o.batch, 1));
@@ -177,6 +179,8 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--out", o->out, "Append the row to this CSV (provenance JSON beside it)");
   cmd->add_option("--scope", o->scope, "thread, process or host: where the sides live (default: the queue's own; see `ringlab list`)");
   cmd->add_option("--service-ns", o->service_ns, "The consumer's work per item, ns (a busy wait after each pop)")->capture_default_str();
+  cmd->add_option("--work-ns", o->work_ns, "Stream, harness or --native: the consumer's work per item, ns (a calibrated loop after each pop)")->capture_default_str();
+  cmd->add_option("--producer-work-ns", o->producer_work_ns, "Stream: the producer's work per item, ns (a calibrated loop before each push)")->capture_default_str();
   cmd->add_option("--net", o->net, "Scope host: loopback, or veth[,tbf=RATE][,netem=DELAY] (two network namespaces of the run's own; root)")->capture_default_str();
   cmd->add_flag("--tcp-nodelay", o->tcp_nodelay, "Scope host: TCP_NODELAY on the producers' connections (recorded)");
   cmd->add_option("--batch", o->batch, "Scope host: items per write (one frame), 1 to 1024 (recorded)")->capture_default_str();

@@ -29,6 +29,8 @@ struct run_config {
   double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
   bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
   std::uint64_t service_ns = 0;         // the consumer's work per item (a busy wait), every scope
+  std::uint64_t work_ns = 0;            // stream: the consumer's work per item, a calibrated loop (work.hpp)
+  std::uint64_t producer_work_ns = 0;   // stream: the producer's, before each push
   // Scope host (a network stream): the path between the sides and the stream's options.
   std::string net = "loopback";         // loopback | veth[,tbf=RATE][,netem=DELAY] (transports/plumbing/net_path.hpp)
   bool tcp_nodelay = false;             // TCP_NODELAY on the producers' connections (the seeds: off)

@@ -56,6 +56,8 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("warmup_s", number(r.warmup_s, 3));
   add("latency_recorded", c.record_latency ? "1" : "0");
   add("service_ns", std::to_string(c.service_ns));
+  add("work_ns", std::to_string(c.work_ns));
+  add("producer_work_ns", std::to_string(c.producer_work_ns));
   // Scope host: the network path; a stream that takes our options (tcp): them too.
   const queue_entry* entry = registry::instance().find(c.queue);
   const bool options = entry && entry->properties.stream_options;

@@ -16,6 +16,7 @@
 #include "harness/pinning.hpp"
 #include "harness/result.hpp"
 #include "harness/sides.hpp"
+#include "harness/work.hpp"
 
 namespace ringlab::ipc {
 class remote_link;  // src/scopes/hosts/remote_link.hpp: only named here, never included
@@ -59,7 +60,8 @@ side_plan plan_sides(const run_config& cfg, const run_context& ctx) {
   return side_plan{cfg.producers, cfg.consumers, cfg.ending, Q::properties.linearizable, Q::properties.fifo,
                    cfg.items / cfg.producers, static_cast<unsigned>(cfg.items % cfg.producers), cfg.record_latency,
                    std::max<std::uint64_t>(1, cfg.latency_sample_every), cfg.items ? 0 : cfg.duration_s * ticks_per_s,
-                   cfg.offered_rate / ticks_per_s, static_cast<std::uint64_t>(cfg.service_ns / ctx.clock->ns_per_tick)};
+                   cfg.offered_rate / ticks_per_s, static_cast<std::uint64_t>(cfg.service_ns / ctx.clock->ns_per_tick),
+                   work_iterations(cfg.work_ns), work_iterations(cfg.producer_work_ns)};
 }
 
 // The item producers copy and tag: a payload's body is a known pattern, so a torn or

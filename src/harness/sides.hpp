@@ -22,6 +22,7 @@
 #include "harness/item.hpp"
 #include "harness/latency_log.hpp"
 #include "harness/schedule.hpp"
+#include "harness/work.hpp"
 #include "harness/validation.hpp"
 
 namespace ringlab::harness {
@@ -59,6 +60,7 @@ struct side_plan {
   double window_ticks = 0;          // length of the measured window; 0 in items mode
   double offered_items_per_tick = 0;  // over all producers; 0 in closed loop
   std::uint64_t service_ticks = 0;    // the consumer's work per item (--service-ns), a busy wait
+  std::uint64_t consumer_work = 0, producer_work = 0;  // --work-ns, --producer-work-ns: turns of work.hpp's loop
 
   // The interval a side uses from the start of the measured window, given what it did
   // in the warm-up (`done` items over `elapsed` ticks).
@@ -226,6 +228,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   const schedule sched = ctl.plan;
   const bool open_loop = sched.open_loop();
   const unsigned id = me.id;
+  const std::uint64_t producer_work = plan.producer_work;
   const std::uint64_t limit = plan.items_per_producer
                                   ? plan.items_per_producer + (id < plan.first_extra_producers ? 1 : 0)
                                   : ~std::uint64_t{0};
@@ -261,6 +264,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
         sample_mask = me.log.every() - 1;
         sample_from = me.log.first();
       }
+      if (producer_work) spin_iterations(producer_work);
       if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
     }
     flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
@@ -308,7 +312,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     const bool check_order = plan.check_order;
     const unsigned producers = plan.producers;
     const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
-    const std::uint64_t service_ticks = plan.service_ticks;
+    const std::uint64_t service_ticks = plan.service_ticks, consumer_work = plan.consumer_work;
     // Open loop: look at the phase after every item (items are rare, and a late look would
     // shift the window); closed loop: as phase_looks paces it, and also whenever the queue
     // is found empty — but every item in a queue's own blocking pop, which never comes back
@@ -382,6 +386,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
         me.log.record(t, clock.ticks());
         sample_mask = me.log.every() - 1;
       }
+      if (consumer_work) spin_iterations(consumer_work);
       if (service_ticks) [[unlikely]] {  // the item's work, after its latency was taken (it had arrived)
         const std::uint64_t until = clock.ticks() + service_ticks;
         while (clock.ticks() < until) cpu_relax();

@@ -68,6 +68,8 @@ const std::map<std::string, parameter>& parameters() {
       {"warmup_s", {kind::number, [](point& p, const value& v) { p.config.warmup_s = as_number(v); }}},
       {"latency_recorded", {kind::boolean, [](point& p, const value& v) { p.config.record_latency = std::get<bool>(v); }}},
       {"service_ns", {kind::integer, [](point& p, const value& v) { p.config.service_ns = static_cast<std::uint64_t>(as_int(v)); }}},
+      {"work_ns", {kind::integer, [](point& p, const value& v) { p.config.work_ns = static_cast<std::uint64_t>(as_int(v)); }}},
+      {"producer_work_ns", {kind::integer, [](point& p, const value& v) { p.config.producer_work_ns = static_cast<std::uint64_t>(as_int(v)); }}},
       {"net", {kind::text, [](point& p, const value& v) { p.config.net = std::get<std::string>(v); }}},
       {"tcp_nodelay", {kind::boolean, [](point& p, const value& v) { p.config.tcp_nodelay = std::get<bool>(v); }}},
       {"batch_items", {kind::integer, [](point& p, const value& v) { p.config.batch = static_cast<unsigned>(as_int(v)); }}},

@@ -21,7 +21,7 @@ const std::set<std::string>& parameter_columns() {
   static const std::set<std::string> columns = {
       "queue", "wait", "capacity", "producers", "consumers", "payload_bytes", "offered_rate_items_per_s", "pin",
       "termination", "pattern", "mode", "scope", "fault", "fault_after_s", "duration_s", "items_requested", "warmup_s",
-      "latency_recorded", "service_ns", "net", "tcp_nodelay", "batch_items"};
+      "latency_recorded", "service_ns", "work_ns", "producer_work_ns", "net", "tcp_nodelay", "batch_items"};
   return columns;
 }
 // Columns whose text must parse as a number when not empty; a row where one does not is damaged.

@@ -298,7 +298,7 @@ std::string config_text(const harness::run_config& c) {
   put("queue", c.queue), put("wait", c.wait), put("capacity", c.capacity), put("producers", c.producers);
   put("consumers", c.consumers), num("rate", c.offered_rate), put("payload", c.payload_bytes), put("pin", c.pin);
   num("duration", c.duration_s), put("items", c.items), num("warmup", c.warmup_s), put("termination", to_string(c.ending));
-  put("pattern", to_string(c.shape)), put("service_ns", c.service_ns), put("tcp_nodelay", c.tcp_nodelay ? 1 : 0);
+  put("pattern", to_string(c.shape)), put("service_ns", c.service_ns), put("work_ns", c.work_ns), put("producer_work_ns", c.producer_work_ns), put("tcp_nodelay", c.tcp_nodelay ? 1 : 0);
   put("batch", c.batch), put("port", c.port), put("record_latency", c.record_latency ? 1 : 0);
   put("latency_sample", c.latency_sample_every), num("drain_timeout", c.drain_timeout_s), put("connect", c.connect);
   return out.str();
@@ -340,7 +340,7 @@ harness::run_config config_from_text(const std::string& text) {
   if (shape != "stream" && shape != "pingpong") throw std::invalid_argument("configuration: pattern=" + shape);
   c.ending = ending == "join" ? harness::termination::join : harness::termination::sentinel;
   c.shape = shape == "stream" ? harness::pattern::stream : harness::pattern::pingpong;
-  c.service_ns = count("service_ns"), c.tcp_nodelay = count("tcp_nodelay") != 0, c.batch = static_cast<unsigned>(count("batch"));
+  c.service_ns = count("service_ns"), c.work_ns = count("work_ns"), c.producer_work_ns = count("producer_work_ns"), c.tcp_nodelay = count("tcp_nodelay") != 0, c.batch = static_cast<unsigned>(count("batch"));
   c.port = static_cast<unsigned>(count("port")), c.record_latency = count("record_latency") != 0;
   c.latency_sample_every = count("latency_sample"), c.drain_timeout_s = number("drain_timeout"), c.connect = get("connect");
   return c;

@@ -7,11 +7,13 @@
 // to know the measured window. harness / native per queue
 // is the harness's tax (harness_efficiency); it must be alike across queues.
 // Stream: one producer pushes tags 0, 1, 2, ... then a pill; the consumer counts and sums
-// them (a cheap end check that each arrived once). Ping-pong: one round trip at a time
-// through two queues, counted by the sender.
+// them (a cheap end check that each arrived once); --work-ns / --producer-work-ns add a
+// calibrated loop per item on either side (work.hpp), as queue papers measure "with work".
+// Ping-pong: one round trip at a time through two queues, counted by the sender.
 #pragma once
 #include "harness/native_side.hpp"
 #include "harness/run.hpp"
+#include "harness/work.hpp"
 
 namespace ringlab::harness {
 
@@ -24,12 +26,13 @@ inline void native_phase(const control_block& ctl, native_side& me, std::uint64_
 
 template <class Item, class Endpoint, class W>
 void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock,
-                     const Item& prototype) {
+                     const Item& prototype, std::uint64_t work = 0) {
   wait_for_start(ctl, clock, me.outcome);
   phase_looks looks(clock, false);
   std::uint64_t s = 0;
   for (;; ++s) {
     if (looks.due() && (looks.looked(), ctl.phase.load(std::memory_order_relaxed) >= stop)) break;
+    if (work) spin_iterations(work);
     if (!push(q, ws, with_tag(prototype, make_tag(0, s)))) break;
   }
   push(q, ws, with_tag(prototype, pill_tag));
@@ -42,7 +45,8 @@ void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
 }
 
 template <class Item, class Endpoint, class W>
-void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock) {
+void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock,
+                     std::uint64_t work = 0) {
   wait_for_start(ctl, clock, me.outcome);
   phase_looks looks(clock, false);
   std::uint64_t n = 0, sum = 0;
@@ -52,6 +56,7 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
     if (is_pill(t)) break;
     sum += t;
     ++n;
+    if (work) spin_iterations(work);
     if (looks.due()) [[unlikely]] looks.looked(), native_phase(ctl, me, n);
   }
   native_phase(ctl, me, n);
@@ -142,16 +147,17 @@ run_result run_native_typed(const run_config& cfg, const run_context& ctx) {
   auto ctl = std::make_unique<control_block>();
   Q there = make_queue<Q>(cfg.capacity, thread_counts{1, 1});
   auto there_ws = std::make_unique<wait_state<W>>();
+  const std::uint64_t producer_work = work_iterations(cfg.producer_work_ns), consumer_work = work_iterations(cfg.work_ns);
   if (cfg.shape == pattern::stream)
     return run_native_sides(
         cfg, ctx,
         [&](native_side& me) {
           auto&& end = producer_endpoint(there);
-          native_producer<Item>(end, *there_ws, *ctl, me, *ctx.clock, prototype);
+          native_producer<Item>(end, *there_ws, *ctl, me, *ctx.clock, prototype, producer_work);
         },
         [&](native_side& me) {
           auto&& end = consumer_endpoint(there);
-          native_consumer<Item>(end, *there_ws, *ctl, me, *ctx.clock);
+          native_consumer<Item>(end, *there_ws, *ctl, me, *ctx.clock, consumer_work);
         },
         [&] { ringlab::close(there, *there_ws); }, *ctl);
   Q back = make_queue<Q>(cfg.capacity, thread_counts{1, 1});
