@@ -16,6 +16,8 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- /ringlab:ranking -->
     <!-- ringlab:detection EXP HOST -->          the crash suite: who noticed a kill, how fast
     <!-- /ringlab:detection -->
+    <!-- ringlab:instruments NAME HOST -->       an author's program vs ringlab --native, from
+    <!-- /ringlab:instruments -->                DIR/HOST/authors-NAME.csv (experiments/authors/NAME.py)
     <!-- ringlab:claim EXP HOST N -->...<!-- /ringlab:claim -->     claims row N: "RATIO [LOW, HIGH], VERDICT"
     <!-- ringlab:median EXP HOST COLUMN [FILTER ...] -->...<!-- /ringlab:median -->
                                                  "MEDIAN (95% CI LOW-HIGH, N runs)"
@@ -44,6 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import claims  # noqa: E402
 import ringlab_efficiency as efficiency  # noqa: E402
+import ringlab_instruments as instruments  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
 import ringlab_tables as tables  # noqa: E402
@@ -52,8 +55,8 @@ from ringlab_stats import DataError  # noqa: E402
 
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
-         "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST"}
-TABLES = ("claims", "efficiency", "ranking", "detection")         # blocks of whole lines; the others sit inside a sentence
+         "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "instruments": "NAME HOST"}
+TABLES = ("claims", "efficiency", "ranking", "detection", "instruments")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -221,6 +224,8 @@ def render(block, sources):
         return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1], filters(rest[2:])) + "\n"
     if block.kind == "detection":
         return "\n" + tables.detection_table(sources.csv(exp, host)) + "\n"
+    if block.kind == "instruments":
+        return "\n" + instruments.instrument_table(sources.results_dir / host / f"authors-{exp}.csv") + "\n"
     if block.kind == "claim":
         rows, n = sources.claims(exp, host), int(rest[0])
         if n > len(rows):

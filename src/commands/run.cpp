@@ -47,6 +47,7 @@ struct run_options {
   bool no_latency = false;
   bool raise_limits = false;
   bool native = false;
+  std::string loop = "ringlab";
   harness::guard_options guards;
   bool no_guards = false;
 };
@@ -83,6 +84,9 @@ harness::run_config to_run_config(const run_options& o) {
   else if (o.pattern == "pingpong") c.shape = harness::pattern::pingpong;
   else throw usage_error(fmt::format("--pattern {}: must be stream or pingpong", o.pattern));
   c.native = o.native;
+  if (o.loop != "ringlab" && o.loop != "author") throw usage_error(fmt::format("--loop {}: must be ringlab or author", o.loop));
+  if (o.loop == "author" && !o.native) throw usage_error("--loop author: the author's loop is a native loop (add --native)");
+  c.author_loop = o.loop == "author";
   c.scope = o.scope;
   if (!o.kill.empty()) {
     if (o.kill != "producer" && o.kill != "consumer") throw usage_error(fmt::format("--kill {}: must be producer or consumer", o.kill));
@@ -191,6 +195,8 @@ runner add_run(CLI::App& app) {
   cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");
+  cmd->add_option("--loop", o->loop, "--native: ringlab (tags, a measured window) or author (atomic_queue's benchmark loop: --items N, "
+                                     "1..N+1 pushed, timed from the first push to the last pop)")->capture_default_str();
   cmd->add_option("--latency-sample", o->latency_sample, "Sample every k-th item at first (power of two; 0: auto)");
   cmd->add_option("--histogram-out", o->histogram_out, "Write the full latency histograms to this CSV");
   cmd->add_option("--drain-timeout", o->drain_timeout, "Seconds a run may take to finish after its end")->capture_default_str();

@@ -187,7 +187,8 @@ run_result analyse_native(const run_config& cfg, const run_context& ctx, const c
   r.items_popped = pingpong ? producer.done : consumer.done;
   // The end check: every item once (count and the sum of the tags), echoes unchanged.
   __extension__ const unsigned __int128 n = producer.done;  // GCC's 128-bit type: no overflow
-  const auto expected_sum = static_cast<std::uint64_t>(n * make_tag(0, 0) + (n == 0 ? 0 : n * (n - 1) / 2));
+  const auto expected_sum = cfg.author_loop ? static_cast<std::uint64_t>(n * (n + 1) / 2)  // 1..N
+                                            : static_cast<std::uint64_t>(n * make_tag(0, 0) + (n == 0 ? 0 : n * (n - 1) / 2));
   if (pingpong && producer.sum) r.validation_error = fmt::format("{} echoes were not the item sent", producer.sum);
   if (!pingpong && consumer.done != producer.done)
     r.validation_error = fmt::format("{} items pushed, {} popped", producer.done, consumer.done);

@@ -107,7 +107,11 @@ void validate(const run_config& c) {
                       c.offered_rate));
     if (c.record_latency) bad("--native: the native loop reads no clock per item, so it records no latency (latency_recorded must be 0)");
     if (!c.histogram_out.empty()) bad("--native --histogram-out: the native loop records no latency");
-    if (c.items) bad("--native --items: the native loop runs for a --duration");
+    if (c.items && !c.author_loop) bad("--native --items: the native loop runs for a --duration (the author's loop, --loop author, for --items)");
+    if (c.author_loop && (!c.items || c.items >= (std::uint64_t{1} << 62)))
+      bad(fmt::format("--loop author: the author's loop moves a fixed count, 1 to 2^62 (--items), not {}", c.items));
+    if (c.author_loop && (c.shape != pattern::stream || c.payload_bytes != 8 || q->scope != "thread" || c.work_ns || c.producer_work_ns))
+      bad("--loop author: a stream of 8-byte items between threads, with no work per item (atomic_queue's benchmark loop)");
   }
   if (c.scope != "" && c.scope != "thread" && c.scope != "process" && c.scope != "host")
     bad(fmt::format("--scope {}: must be thread, process or host", c.scope));

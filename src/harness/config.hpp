@@ -24,6 +24,7 @@ struct run_config {
   termination ending = termination::sentinel;
   pattern shape = pattern::stream;
   bool native = false;                  // mode native: the queue's own loop, no harness (native.hpp)
+  bool author_loop = false;             // mode author: native, as atomic_queue's benchmark program loops (native.hpp)
   std::string scope;                    // thread | process: where the sides live; "" = the queue's own
   std::string fault = "none";           // none | kill-producer | kill-consumer: the crash suite (scope process)
   double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
@@ -62,6 +63,6 @@ inline constexpr unsigned max_batch_items = 1024;
 
 const char* to_string(termination t);
 const char* to_string(pattern p);
-inline const char* mode_name(bool native) { return native ? "native" : "harness"; }
+inline const char* mode_name(bool native, bool author_loop = false) { return author_loop ? "author" : native ? "native" : "harness"; }
 
 }  // namespace ringlab::harness

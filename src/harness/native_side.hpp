@@ -10,6 +10,7 @@ namespace ringlab::harness {
 struct alignas(false_sharing_range) native_side {
   std::uint64_t done = 0, at_measure = 0, at_stop = 0;  // items (rounds) and where the window began/ended
   std::uint64_t sum = 0;                                   // consumer: sum of the tags popped
+  std::uint64_t first_push_ticks = 0, last_pop_ticks = 0;  // the author's loop: what it times
   bool saw_measure = false, saw_stop = false;
   thread_outcome outcome;
 };

@@ -47,7 +47,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("pin", c.pin);
   add("termination", to_string(c.ending));
   add("pattern", to_string(c.shape));
-  add("mode", mode_name(c.native));
+  add("mode", mode_name(c.native, c.author_loop));
   add("scope", c.scope.empty() ? "thread" : c.scope);
   add("fault", c.fault);
   add("fault_after_s", c.fault == "none" ? "" : number(c.fault_after_s, 3));

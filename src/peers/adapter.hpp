@@ -31,15 +31,38 @@ class checked_capacity {
 };
 
 // Libraries whose size is a template argument (atomic_queue's AtomicQueue, boost's
-// spsc_queue<capacity<N>>): one instance per size built in, the one asked for made at
-// run time on the heap (at 65536 slots of a payload, megabytes); each call reaches it
-// through one well-predicted branch per size listed before it.
+// spsc_queue<capacity<N>>): an adapter takes its library through a size policy.
+// one_size<Library, N>: the library of size N, nothing to choose per call. The harness
+// runs this form: it picks the size once per run (scopes/run_point.hpp, of_capacity) and
+// the side loops are instantiated for it. compile_time_sized<Library, Sizes...>: every size
+// built in, the one asked for chosen on each call through a branch per size before it;
+// the tests and `ringlab check` use it (one type for every capacity). Both make the
+// queue on the heap (at 65536 slots of a payload, megabytes).
+template <template <std::size_t> class Library, std::size_t N>
+class one_size {
+ public:
+  static constexpr std::size_t max_capacity = N;
+  static constexpr bool exact = true;
+
+ protected:
+  one_size(const char* queue_name, std::size_t capacity) : queue_(std::make_unique<Library<N>>()) {
+    if (capacity != N) reject_capacity(queue_name, capacity, "is not this instance's size " + std::to_string(N));
+  }
+  template <class F>
+  decltype(auto) apply(F&& f) { return f(*queue_); }
+
+ private:
+  std::unique_ptr<Library<N>> queue_;
+};
+
 template <template <std::size_t> class Library, std::size_t... Sizes>
 class compile_time_sized {
  public:
   static constexpr std::array<std::size_t, sizeof...(Sizes)> fixed_capacities{Sizes...};
   static constexpr std::size_t max_capacity = std::max({Sizes...});
   static constexpr bool exact = true;
+  template <std::size_t N>
+  using one = one_size<Library, N>;
 
  protected:
   compile_time_sized(const char* queue_name, std::size_t capacity) {
@@ -70,6 +93,15 @@ class compile_time_sized {
   }
   std::size_t index_ = 0;
   std::tuple<std::unique_ptr<Library<Sizes>>...> queues_;
+};
+
+// The one-size form of a size policy S (compile_time_sized's one<N>), for an adapter's
+// of_capacity; through a struct, so that S is only asked when of_capacity<N> is used.
+template <class S, std::size_t N>
+concept has_one_size = requires { typename S::template one<N>; };
+template <class S, std::size_t N>
+struct one_size_of {
+  using type = typename S::template one<N>;
 };
 
 // Refuse, at the call, a value the library reserves (never a silent loss).

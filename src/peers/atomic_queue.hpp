@@ -23,7 +23,7 @@
 // can use the slot first and the two items trade places (each still arrives exactly
 // once); the harness then allows --termination join only. The .spsc kinds claim in order.
 // Capacity: AtomicQueue/AtomicQueue2 are built for 1024 and 65536 (adapter.hpp), kept
-// exactly. The B kinds round up to a power of two and to at least 64 slots
+// exactly; a run gets the one of its size (of_capacity), no choice per call. The B kinds round up to a power of two and to at least 64 slots
 // (AtomicQueueB) or 4096 (AtomicQueueB2), so their bound is approximate.
 #pragma once
 #include <atomic_queue/atomic_queue.h>
@@ -61,6 +61,11 @@ class atomic_queue_adapter : public Sized {
   static constexpr queue_properties properties{.fifo = Spsc, .linearizable = Spsc, .exact_capacity = Sized::exact,
                                                .lock_free = false, .spsc_only = Spsc, .blocks_natively = true,
                                                .refuses = NilIsZero ? "0 (its NIL) and ~0 (close marker)" : "~0 (close marker)"};
+
+  // The harness's form of a compile-time-sized kind: one size, chosen once per run (adapter.hpp).
+  template <std::size_t N>
+    requires has_one_size<Sized, N>
+  using of_capacity = atomic_queue_adapter<T, typename one_size_of<Sized, N>::type, Spsc, NilIsZero>;
 
   atomic_queue_adapter(std::size_t capacity, thread_counts threads)
       : Sized("atomic_queue", capacity), capacity_(capacity), release_(threads.consumers) {}

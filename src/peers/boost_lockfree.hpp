@@ -2,7 +2,8 @@
 // boost.spsc_queue: boost::lockfree::spsc_queue<T, capacity<N>> — a wait-free ring of
 // N + 1 slots (one is kept free to tell full from empty), so the bound is exact; sized at
 // compile time as its authors' examples and atomic_queue's benchmark (src/benchmarks.cc)
-// use it, for the capacities ringlab's experiments and tests take (adapter.hpp). The
+// use it, for the capacities ringlab's experiments and tests take; a run gets the one of
+// its size, with no choice per call (adapter.hpp, one_size). The
 // run-time-sized form (boost.spsc_queue.runtime) keeps its size and buffer pointer on
 // the consumer index's line, so every pop reads them there: a named variant.
 // boost.queue: boost::lockfree::queue<T, capacity<N>> — Michael & Scott's linked queue
@@ -32,15 +33,17 @@ struct spsc {
 };
 }  // namespace boost_sized
 
-template <class T>
-class boost_spsc_queue
-    : public compile_time_sized<boost_sized::spsc<T>::template of, 1, 2, 3, 4, 5, 16, 64, 256, 1024, 4096, 16384, 65536> {
+// Sized: compile_time_sized (every size, chosen per call) or one_size (a run's, adapter.hpp).
+template <class T, class Sized>
+class boost_spsc_sized : public Sized {
  public:
   using value_type = T;
   static constexpr queue_properties properties{.spsc_only = true};
+  template <std::size_t N>
+    requires has_one_size<Sized, N>
+  using of_capacity = boost_spsc_sized<T, typename one_size_of<Sized, N>::type>;
 
-  explicit boost_spsc_queue(std::size_t capacity)
-      : boost_spsc_queue::compile_time_sized("boost.spsc_queue", capacity), capacity_(capacity) {}
+  explicit boost_spsc_sized(std::size_t capacity) : Sized("boost.spsc_queue", capacity), capacity_(capacity) {}
 
   std::size_t capacity() const noexcept { return capacity_; }
   bool try_push(const T& item) {
@@ -53,6 +56,9 @@ class boost_spsc_queue
  private:
   std::size_t capacity_;
 };
+template <class T>
+using boost_spsc_queue =
+    boost_spsc_sized<T, compile_time_sized<boost_sized::spsc<T>::template of, 1, 2, 3, 4, 5, 16, 64, 256, 1024, 4096, 16384, 65536>>;
 
 template <class T>
 class boost_spsc_queue_runtime {
@@ -80,14 +86,16 @@ struct queue {
 };
 }  // namespace boost_sized
 
-template <class T>
-class boost_queue
-    : public compile_time_sized<boost_sized::queue<T>::template of, 1, 2, 3, 4, 5, 16, 64, 256, 1024, 4096, 16384> {
+template <class T, class Sized>
+class boost_queue_sized : public Sized {
  public:
   using value_type = T;
   static constexpr queue_properties properties{};
+  template <std::size_t N>
+    requires has_one_size<Sized, N>
+  using of_capacity = boost_queue_sized<T, typename one_size_of<Sized, N>::type>;
 
-  explicit boost_queue(std::size_t capacity) : boost_queue::compile_time_sized("boost.queue", capacity), capacity_(capacity) {}
+  explicit boost_queue_sized(std::size_t capacity) : Sized("boost.queue", capacity), capacity_(capacity) {}
 
   std::size_t capacity() const noexcept { return capacity_; }
   bool try_push(const T& item) {
@@ -100,6 +108,9 @@ class boost_queue
  private:
   std::size_t capacity_;
 };
+template <class T>
+using boost_queue =
+    boost_queue_sized<T, compile_time_sized<boost_sized::queue<T>::template of, 1, 2, 3, 4, 5, 16, 64, 256, 1024, 4096, 16384>>;
 
 template <class T>
 class boost_queue_runtime {

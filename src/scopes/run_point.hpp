@@ -3,8 +3,10 @@
 // the queue's scope runs it: threads (scopes/threads/), processes (scopes/processes/),
 // two hosts (scopes/hosts/). The registry stores run_point<Queue> (src/registration.hpp).
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include <ringlab/queue.hpp>
 #include <ringlab/wait.hpp>
@@ -54,12 +56,33 @@ run_result run_with_supported_wait(const run_config& cfg, const run_context& ctx
   throw std::invalid_argument("--wait " + cfg.wait + ": not available for queue " + cfg.queue);
 }
 
+// A library sized at compile time (Q::fixed_capacities, Q::of_capacity<N>: peers/adapter.hpp)
+// is run as the one type of the run's size: the size is chosen here, once, and the side
+// loops are instantiated for it, so no call pays for the choice. At 8 bytes, the payload
+// every comparison of queues uses; larger payloads run the form that chooses per call
+// (what would otherwise be compiled: every size x every payload x every wait).
+template <class Q>
+concept sized_at_compile_time = requires { Q::fixed_capacities; typename Q::template of_capacity<Q::fixed_capacities[0]>; };
+
+template <class Q, class Item, std::size_t... I>
+run_result run_of_its_size(const run_config& cfg, const run_context& ctx, std::index_sequence<I...>) {
+  run_result r;
+  const bool built = ((cfg.capacity == Q::fixed_capacities[I] &&
+                       (r = run_with_supported_wait<typename Q::template of_capacity<Q::fixed_capacities[I]>, Item>(cfg, ctx),
+                        true)) || ...);
+  if (!built) (void)make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});  // says which sizes are
+  if (!built) throw std::logic_error(cfg.queue + ": capacity " + std::to_string(cfg.capacity) + " is not built");
+  return r;
+}
+
 // Queues whose library cannot carry this item type (see unsupported_queue) refuse it.
 template <class Q, class Item>
 run_result run_with_wait(const run_config& cfg, const run_context& ctx) {
   if constexpr (is_unsupported<Q>)
     throw std::invalid_argument("--payload " + std::to_string(cfg.payload_bytes) + ": " + cfg.queue +
                                 " cannot carry items of this size");
+  else if constexpr (sized_at_compile_time<Q> && std::is_same_v<Item, tag>)
+    return run_of_its_size<Q, Item>(cfg, ctx, std::make_index_sequence<Q::fixed_capacities.size()>{});
   else return run_with_supported_wait<Q, Item>(cfg, ctx);
 }
 

@@ -47,8 +47,10 @@ const std::map<std::string, parameter>& parameters() {
        }}},
       {"mode", {kind::text, [](point& p, const value& v) {
          const auto& t = std::get<std::string>(v);
-         if (t != "harness" && t != "native") throw experiment_error("mode must be harness or native, not '" + t + "'");
-         p.config.native = t == "native";
+         if (t != "harness" && t != "native" && t != "author")
+           throw experiment_error("mode must be harness, native or author, not '" + t + "'");
+         p.config.native = t != "harness";
+         p.config.author_loop = t == "author";
        }}},
       {"scope", {kind::text, [](point& p, const value& v) {
          const auto& t = std::get<std::string>(v);

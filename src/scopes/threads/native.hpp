@@ -68,6 +68,44 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
 }
 
+// The author's loop (--loop author), as atomic_queue's src/benchmarks.cc at 83774a2 times a
+// queue (throughput_producer / throughput_consumer_impl, lines 192-226): the producer pushes
+// 1..N+1, the consumer pops and sums until N+1; the figure is N over the ticks from the first
+// push to the last pop. No tag, no phase, nothing else per item: what that program measures.
+template <class Item, class Endpoint, class W>
+void author_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock,
+                     const Item& prototype, std::uint64_t n) {
+  wait_for_start(ctl, clock, me.outcome);
+  me.first_push_ticks = clock.ticks();
+  for (std::uint64_t v = 1, last = n + 1; v <= last; ++v)
+    if (!push(q, ws, with_tag(prototype, v))) break;
+  me.done = n;
+  ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
+  detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
+  me.outcome.end_ticks = clock.ticks();
+  me.outcome.finish_costs();
+}
+
+template <class Item, class Endpoint, class W>
+void author_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_side& me, const clock_source& clock,
+                     std::uint64_t n) {
+  wait_for_start(ctl, clock, me.outcome);
+  std::uint64_t sum = 0, popped = 0;
+  Item item{};
+  while (pop(q, ws, item)) {
+    const tag v = tag_of(item);
+    if (v == n + 1) break;
+    sum += v;
+    ++popped;
+  }
+  me.last_pop_ticks = clock.ticks();
+  me.done = popped, me.sum = sum, me.at_measure = 0, me.at_stop = popped;
+  me.outcome.end_ticks = me.last_pop_ticks;
+  me.outcome.finish_costs();
+  ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
+  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
+}
+
 template <class Item, class Out, class Back, class W>
 void native_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& back_ws, control_block& ctl,
                    native_side& me, const clock_source& clock, const Item& prototype) {
@@ -138,6 +176,7 @@ run_result run_native_sides(const run_config& cfg, const run_context& ctx, Produ
   }
   a.join();
   b.join();
+  if (cfg.author_loop) times.measure_start = producer->first_push_ticks, times.stop = consumer->last_pop_ticks;
   return analyse_native(cfg, ctx, times, *producer, *consumer, plan);
 }
 
@@ -148,6 +187,18 @@ run_result run_native_typed(const run_config& cfg, const run_context& ctx) {
   Q there = make_queue<Q>(cfg.capacity, thread_counts{1, 1});
   auto there_ws = std::make_unique<wait_state<W>>();
   const std::uint64_t producer_work = work_iterations(cfg.producer_work_ns), consumer_work = work_iterations(cfg.work_ns);
+  if (cfg.author_loop)
+    return run_native_sides(
+        cfg, ctx,
+        [&](native_side& me) {
+          auto&& end = producer_endpoint(there);
+          author_producer<Item>(end, *there_ws, *ctl, me, *ctx.clock, prototype, cfg.items);
+        },
+        [&](native_side& me) {
+          auto&& end = consumer_endpoint(there);
+          author_consumer<Item>(end, *there_ws, *ctl, me, *ctx.clock, cfg.items);
+        },
+        [&] { ringlab::close(there, *there_ws); }, *ctl);
   if (cfg.shape == pattern::stream)
     return run_native_sides(
         cfg, ctx,
