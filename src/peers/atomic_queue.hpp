@@ -27,7 +27,9 @@
 // (AtomicQueueB) or 4096 (AtomicQueueB2), so their bound is approximate.
 #pragma once
 #include <atomic_queue/atomic_queue.h>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <type_traits>
 
 #include <ringlab/queue.hpp>
@@ -109,6 +111,26 @@ class atomic_queue_adapter : public Sized {
 };
 
 namespace aq {
+// The B kinds' buffers as the author's benchmark allocates them (its HugePageAllocator:
+// page-aligned memory of their own, huge pages where the machine has them): std::allocator
+// would start the ring wherever malloc puts it, sharing its first and last cache lines
+// with whatever else is on the heap.
+template <class T>
+struct page_allocator {
+  using value_type = T;
+  static constexpr std::size_t page = 4096;
+  page_allocator() = default;
+  template <class U>
+  page_allocator(const page_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    void* p = std::aligned_alloc(page, (n * sizeof(T) + page - 1) / page * page);
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  friend bool operator==(page_allocator, page_allocator) noexcept { return true; }
+};
+
 template <class T>
 inline constexpr bool atomic_word = std::is_scalar_v<T> && sizeof(T) == sizeof(std::uint64_t);
 
@@ -119,8 +141,8 @@ struct library {
   using fixed = atomic_queue::AtomicQueue<T, N, T{}, MinimizeContention, MaximizeThroughput, false, Spsc>;
   template <std::size_t N>
   using fixed2 = atomic_queue::AtomicQueue2<T, N, MinimizeContention, MaximizeThroughput, false, Spsc>;
-  using sized = atomic_queue::AtomicQueueB<T, std::allocator<T>, T{}, MaximizeThroughput, false, Spsc>;
-  using sized2 = atomic_queue::AtomicQueueB2<T, std::allocator<T>, MaximizeThroughput, false, Spsc>;
+  using sized = atomic_queue::AtomicQueueB<T, page_allocator<T>, T{}, MaximizeThroughput, false, Spsc>;
+  using sized2 = atomic_queue::AtomicQueueB2<T, page_allocator<T>, MaximizeThroughput, false, Spsc>;
 };
 
 template <template <std::size_t> class Fixed>
