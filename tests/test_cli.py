@@ -62,6 +62,8 @@ class BadInput(unittest.TestCase):
         (["--service-ns", "2000000000"], ["--service-ns 2000000000", "at most"]),
         (["--native", "--service-ns", "100"], ["--service-ns 100", "--native"]),
         (["--work-ns", "-5"], ["--work-ns -5"]),
+        (["--queue", "boost.spsc_queue", "--capacity", "1000"], ["--capacity 1000", "not built", "65536"]),
+        (["--queue", "boost.spsc_queue", "--capacity", "1000", "--payload", "64"], ["--capacity 1000", "not built"]),
         (["--loop", "author"], ["--loop author", "--native"]),
         (["--native", "--loop", "sideways"], ["--loop sideways", "ringlab or author"]),
         (["--native", "--loop", "author"], ["--loop author", "--items"]),
@@ -79,7 +81,7 @@ class BadInput(unittest.TestCase):
             out = os.path.join(d, "r.csv")
             for args, words in self.CASES:
                 with self.subTest(args=args):
-                    r = ringlab("run", *args, "--duration", "0.1", "--out", out) if "--duration" not in args \
+                    r = ringlab("run", *args, "--duration", "0.1", "--out", out) if "--duration" not in args and "--items" not in args \
                         else ringlab("run", *args, "--out", out)
                     self.assertNotEqual(r.returncode, 0)
                     lines = r.stderr.strip().splitlines()
@@ -166,9 +168,9 @@ class Output(unittest.TestCase):
             self.assertGreater(float(row["clock_read_ns"]), 0)
 
     def test_work_per_item_is_done_on_the_side_it_is_asked_of(self):
-        """--work-ns / --producer-work-ns: 2000 ns of work per item caps a run at 0.5 M items/s
-        (the calibrated loop is no shorter than asked, within 20 %); the control, the same run
-        without work, is over ten times faster, so the cap is the work's."""
+        """--work-ns / --producer-work-ns: 2000 ns of work per item caps a run near 0.5 M items/s
+        (the calibrated loop within a third of what was asked, debug builds and busy machines
+        included); the control, the same run without work, is over ten times faster."""
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "r.csv")
             runs = [("--native", "--work-ns", "2000"), ("--native", "--producer-work-ns", "2000"),
@@ -182,7 +184,7 @@ class Output(unittest.TestCase):
             for row in rows[:4]:
                 with self.subTest(work=row["work_ns"], producer_work=row["producer_work_ns"], mode=row["mode"]):
                     self.assertEqual(row["work_ns"] if row["work_ns"] != "0" else row["producer_work_ns"], "2000")
-                    self.assertLess(float(row["throughput_items_per_s"]), 0.5e6 * 1.2)
+                    self.assertLess(float(row["throughput_items_per_s"]), 0.5e6 * 1.5)
                     self.assertGreater(float(row["throughput_items_per_s"]), 0.5e6 * 0.5)
             self.assertEqual((rows[4]["work_ns"], rows[4]["producer_work_ns"]), ("0", "0"))
             self.assertGreater(float(rows[4]["throughput_items_per_s"]), 10 * 0.5e6, "the control: no work, no cap")

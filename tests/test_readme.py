@@ -153,6 +153,21 @@ class Regenerate(ReadmeCase):
         self.assertTrue(eff("spsc_ring").startswith("0.750 ["))
         self.assertTrue(eff("aq.AtomicQueue.spsc").startswith("0.500 ["))
 
+    def test_instrument_table(self):
+        """ringlab:instruments: per instrument the median (lowest-highest) and the ratio to the
+        author's program; spsc_ring / atomic_queue per instrument and how far they differ."""
+        shutil.copy(DATA / "authors-fixture.csv", self.dir / "results" / HOST / "authors-fixture.csv")
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments fixture {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments fixture {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("| 8 B | 1024 | spsc_ring | 200 M items/s (100–300) | 150 M items/s (150–150) | "
+                      "300 M items/s (300–300) | 0.75 | 1.50 |", block)
+        self.assertIn("| 8 B | 1024 | **spsc_ring / aq.AtomicQueue.spsc** | 0.50 | 0.50 | 1.50 | instruments differ by 3.00 | |",
+                      block)
+        (self.dir / "results" / HOST / "authors-fixture.csv").unlink()  # the control: no CSV, one line, no rewrite
+        lines = self.fails_leaving_readme(self.readme.read_text())
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("authors-fixture.csv does not exist", lines[0])
+
     def test_markers_in_code_are_left_alone(self):
         text = self.regenerated()
         self.assertIn("# 5 ns in code; so is <!-- ringlab:claims no such -->\n", text)

@@ -2,10 +2,13 @@
 // evaluate a queue "with work" (FastForward, B-Queue). Not a clock wait: reading the TSC
 // costs ~10 ns itself, too coarse for the 0-50 ns steps that decide which side of an SPSC
 // pair is the bottleneck. One iteration is one dependent add the compiler cannot remove;
-// how many make a nanosecond is measured once per process (best of several timings).
+// how many make a nanosecond is measured once per process: the best of several timings in
+// the thread's own CPU time, so that a busy machine preempting the calibration does not
+// make every later item's work short.
 #pragma once
+#include <time.h>
+
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 
 namespace ringlab::harness {
@@ -14,15 +17,20 @@ inline void spin_iterations(std::uint64_t n) noexcept {
   for (std::uint64_t i = 0; i < n; ++i) asm volatile("" : "+r"(i));  // i lives in a register: one add per turn
 }
 
+inline double work_clock_ns() noexcept {  // this thread's CPU time
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
 inline double iterations_per_ns() {
   static const double measured = [] {
     constexpr std::uint64_t turns = 2'000'000;
     double best_ns = 1e30;
     for (int attempt = 0; attempt < 7; ++attempt) {
-      const auto t0 = std::chrono::steady_clock::now();
+      const double t0 = work_clock_ns();
       spin_iterations(turns);
-      const auto t1 = std::chrono::steady_clock::now();
-      best_ns = std::min(best_ns, std::chrono::duration<double, std::nano>(t1 - t0).count());
+      best_ns = std::min(best_ns, work_clock_ns() - t0);
     }
     return static_cast<double>(turns) / best_ns;
   }();
