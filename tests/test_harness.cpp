@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <deque>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <ringlab/queues/mpmc_ring.hpp>
 #include <ringlab/queues/mutex_ring.hpp>
@@ -42,6 +45,56 @@ run_config quick(std::string queue, double duration = 0.2) {
   c.wait = "yield";  // safe on 2 cores whatever the shape
   c.drain_timeout_s = 5;
   return c;
+}
+
+// A queue that shows its items only at flush(), and is slow to: a consumer that parked
+// before the last batch must be woken by the native producer's flush (without it, pipe.batch's
+// native runs hung now and then, the pill flushed but its wake-up never sent).
+template <class T>
+class late_flush_queue {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{.spsc_only = true, .delays_visibility = true};
+  explicit late_flush_queue(std::size_t) {}
+  std::size_t capacity() const noexcept { return std::size_t{1} << 20; }
+  bool try_push(const T& item) { return held_.push_back(item), true; }
+  bool try_pop(T& item) {
+    std::lock_guard lock(mutex_);
+    if (shown_.empty()) return false;
+    item = shown_.front();
+    shown_.pop_front();
+    return true;
+  }
+  void flush() {
+    std::this_thread::sleep_for(20ms);  // the consumer goes back to sleep meanwhile
+    std::lock_guard lock(mutex_);
+    shown_.insert(shown_.end(), held_.begin(), held_.end());
+    held_.clear();
+  }
+
+ private:
+  std::vector<T> held_;  // the producer's alone
+  std::mutex mutex_;
+  std::deque<T> shown_;
+};
+
+TEST(Native, TheLastFlushWakesAParkedConsumer) {
+  late_flush_queue<std::uint64_t> q(0);
+  wait_state<park> ws;
+  control_block ctl;
+  ctl.plan.t0_ticks = 0;
+  ctl.phase.store(stop);  // the producer pushes a few items, the pill, and flushes
+  native_side producer_side, consumer_side;
+  const clock_source& clock = *context().clock;
+  std::thread consumer([&] { native_consumer<std::uint64_t>(q, ws, ctl, consumer_side, clock); });
+  std::this_thread::sleep_for(20ms);  // asleep on the empty queue
+  native_producer<std::uint64_t>(q, ws, ctl, producer_side, clock, std::uint64_t{0});
+  for (int i = 0; i < 300 && ctl.consumers_exited.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  const bool woken = ctl.consumers_exited.load() == 1;
+  ringlab::close(q, ws);  // a consumer still asleep leaves now
+  consumer.join();
+  EXPECT_TRUE(woken) << "the consumer slept through the flush that published the pill";
+  EXPECT_EQ(consumer_side.done, producer_side.done);
 }
 
 TEST(Schedule, ProducersInterleaveEvenlyAndKeepTheirSchedule) {

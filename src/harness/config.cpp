@@ -143,8 +143,6 @@ void validate(const run_config& c) {
   for (const auto& [flag, ns] : {std::pair{"--work-ns", c.work_ns}, {"--producer-work-ns", c.producer_work_ns}}) {
     if (ns > 1'000'000'000) bad(fmt::format("{} {}: at most 1000000000 (1 s of work per item)", flag, ns));
     if (ns && c.shape == pattern::pingpong) bad(fmt::format("{} {}: work per item is a stream's (not --pattern pingpong)", flag, ns));
-    if (ns && c.native && sides_are_processes)
-      bad(fmt::format("{} {}: the native loop takes work per item between threads only ({} runs its sides as processes)", flag, ns, c.queue));
   }
   if (!q->properties.stream_options && (c.batch != 1 || c.tcp_nodelay || c.port != 0))
     bad(fmt::format("--{}: a network stream's option; {} does not take it", c.batch != 1 ? "batch" : c.tcp_nodelay ? "tcp-nodelay" : "port",

@@ -94,6 +94,8 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     if (back_q) ringlab::close(*back_q, *back_ws);
   };
   const Item prototype = cfg.native ? with_tag(Item{}, 0) : prototype_item<Item>();
+  // Calibrated here, once for both sides (one machine): a stream's work per item.
+  const std::uint64_t producer_work = work_iterations(cfg.producer_work_ns), consumer_work = work_iterations(cfg.work_ns);
 
   side_processes children;
   children.spawn("producer 0", [&]() -> std::vector<std::uint64_t> {
@@ -109,7 +111,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
         auto&& from = consumer_endpoint(*back_q);
         native_pinger<Item>(to, *there_ws, from, *back_ws, *ctl, me, *ctx.clock, prototype);
       } else {
-        native_producer<Item>(to, *there_ws, *ctl, me, *ctx.clock, prototype);
+        native_producer<Item>(to, *there_ws, *ctl, me, *ctx.clock, prototype, producer_work);
       }
       me.outcome.pu = current_pu(*ctx.topo);
       record = image_of(me);
@@ -151,7 +153,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
       auto&& to = producer_endpoint(*back_q);
       native_echo<Item>(from, *there_ws, to, *back_ws, *ctl, me, *ctx.clock);
     } else {
-      native_consumer<Item>(from, *there_ws, *ctl, me, *ctx.clock);
+      native_consumer<Item>(from, *there_ws, *ctl, me, *ctx.clock, consumer_work);
     }
     done();
     me.outcome.pu = current_pu(*ctx.topo);

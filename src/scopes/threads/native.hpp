@@ -36,7 +36,7 @@ void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
     if (!push(q, ws, with_tag(prototype, make_tag(0, s)))) break;
   }
   push(q, ws, with_tag(prototype, pill_tag));
-  flush(q);
+  flush(q, ws);  // publish the last batch (pipe.batch, floors) and wake a consumer parked before it
   me.done = s;
   ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
   detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
@@ -79,6 +79,7 @@ void author_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   me.first_push_ticks = clock.ticks();
   for (std::uint64_t v = 1, last = n + 1; v <= last; ++v)
     if (!push(q, ws, with_tag(prototype, v))) break;
+  flush(q, ws);
   me.done = n;
   ctl.producers_finished.fetch_add(1, std::memory_order_acq_rel);
   detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
