@@ -74,9 +74,11 @@
 #include "peers/moodycamel.hpp"
 #define RINGLAB_MOODYCAMEL_QUEUES(X)                                                                                   \
   X("moodycamel", ::ringlab::peers::moodycamel_queue,                                                                  \
-    "moodycamel::ConcurrentQueue, pre-sized, tokens, try_enqueue (the baseline)")                                      \
+    "moodycamel::ConcurrentQueue, tokens, bounded in blocks of 32 (pool of capacity/32; the baseline)")                  \
   X("moodycamel.blocking", ::ringlab::peers::moodycamel_blocking_queue,                                                \
-    "moodycamel::BlockingConcurrentQueue, tokens, its own wait_dequeue")
+    "moodycamel::BlockingConcurrentQueue, tokens, its own wait_dequeue")                                               \
+  X("moodycamel.unbounded", ::ringlab::peers::moodycamel_unbounded_queue,                                              \
+    "moodycamel::ConcurrentQueue as its author benchmarks it: enqueue, no bound (grows; short runs: what the bound costs)")
 #else
 #define RINGLAB_MOODYCAMEL_QUEUES(X)
 #endif

@@ -73,6 +73,12 @@ bool register_queue(const char* name, const char* description, check_function ch
         // could overtake items.
         Q::properties.block_only ? "block" : "", Q::properties.fifo ? "" : "join", ""};
     entry.check = check;
+    if constexpr (!ipc::is_process_transport<Q>)
+      if (Q::properties.bounded)
+        entry.most_held = [](std::size_t capacity, unsigned producers) {
+          const Q q = make_queue<Q>(capacity, thread_counts{producers, 1});
+          return ringlab::most_held(q, producers);
+        };
     registry::instance().add(std::move(entry));
     return true;
   }

@@ -54,6 +54,9 @@ struct queue_entry {
   // `ringlab check NAME`: set for extra queues only (-Dextra_queues, RINGLAB_REGISTER_EXTRA);
   // ringlab's own are checked by the test suite, so their registrations compile no checks.
   check_function check = nullptr;
+  // Bounded thread queues: the most items inside at once when asked for `capacity`
+  // (ringlab::most_held; `ringlab list`'s holds column); empty for transports.
+  std::function<std::size_t(std::size_t capacity, unsigned producers)> most_held = {};
 };
 
 class registry {

@@ -60,4 +60,21 @@ class broken_queue {
   T held_item_{};
 };
 
+// An approximate queue that holds twice the capacity() it reports and declares no
+// most_held(): the bound checks (an empty queue filled, and under load) must catch it.
+template <class T>
+class oversized_queue {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties{.exact_capacity = false};
+  explicit oversized_queue(std::size_t capacity) : capacity_(capacity), inner_(2 * capacity) {}
+  std::size_t capacity() const noexcept { return capacity_; }
+  bool try_push(const T& item) { return inner_.try_push(item); }
+  bool try_pop(T& item) { return inner_.try_pop(item); }
+
+ private:
+  std::size_t capacity_;
+  mpmc_ring<T> inner_;
+};
+
 }  // namespace ringlab::testing

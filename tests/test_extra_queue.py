@@ -80,7 +80,7 @@ class ExtraQueue(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         lines = out.stdout.splitlines()
         properties = [line.split(":")[0] for line in lines]
-        for p in ["capacity", "every value", "exactly-once", "per-producer order", "payload bodies", "wake-ups", "close"]:
+        for p in ["capacity", "bound", "every value", "exactly-once", "per-producer order", "payload bodies", "wake-ups", "close"]:
             self.assertIn(p, properties, out.stdout)
         for line in lines:
             self.assertRegex(line, r"^[a-z -]+: pass \(", out.stdout)

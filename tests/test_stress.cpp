@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "broken_queues.hpp"
+#include "check/conformance.hpp"
 #include "queue_types.hpp"
 #include "stress.hpp"
 
@@ -103,7 +104,34 @@ TYPED_TEST(Stress, BlockingWithSpinOneToOne) {
   ASSERT_TRUE(report.ok) << report.failure;
 }
 
+// The bound under load: never more items inside than the queue says it holds (its
+// capacity, or most_held() where the bound is approximate), on every shape and capacity.
+TYPED_TEST(Stress, HoldsNoMoreThanItsBound) {
+  using Q = tags_of<TypeParam>;
+  if constexpr (!Q::properties.bounded) {
+    GTEST_SKIP() << "no bound claimed";
+  } else {
+    for (auto [p, c] : shapes_for<Q>())
+      for (auto capacity : capacities_for<Q>()) {
+        stress_config cfg{p, c, capacity, stress_items() / 5, stress_seed()};
+        const auto report = stress_bound<Q>(cfg);
+        ASSERT_TRUE(report.ok) << report.failure;
+      }
+  }
+}
+
 // A stress test that cannot fail proves nothing: each defect must be reported.
+TEST(StressCatches, AQueueAboveItsBound) {
+  for (std::size_t capacity : {1, 64}) {
+    stress_config cfg{1, 1, capacity, 20000, stress_seed()};
+    const auto report = stress_bound<oversized_queue<item>>(cfg);
+    EXPECT_FALSE(report.ok) << "capacity " << capacity;
+    EXPECT_NE(report.failure.find("items inside at once"), std::string::npos) << report.failure;
+    const std::string filled = check::honours_capacity<oversized_queue<item>>(capacity);
+    EXPECT_NE(filled.find("above the most it says it holds"), std::string::npos) << filled;
+  }
+}
+
 TEST(StressCatches, DroppedItem) {
   stress_config cfg{2, 2, 64, 20000, stress_seed()};
   const auto report = stress_try<broken_queue<item, defect::drop>>(cfg);

@@ -74,6 +74,15 @@ Q make_queue(std::size_t capacity, thread_counts threads) {
   else return Q(capacity);
 }
 
+// The most items a bounded queue holds at once with `producers` producers: capacity()
+// where exact; a queue whose bound is approximate (blocks, lines, rounded sizes) says
+// how far it goes with a member most_held(producers). The bound test holds it to that.
+template <queue Q>
+std::size_t most_held(const Q& q, unsigned producers) {
+  if constexpr (requires { { q.most_held(producers) } -> std::convertible_to<std::size_t>; }) return q.most_held(producers);
+  else return q.capacity();
+}
+
 // Queues that sleep by nature (mutex + condvars, semaphores, events): push blocks while
 // full, pop while empty (on the endpoints, which may be the queue itself); close() wakes
 // everyone, after which a push gives up rather than wait and pop fails once drained.

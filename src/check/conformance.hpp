@@ -28,7 +28,8 @@ std::string refuses_capacity_zero() {
 }
 
 // capacity() is the bound asked for; exactly that many pushes succeed on an empty queue
-// (at least that many where exact_capacity is false); then it drains to empty.
+// (at least that many, and at most most_held(), where exact_capacity is false); then it
+// drains to empty.
 template <class Q>
 std::string honours_capacity(std::size_t capacity) {
   Q q = make_queue<Q>(capacity, {});
@@ -43,6 +44,9 @@ std::string honours_capacity(std::size_t capacity) {
   if (Q::properties.bounded && Q::properties.exact_capacity && pushed != capacity)
     return at + std::to_string(pushed) + " pushes succeeded on an empty queue (properties.exact_capacity)";
   if (pushed < capacity) return at + "only " + std::to_string(pushed) + " pushes succeeded on an empty queue";
+  if (Q::properties.bounded && pushed > most_held(q, 1))
+    return at + std::to_string(pushed) + " pushes succeeded on an empty queue, above the most it says it holds (" +
+           std::to_string(most_held(q, 1)) + ", most_held)";
   flush(producer);
   std::size_t popped = 0;
   while (popped <= pushed && consumer.try_pop(out)) ++popped;

@@ -6,6 +6,7 @@
 // failure names the seed (RINGLAB_SEED=... replays it). Shared by the test suite
 // (tests/stress.hpp, every queue of ours) and `ringlab check` (src/check/checks.hpp, extra queues).
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -241,6 +242,101 @@ stress_report stress_try(const stress_config& cfg) {
     });
   for (auto& t : threads) t.join();
   return detail::check(q, cfg, logs);
+}
+
+// The bound under load: producers push as fast as they can; now and then every consumer
+// holds still until the pushes stop (the queue is full). After each push a producer
+// counts the items inside: its own pushes plus the others' (read first) minus every
+// consumer's pops (read after), which over-counts only by pops finished but not yet
+// counted, one per consumer. The most seen must stay within most_held(q, producers) +
+// consumers, and reach the capacity at least once (else the bound was never tried).
+template <class Q>
+stress_report stress_bound(const stress_config& cfg) {
+  using namespace std::chrono_literals;
+  using Item = typename Q::value_type;
+  struct alignas(64) counter {
+    std::atomic<std::uint64_t> n{0};
+  };
+  Q q = make_queue<Q>(cfg.capacity, thread_counts{cfg.producers, cfg.consumers});
+  const std::uint64_t total = cfg.producers * cfg.items_per_producer;
+  std::vector<counter> pushed(cfg.producers), popped(cfg.consumers);
+  std::vector<std::uint64_t> most_seen(cfg.producers, 0);
+  std::atomic<std::uint64_t> consumed{0};
+  std::atomic<unsigned> producers_done{0};
+  std::atomic<bool> hold{false}, stalled{false};
+  auto all_pushed = [&] {
+    std::uint64_t n = 0;
+    for (const auto& c : pushed) n += c.n.load(std::memory_order_acquire);
+    return n;
+  };
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < cfg.producers; ++p)
+    threads.emplace_back([&, p] {
+      auto&& end = producer_endpoint(q);
+      for (std::uint64_t s = 0; s < cfg.items_per_producer; ++s) {
+        const Item item = detail::make_item<Item>(make_tag(p, s));
+        for (unsigned tries = 0; !end.try_push(item); ++tries) {
+          if (stalled.load(std::memory_order_relaxed)) return;
+          if (tries > 64) std::this_thread::yield();
+        }
+        pushed[p].n.store(s + 1, std::memory_order_release);
+        std::uint64_t inside = s + 1;
+        for (unsigned o = 0; o < cfg.producers; ++o)
+          if (o != p) inside += pushed[o].n.load(std::memory_order_acquire);
+        for (const auto& c : popped) inside -= std::min(inside, c.n.load(std::memory_order_acquire));
+        most_seen[p] = std::max(most_seen[p], inside);
+      }
+      flush(end);
+      producers_done.fetch_add(1);
+    });
+  for (unsigned c = 0; c < cfg.consumers; ++c)
+    threads.emplace_back([&, c] {
+      auto&& end = consumer_endpoint(q);
+      Item item{};
+      std::uint64_t mine = 0;
+      const std::uint64_t period = cfg.capacity + 32;  // consumer 0 holds everyone still this often
+      auto last_progress = std::chrono::steady_clock::now();
+      while (consumed.load(std::memory_order_relaxed) < total && !stalled.load(std::memory_order_relaxed)) {
+        while (hold.load(std::memory_order_acquire)) std::this_thread::yield();
+        if (end.try_pop(item)) {
+          popped[c].n.store(++mine, std::memory_order_release);
+          consumed.fetch_add(1, std::memory_order_relaxed);
+          last_progress = std::chrono::steady_clock::now();
+          if (c == 0 && mine % period == 0) {  // hold until the producers make no progress: full
+            hold.store(true, std::memory_order_release);
+            for (std::uint64_t before = all_pushed();;) {
+              std::this_thread::sleep_for(100us);
+              const std::uint64_t now = all_pushed();
+              if (now == before || producers_done.load() == cfg.producers) break;
+              before = now;
+            }
+            hold.store(false, std::memory_order_release);
+          }
+        } else if (std::chrono::steady_clock::now() - last_progress > 3s) {
+          stalled = true;  // a lost item: the stress test names it; here it only must not hang
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  const std::uint64_t most = *std::max_element(most_seen.begin(), most_seen.end());
+  const std::uint64_t allowed = most_held(q, cfg.producers) + cfg.consumers;
+  stress_report report;
+  const std::string run = " [" + std::to_string(cfg.producers) + "x" + std::to_string(cfg.consumers) + " capacity " +
+                          std::to_string(cfg.capacity) + "]";
+  if (most > allowed)
+    report.problems.push_back({"above its bound", most - allowed,
+                               std::to_string(most) + " items inside at once; it says it holds at most " +
+                                   std::to_string(allowed - cfg.consumers) + " (+" + std::to_string(cfg.consumers) +
+                                   " pops not yet counted)" + run});
+  else if (most < q.capacity() && !stalled.load() && cfg.items_per_producer * cfg.producers > q.capacity())
+    report.problems.push_back({"never full", 1, "at most " + std::to_string(most) + " items inside, never its capacity " +
+                                                    std::to_string(q.capacity()) + ": the bound was not tried" + run});
+  if (stalled.load()) report.problems.push_back({"lost", total - consumed.load(), "items stopped arriving for 3 s" + run});
+  for (const auto& pr : report.problems) report.failure += (report.failure.empty() ? "" : "; ") + pr.example;
+  report.ok = report.problems.empty();
+  return report;
 }
 
 // Blocking push/pop through wait strategy W (or the queue's own, W = block), mixed at

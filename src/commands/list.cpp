@@ -60,15 +60,24 @@ runner add_list(CLI::App& app) {
     }
     std::size_t width = 22;
     for (const auto* e : shown) width = std::max(width, e->name.size() + 1);
-    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {}\n", "queue", width, "scope", "fifo", "bounded", "lockfree",
-               "sides", "blocks", "description");
+    const std::size_t asked = *capacity == -1 ? 1024 : static_cast<std::size_t>(*capacity);
+    auto holds = [&](const queue_entry& e) -> std::string {  // at `asked`, one producer
+      if (!e.properties.bounded || !e.most_held) return "-";
+      try {
+        return std::to_string(e.most_held(asked, 1));
+      } catch (const std::invalid_argument&) {
+        return "-";  // it does not take that capacity
+      }
+    };
+    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {}\n", "queue", width, "scope", "fifo", "bounded", "lockfree",
+               "sides", "blocks", "holds", "description");
     for (const auto* e : shown) {
       const auto& p = e->properties;
       const char* fifo = !p.fifo ? "no" : p.linearizable ? "yes" : "per-p";
       const char* sides = p.spsc_only ? "1x1" : p.single_consumer ? "Px1" : "PxC";
-      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {}{}\n", e->name, width, e->scope, fifo,
+      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {}{}\n", e->name, width, e->scope, fifo,
                  p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), sides,
-                 yes_no(p.blocks_natively), e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
+                 yes_no(p.blocks_natively), holds(*e), e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
     }
     if (names->empty()) {
       fmt::print("\n{:<22} {}\n", "wait strategy", "description");
@@ -77,6 +86,9 @@ runner add_list(CLI::App& app) {
                  "own process (forked, pinned like threads), the queue in POSIX shared memory; host = the items\n"
                  "travel over a network only (loopback, or --net veth: two network namespaces)\n"
                  "sides: 1x1 = one producer, one consumer; Px1 = any producers, one consumer; PxC = any of both\n");
+      fmt::print("bounded: exact = capacity() pushes fill it; approx = at least that many, at most `holds`: the most\n"
+                 "items inside at once when asked for {} (--capacity N), one producer, held to it by the bound test\n"
+                 "('-': a transport's kernel or network buffers, counted in bytes, or a capacity it does not take)\n", asked);
       fmt::print("fifo: yes = one total order, per-p = each producer's items stay in order; [refuses ...]: values a\n"
                  "push refuses with an error (never a silent loss); every other queue carries every value\n");
     }

@@ -45,6 +45,7 @@ class aq_run_time_sized {
  public:
   static constexpr std::size_t max_capacity = std::size_t{1} << 30;  // it compares 32-bit positions as int
   static constexpr bool exact = false;
+  std::size_t most_held(unsigned) const noexcept { return queue_.capacity(); }  // rounded up by the library
 
  protected:
   aq_run_time_sized(const char* name, std::size_t capacity)

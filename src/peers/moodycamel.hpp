@@ -1,17 +1,23 @@
 // Peer: moodycamel::ConcurrentQueue and BlockingConcurrentQueue (Cameron Desrochers,
-// libconcurrentqueue-dev) — the baseline every result is compared with.
-// Used as its author recommends for speed: pre-sized with the constructor that takes
-// the number of explicit producers, one ProducerToken / ConsumerToken per thread, and
-// try_enqueue, which never allocates. But blocks stay with the producer that filled
-// them, so with try_enqueue alone one producer can hold every block and starve the
-// others forever (upstream issues #193, #292, #324; our stress test hangs on it). So
-// when try_enqueue fails while fewer than capacity() items are inside, we enqueue()
-// (which may allocate a block once). The bound is therefore approximate: at least
-// capacity(), plus whatever the pre-sized blocks hold. Order: per producer only.
-// Blocking variant: its own semaphore-backed wait_dequeue; bounded enqueue cannot
-// block in this library, so a full queue is retried with sched_yield.
+// libconcurrentqueue-dev 1.0.3) — the baseline every result is compared with. Driven as
+// its benchmarks/benchmarks.cpp at v1.0.3 drives it (bench_mpsc, lines 1350-1410): one
+// ProducerToken / ConsumerToken per thread, enqueue / try_dequeue with the token.
+// The library has no bound; ours is the cheapest we found that holds, in blocks of 32:
+// - one producer: the pool is pre-sized to ceil(capacity/32) blocks and try_enqueue never
+//   allocates, so a full pool is a full queue at no cost per item; a producer whose blocks
+//   are all in use while fewer than capacity() are inside adds one with enqueue() (the
+//   consumer is part-way through the oldest block). At most round_up(capacity, 32) + 32.
+// - several producers: blocks stay with the producer that took them, so one could keep
+//   every block and starve the rest (upstream issues #193, #292, #324); each push first
+//   asks size_approx() (every producer's two indices), then takes a block if it must.
+//   At most capacity() + one item per producer racing past the check, + a block's rounding.
+// moodycamel.unbounded: enqueue() always, as the author's benchmark runs it (no bound:
+// a producer faster than its consumer grows it; short runs only).
+// Order: per producer only. Blocking variant: its own semaphore-backed wait_dequeue;
+// bounded enqueue cannot block in this library, so a full queue is retried with sched_yield.
 #pragma once
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 // Under ThreadSanitizer GCC warns at every atomic_thread_fence this library inlines
 // (-Wtsan): silenced for its headers alone (<atomic> comes first, outside the pragma, so
@@ -27,31 +33,44 @@
 
 namespace ringlab::peers {
 
-template <class T, template <class...> class Library>
+template <class T, template <class...> class Library, bool Bounded = true>
 class moodycamel_adapter {
   using library_queue = Library<T>;
   static constexpr bool blocking = std::is_same_v<library_queue, moodycamel::BlockingConcurrentQueue<T>>;
+  static constexpr std::size_t block = library_queue::BLOCK_SIZE;
 
  public:
   using value_type = T;
   static constexpr queue_properties properties{
-      .linearizable = false, .exact_capacity = false, .blocks_natively = blocking};
+      .linearizable = false, .bounded = Bounded, .exact_capacity = false, .blocks_natively = blocking};
 
+  // The pool: ceil(capacity / 32) blocks (the one-argument constructor), none per producer.
   moodycamel_adapter(std::size_t capacity, thread_counts threads)
-      : capacity_(checked(capacity)), queue_(capacity, threads.producers, 0) {}
+      : capacity_(checked(capacity)), one_producer_(threads.producers <= 1), queue_(capacity) {}
   explicit moodycamel_adapter(std::size_t capacity) : moodycamel_adapter(capacity, thread_counts{}) {}
 
   std::size_t capacity() const noexcept { return capacity_; }
+  // The most items inside at once (header comment): the bound test holds it to this.
+  std::size_t most_held(unsigned producers) const noexcept {
+    const std::size_t pooled = ((capacity_ + block - 1) / block + 1) * block;
+    return producers <= 1 ? pooled : std::max(pooled, capacity_ + producers + block);
+  }
 
   // Token-less operations, for code that has no endpoint (tests of the contract).
-  bool try_push(const T& item) { return queue_.try_enqueue(item) || (has_room() && queue_.enqueue(item)); }
+  bool try_push(const T& item) {
+    if constexpr (!Bounded) return queue_.enqueue(item);
+    else if (one_producer_) return queue_.try_enqueue(item) || (has_room() && queue_.enqueue(item));
+    else return has_room() && queue_.enqueue(item);
+  }
   bool try_pop(T& item) { return queue_.try_dequeue(item); }
 
   class producer_end {
    public:
     explicit producer_end(moodycamel_adapter& q) : q_(&q), token_(q.queue_) {}
     bool try_push(const T& item) {
-      return q_->queue_.try_enqueue(token_, item) || (q_->has_room() && q_->queue_.enqueue(token_, item));
+      if constexpr (!Bounded) return q_->queue_.enqueue(token_, item);
+      else if (q_->one_producer_) return q_->queue_.try_enqueue(token_, item) || (q_->has_room() && q_->queue_.enqueue(token_, item));
+      else return q_->has_room() && q_->queue_.enqueue(token_, item);
     }
     bool push(const T& item) {
       while (!try_push(item)) {
@@ -86,13 +105,14 @@ class moodycamel_adapter {
   void close() requires blocking { closed_.store(true, std::memory_order_release); }
 
  private:
-  // Only on the slow path: size_approx() reads every producer's counters.
+  // size_approx() reads every producer's two indices: one producer asks only when its pool is spent.
   bool has_room() const { return queue_.size_approx() < capacity_; }
   static std::size_t checked(std::size_t capacity) {
     if (capacity == 0) reject_capacity("moodycamel", capacity, "is too small: the queue must hold at least 1 item");
     return capacity;
   }
   std::size_t capacity_;
+  bool one_producer_;  // the pool alone bounds it
   library_queue queue_;
   std::atomic<bool> closed_{false};
 };
@@ -101,5 +121,7 @@ template <class T>
 using moodycamel_queue = moodycamel_adapter<T, moodycamel::ConcurrentQueue>;
 template <class T>
 using moodycamel_blocking_queue = moodycamel_adapter<T, moodycamel::BlockingConcurrentQueue>;
+template <class T>
+using moodycamel_unbounded_queue = moodycamel_adapter<T, moodycamel::ConcurrentQueue, false>;
 
 }  // namespace ringlab::peers

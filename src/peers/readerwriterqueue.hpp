@@ -38,6 +38,7 @@ class rwq_queue {
   explicit rwq_queue(std::size_t capacity) : capacity_("rwq.ReaderWriterQueue", capacity), queue_(capacity) {}
 
   std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t most_held(unsigned) const { return queue_.max_capacity(); }  // its blocks' slots (try_enqueue adds none)
   bool try_push(const T& item) { return queue_.try_enqueue(item); }
   bool try_pop(T& item) { return queue_.try_dequeue(item); }
 

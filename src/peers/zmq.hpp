@@ -9,7 +9,9 @@
 //    try_push = zmq_send(ZMQ_DONTWAIT), try_pop = zmq_recv(ZMQ_DONTWAIT) and decides how a
 //    side waits (but see "in transit" below).
 //  - the bound: ZMQ_SNDHWM on every PUSH socket and ZMQ_RCVHWM on the PULL socket are the
-//    capacity (the tools keep the default 1000). zmq's queue is that HWM on each side plus
+//    capacity. The tools keep the default 1000: `--capacity 1000` (or the default 1024) runs
+//    it as they do; at a small capacity libzmq's reader sends the writer a credit every
+//    capacity/2 messages (every 4 at 8) instead of every 500. zmq's queue is that HWM on each side plus
 //    what the kernel's socket buffers hold between them, so more than capacity() items can
 //    be in flight, and how many depends on the item size: exact_capacity = false.
 //  - sockets cannot cross a fork: the conductor creates no context and no socket, only the

@@ -40,6 +40,7 @@ class floor_line_ring {
 
   explicit floor_line_ring(std::size_t capacity) : lines_(checked(capacity) / words + gap_lines) {}
   std::size_t capacity() const noexcept { return (lines_.size() - gap_lines) * words; }
+  std::size_t most_held(unsigned) const noexcept { return capacity() + words; }  // + the line in the consumer's buffer
 
   bool try_push(const T& item) {
     const auto w = std::bit_cast<std::uint64_t>(item);
