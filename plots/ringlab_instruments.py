@@ -1,6 +1,6 @@
-"""The instrument table (README: Why instruments disagree): the same SPSC queues measured by
+"""The instrument tables (README: Why instruments disagree): the same queues measured by
 their author's own benchmark program and by `ringlab run --native`, on one machine,
-interleaved, from results/HOST/authors-atomic_queue.csv (experiments/authors/atomic_queue.py)."""
+interleaved, from results/HOST/authors-NAME.csv (experiments/authors/NAME.py)."""
 import csv
 from pathlib import Path
 from statistics import median
@@ -17,7 +17,7 @@ NAMES = {"ringlab::spsc_ring": "spsc_ring", "ringlab::spsc_ring.rigtorp": "spsc_
 def load(path):
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path} does not exist (run: experiments/authors/atomic_queue.py UPSTREAM)")
+        raise DataError(f"{path} does not exist (run: experiments/authors/{path.stem.removeprefix('authors-')}.py UPSTREAM)")
     with open(path) as f:
         rows = list(csv.DictReader(f))
     if not rows or "throughput_items_per_s" not in rows[0]:
@@ -26,8 +26,9 @@ def load(path):
     for r in rows:
         key = (int(r["element_bytes"]), int(r["capacity"]), r["queue"], r["instrument"])
         medians.setdefault(key, []).append(float(r["throughput_items_per_s"]))
+    queues = list(dict.fromkeys(r["queue"] for r in rows))  # in the order the script wrote them
     return {k: median(v) for k, v in medians.items()}, {k: (min(v), max(v)) for k, v in medians.items()}, \
-        rows[0]["upstream_commit"][:7]
+        rows[0]["upstream_commit"][:7], queues
 
 
 INSTRUMENTS = ("author's program", "ringlab --native --loop author", "ringlab --native")
@@ -45,21 +46,21 @@ def mitems(v, spread=None):
 
 
 def instrument_table(path):
-    medians, spreads, commit = load(path)
+    medians, spreads, commit, queues = load(path)
     lines = [f"| element | capacity | queue | author's program ({commit}) | ringlab, its loop (`--loop author`) | ringlab --native "
              "| --loop author / program | --native / program |",
              # each cell: the median of the runs (lowest–highest)
              "|---|---|---|---|---|---|---|---|"]
     configs = sorted({(k[0], k[1]) for k in medians}, key=lambda c: (-c[0], -c[1]))
     for size, cap in configs:
-        for queue in NAMES:
+        for queue in sorted(queues, key=lambda q: list(NAMES).index(q) if q in NAMES else len(NAMES)):
             program = medians.get((size, cap, queue, "author's program"))
             loop = medians.get((size, cap, queue, "ringlab --native --loop author"))
             native = medians.get((size, cap, queue, "ringlab --native"))
             if program is None and native is None:
                 continue
             cell = {i: mitems(medians.get((size, cap, queue, i)), spreads.get((size, cap, queue, i))) for i in INSTRUMENTS}
-            lines.append(f"| {size} B | {cap} | {NAMES[queue]} | {' | '.join(cell[i] for i in INSTRUMENTS)} "
+            lines.append(f"| {size} B | {cap} | {NAMES.get(queue, queue)} | {' | '.join(cell[i] for i in INSTRUMENTS)} "
                          f"| {ratio(loop, program)} | {ratio(native, program)} |")
         ours = {i: medians.get((size, cap, OURS, i)) for i in INSTRUMENTS}
         theirs = {i: medians.get((size, cap, THEIRS, i)) for i in ours}

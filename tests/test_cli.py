@@ -410,14 +410,21 @@ class Processes(unittest.TestCase):
         self.assertEqual(ringlab_segments(), before)
 
     def test_a_killed_side_fails_the_run_at_once_and_leaves_nothing(self):
-        # A side is SIGKILLed mid-run: the run stops within seconds (not at its 60 s end),
-        # exits non-zero naming the side and the signal, its row is marked invalid with
-        # that reason, and no segment is left.
+        # A side is SIGKILLed mid-run from outside (no --kill): the run stops within seconds
+        # (not at its 60 s end), exits non-zero naming the side and the signal, its row is
+        # marked invalid (fault external-kill) with only what is known: no throughput, drain,
+        # CPU per item or items pushed (the dead producer's counts died with it), and what
+        # arrived is its first items, each once; no segment is left. In the harness and natively.
+        for extra in ([], ["--native"]):
+            with self.subTest(mode=extra):
+                self.kill_a_producer_from_outside(extra)
+
+    def kill_a_producer_from_outside(self, extra):
         before = ringlab_segments()
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "r.csv")
             p = subprocess.Popen([RINGLAB, "run", "--queue", "shm_spsc", "--wait", "park", "--duration", "60",
-                                  "--no-guards", "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  "--no-guards", "--out", out, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             children = []
             for _ in range(100):  # bounded: 10 s
                 time.sleep(0.1)
@@ -436,7 +443,13 @@ class Processes(unittest.TestCase):
             with open(out, newline="") as f:
                 row = next(csv.DictReader(f))
             self.assertEqual(row["valid"], "0")
-            self.assertIn("killed by signal 9", row["validation_error"])
+            self.assertIn("producer 0 was killed by signal 9", row["validation_error"])
+            self.assertEqual(row["fault"], "external-kill")
+            for unknown in ["throughput_items_per_s", "drain_ns", "items_pushed", "producer_cpu_ns_per_item"]:
+                self.assertEqual(row[unknown], "", unknown)
+            self.assertNotIn("more than once", row["validation_error"])
+            if not extra:
+                self.assertIn("is its first items, each once, in order", row["validation_error"])
         self.assertEqual(ringlab_segments(), before)
 
     def test_ctrl_c_stops_the_sides_too_and_leaves_nothing(self):

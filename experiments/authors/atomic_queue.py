@@ -163,11 +163,11 @@ def main():
     print(f"wrote {out}")
 
 
-def ringlab_native(ringlab, queue, wait, capacity, how):
+def ringlab_native(ringlab, queue, wait, capacity, how, pin="compact"):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "r.csv")
         r = subprocess.run([ringlab, "run", "--native", "--queue", queue, "--wait", wait, "--capacity", str(capacity),
-                            "--pin", "compact", "--termination", "join", "--out", path, *how], capture_output=True, text=True)
+                            "--pin", pin, "--termination", "join", "--out", path, *how], capture_output=True, text=True)
         if r.returncode != 0:
             fail(f"ringlab run --native --queue {queue} {' '.join(how)}: {r.stderr.strip()}")
         with open(path) as f:

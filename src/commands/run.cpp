@@ -254,7 +254,8 @@ runner add_run(CLI::App& app) {
     }
     fmt::print("{}\n", harness::describe(result));
     if (!result.valid) {
-      fmt::print(stderr, "ringlab run: error: delivery check failed: {}\n", result.validation_error);
+      fmt::print(stderr, "ringlab run: error: {}: {}\n",
+                 result.config.fault == "external-kill" ? "a side was killed" : "delivery check failed", result.validation_error);
       return 1;
     }
     return 0;

@@ -50,7 +50,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("mode", mode_name(c.native, c.author_loop));
   add("scope", c.scope.empty() ? "thread" : c.scope);
   add("fault", c.fault);
-  add("fault_after_s", c.fault == "none" ? "" : number(c.fault_after_s, 3));
+  add("fault_after_s", c.fault == "none" || c.fault == "external-kill" ? "" : number(c.fault_after_s, 3));
   add("duration_s", c.items ? "" : number(c.duration_s, 3));
   add("items_requested", c.items ? std::to_string(c.items) : "");
   add("warmup_s", number(r.warmup_s, 3));
@@ -66,7 +66,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("batch_items", options ? std::to_string(c.batch) : "");
   add("valid", r.valid ? "1" : "0");
   add("validation_error", r.validation_error);
-  add("items_pushed", std::to_string(r.items_pushed));
+  add("items_pushed", c.fault == "external-kill" ? "" : std::to_string(r.items_pushed));  // a dead producer's count died with it
   add("items_popped", std::to_string(r.items_popped));
   add("measured_s", number(r.measured_s, 4));
   add("throughput_items_per_s", number(r.throughput_items_per_s, 0));
@@ -146,10 +146,11 @@ std::string describe(const run_result& r) {
   const run_config& c = r.config;
   auto us = [](double ns) { return std::isfinite(ns) ? fmt::format("{:.2f} us", ns / 1000) : std::string("n/a"); };
   std::string load = c.offered_rate > 0 ? fmt::format("open loop {:.4g} items/s", c.offered_rate) : "closed loop";
-  std::string text = fmt::format("{}{} {} cap {} {}P{}C {} {} B pin {} {}: {:.2f} M items/s, cpu {:.1f} ns/item",
-                                 c.native ? "NATIVE " : "", c.queue, c.wait, c.capacity, c.producers, c.consumers, load,
-                                 c.payload_bytes, c.pin, to_string(c.ending), r.throughput_items_per_s / 1e6,
-                                 r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item);
+  const double cpu = r.producer_cpu_ns_per_item + r.consumer_cpu_ns_per_item;
+  std::string text = fmt::format("{}{} {} cap {} {}P{}C {} {} B pin {} {}: {}, cpu {}", c.native ? "NATIVE " : "", c.queue,
+                                 c.wait, c.capacity, c.producers, c.consumers, load, c.payload_bytes, c.pin, to_string(c.ending),
+                                 std::isfinite(r.throughput_items_per_s) ? fmt::format("{:.2f} M items/s", r.throughput_items_per_s / 1e6) : "throughput n/a",
+                                 std::isfinite(cpu) ? fmt::format("{:.1f} ns/item", cpu) : "n/a");
   if (c.shape == pattern::pingpong)
     text += r.rtt.samples ? fmt::format(", round trip mean {:.1f} ns p50 {:.1f} p99 {:.1f} ns", r.rtt_mean_ns, r.rtt.p50, r.rtt.p99)
                           : fmt::format(", round trip mean {:.1f} ns", r.rtt_mean_ns);

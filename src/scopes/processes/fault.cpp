@@ -94,6 +94,51 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   for (const auto& w : wrong) r.validation_error += "; WRONG: " + w;
 }
 
+bool killed_outside(const std::vector<side_processes::lost_side>& lost, const std::string& who, const fault_injector* fault) {
+  if (fault && fault->killed_ns() && who == fault->victim()) return false;  // ours: the fault report tells it
+  for (const auto& l : lost)
+    if (l.who == who && l.how.rfind("killed by signal", 0) == 0) return true;
+  return false;
+}
+
+void note_killed_outside(harness::run_result& r, const std::vector<side_processes::lost_side>& lost,
+                         const fault_injector* fault, const std::vector<harness::consumer_state>& consumers) {
+  std::vector<std::string> dead;
+  bool a_consumer = false;
+  for (const auto& l : lost)
+    if (killed_outside(lost, l.who, fault)) {
+      dead.push_back(fmt::format("{} was {}", l.who, l.how));
+      a_consumer = a_consumer || l.who.rfind("consumer", 0) == 0;
+    }
+  if (dead.empty()) return;
+  r.config.fault = "external-kill";
+  r.valid = false;
+  r.throughput_items_per_s = r.drain_ns = NAN;
+  r.producer_cpu_ns_per_item = r.consumer_cpu_ns_per_item = NAN;
+  r.voluntary_switches_per_item = r.involuntary_switches_per_item = NAN;
+  r.items_pushed = 0;  // not known: written empty (result.cpp)
+  std::vector<harness::delivery_tally> tallies;
+  for (const auto& c : consumers)
+    if (!killed_outside(lost, fmt::format("consumer {}", c.id), fault)) tallies.push_back(c.tally);
+  std::string arrived;
+  if (!tallies.empty()) {
+    const auto check = harness::validate_what_arrived(tallies, a_consumer);
+    std::vector<std::uint64_t> from(tallies.front().by_producer.size(), 0);
+    for (const auto& t : tallies)
+      for (std::size_t p = 0; p < from.size(); ++p) from[p] += t.by_producer[p].count;
+    std::string counts;
+    for (std::size_t p = 0; p < from.size(); ++p) counts += fmt::format("{}producer {} {}", p ? ", " : "", p, from[p]);
+    arrived = !check.valid ? "; what arrived is wrong: " + check.problem
+              : a_consumer  ? fmt::format("; the surviving consumers received ({}) in order and intact; what the dead one had "
+                                          "taken is lost with it", counts)
+                            : fmt::format("; what arrived from each producer ({}) is its first items, each once, in order", counts);
+  }
+  std::string who;
+  for (const auto& d : dead) who += (who.empty() ? "" : "; ") + d;
+  r.validation_error = who + " (not by --kill): its counts and times died with it, so throughput, drain and CPU per item "
+                             "are not known" + arrived;
+}
+
 std::set<std::string> shm_names() {
   std::set<std::string> names;
   if (DIR* dir = ::opendir("/dev/shm")) {

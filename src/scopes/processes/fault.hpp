@@ -74,6 +74,18 @@ struct fault_report {
 
 inline constexpr const char* not_probed_prefix = "not probed: ";
 
+// A side killed by a signal that no --kill sent (kill -9 from outside, a crash): what it
+// counted and timed died with it. True for such a side (the conductor skips its record).
+// `fault`: the run's injector, if it has one.
+bool killed_outside(const std::vector<side_processes::lost_side>& lost, const std::string& who, const fault_injector* fault);
+
+// The row of a run in which sides were killed outside: fault `external-kill`, invalid, no
+// figure that needs the dead sides' counts or times (throughput, drain, CPU and switches
+// per item, items pushed), and a message that names who died and what arrived from each
+// producer (its first n items, each once, or what is wrong with them), nothing else.
+void note_killed_outside(harness::run_result& r, const std::vector<side_processes::lost_side>& lost,
+                         const fault_injector* fault, const std::vector<harness::consumer_state>& consumers);
+
 // Names in /dev/shm now: a fault run must leave none that it made.
 std::set<std::string> shm_names();
 

@@ -174,11 +174,13 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
   conductor_times times;
   const std::string failure = conduct_sides(times, *ctl, cfg, ctx, close_all, stop_all, children);
   const auto records = children.collect(cfg.drain_timeout_s);
+  const auto lost = children.lost();
   std::vector<std::string> problems;
-  for (const auto& lost : children.lost())
-    problems.push_back(fmt::format("side process {} {}; the run was stopped", lost.who, lost.how));
+  for (const auto& side : lost)
+    if (!killed_outside(lost, side.who, nullptr))  // one killed outside is the row's message (note_killed_outside)
+      problems.push_back(fmt::format("side process {} {}; the run was stopped", side.who, side.how));
   auto note = [&](const char* who, const std::string& e) {
-    if (!e.empty()) problems.push_back(fmt::format("{}: {}", who, e));
+    if (!e.empty() && !killed_outside(lost, who, nullptr)) problems.push_back(fmt::format("{}: {}", who, e));
   };
   native_side native_producer_side, native_consumer_side;
   pinger_state pinger;
@@ -201,6 +203,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
                      ? analyse_native(scoped, ctx, times, native_producer_side, native_consumer_side, plan)
                      : analyse_pingpong(scoped, ctx, times, pinger, echoer, plan);
   r.capacity_actual = there.capacity();
+  note_killed_outside(r, lost, nullptr, {});
   return r;
 }
 

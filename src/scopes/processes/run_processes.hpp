@@ -186,8 +186,10 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const bool killed = fault.killed_ns() != 0;
   std::vector<std::string> problems;
   unsigned survivors_without_results = 0;
+  const auto lost = children.lost();
   auto load = [&](const std::string& who, const auto& record, auto& state) {
-    if (killed && who == fault.victim()) return;  // its results died with it
+    if (killed && who == fault.victim()) return;    // its results died with it
+    if (killed_outside(lost, who, &fault)) return;  // likewise
     if (auto e = load_image(record, state); !e.empty()) {
       problems.push_back(fmt::format("{}: {}", who, e));
       survivors_without_results += record.empty();
@@ -195,9 +197,9 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   };
   for (unsigned p = 0; p < cfg.producers; ++p) load(fmt::format("producer {}", p), records[p], producers[p]);
   for (unsigned c = 0; c < cfg.consumers; ++c) load(fmt::format("consumer {}", c), records[cfg.producers + c], consumers[c]);
-  for (const auto& lost : children.lost())
-    if (!(killed && lost.who == fault.victim()))
-      problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", lost.who, lost.how));
+  for (const auto& side : lost)
+    if (!(killed && side.who == fault.victim()) && !killed_outside(lost, side.who, &fault))
+      problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", side.who, side.how));
   if (!failure.empty() && times.t0 == 0)  // nothing ran: like a thread that could not start, an error
     throw std::runtime_error(not_started(failure, problems));
   if (!problems.empty()) {
@@ -208,6 +210,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   scoped.scope = scope_of<Transport>;
   run_result r = analyse(scoped, ctx, *ctl, times, producers, consumers, plan);
   r.capacity_actual = q.capacity();
+  note_killed_outside(r, lost, &fault, consumers);
   if (fault.armed()) {
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}};
     if (killed) report.probe = probe_after_fault(q, prototype);
