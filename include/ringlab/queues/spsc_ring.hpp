@@ -174,6 +174,34 @@ class spsc_ring {
     else return pop_at_index(item);
   }
 
+  // Taking over from a side that died, the other side idle meanwhile. In slot-flag mode a
+  // side publishes the slot's flag before it moves its own place, so one killed between
+  // the two leaves its place a slot behind: a new producer would write its first item
+  // where the consumer has already been, a new consumer would wait on a slot already
+  // emptied. Each re-derives its place from the flags. (In index mode the place is the
+  // publication: nothing to repair.)
+  void adopt_producer() noexcept {
+    if constexpr (Options.slot_flag) {
+      control& c = *ctl_;
+      std::size_t place = c.head.load(std::memory_order_acquire);
+      for (std::size_t i = 0; i < c.producer_slot_count && slots::flag(slots_, place).load(std::memory_order_acquire) != 0; ++i)
+        place = slots::next(place, c.producer_end);  // past the items published, its last one included
+      c.tail.store(place, std::memory_order_relaxed);
+      c.known_free = 0;
+    }
+  }
+  void adopt_consumer() noexcept {
+    if constexpr (Options.slot_flag) {
+      control& c = *ctl_;
+      const std::size_t tail = c.tail.load(std::memory_order_acquire);
+      std::size_t place = c.head.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < c.consumer_slot_count && place != tail &&
+                              slots::flag(slots_, place).load(std::memory_order_acquire) == 0; ++i)
+        place = slots::next(place, c.consumer_end);  // past a slot it emptied before it died
+      c.head.store(place, std::memory_order_relaxed);
+    }
+  }
+
  private:
   // Index mode: the shared tail and head say which slots are full.
   bool push_at_index(const T& item) {

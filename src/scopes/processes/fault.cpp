@@ -97,7 +97,7 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
 bool killed_outside(const std::vector<side_processes::lost_side>& lost, const std::string& who, const fault_injector* fault) {
   if (fault && fault->killed_ns() && who == fault->victim()) return false;  // ours: the fault report tells it
   for (const auto& l : lost)
-    if (l.who == who && l.how.rfind("killed by signal", 0) == 0) return true;
+    if (l.who == who && !l.killed_by_us && l.how.rfind("killed by signal", 0) == 0) return true;
   return false;
 }
 

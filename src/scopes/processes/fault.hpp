@@ -89,12 +89,14 @@ void note_killed_outside(harness::run_result& r, const std::vector<side_processe
 // Names in /dev/shm now: a fault run must leave none that it made.
 std::set<std::string> shm_names();
 
-// After a kill: a new process holding what the conductor holds takes out what is left,
-// pushes one item and pops it back, within 1 s. "" if it could; otherwise why not.
+// After a kill: a new process holding what the conductor holds takes the dead side's
+// place (a ring that can repair a place left mid-operation does: adopt_producer /
+// adopt_consumer), takes out what is left, pushes one item and pops it back, within 1 s.
+// "" if it could; otherwise why not.
 // A transport whose users each need their own per-process state (sockets, a runtime)
 // says so in `not_probed_because`: the answer is then "not probed: <why>".
 template <class Transport, class Item>
-std::string probe_after_fault(Transport& q, const Item& prototype) {
+std::string probe_after_fault(Transport& q, const Item& prototype, bool producer_died) {
   if constexpr (requires { Transport::not_probed_because; })
     return std::string(not_probed_prefix) + Transport::not_probed_because;
   const pid_t pid = ::fork();
@@ -103,6 +105,10 @@ std::string probe_after_fault(Transport& q, const Item& prototype) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     int status = 0;
     try {
+      if constexpr (requires { q.adopt_producer(); q.adopt_consumer(); })
+        producer_died ? q.adopt_producer() : q.adopt_consumer();
+      else
+        (void)producer_died;
       Item item{};
       for (std::size_t n = 0; n < q.capacity() + 64 && q.try_pop(item); ++n) {
       }

@@ -213,7 +213,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   note_killed_outside(r, lost, &fault, consumers);
   if (fault.armed()) {
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}};
-    if (killed) report.probe = probe_after_fault(q, prototype);
+    if (killed) report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0);
     transport.reset();
     for (const auto& name : shm_names())
       if (!shm_before.count(name)) report.left_in_shm.push_back(name);

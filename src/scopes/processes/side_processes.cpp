@@ -110,9 +110,10 @@ void side_processes::watch(std::function<void(const lost_side&)> on_lost) {
           continue;
         watched[i]->exited = true;
         if (info.si_code == CLD_EXITED && info.si_status == 0) continue;
-        const lost_side lost{watched[i]->who, describe_exit(info.si_code, info.si_status), monotonic_ns()};
+        lost_side lost{watched[i]->who, describe_exit(info.si_code, info.si_status), monotonic_ns()};
         {
           std::lock_guard lock(lost_mutex_);
+          lost.killed_by_us = watched[i]->killed_by_us;
           lost_.push_back(lost);
         }
         on_lost(lost);
@@ -165,7 +166,13 @@ void side_processes::stop_watching() {
 void side_processes::kill_and_reap_all() noexcept {
   // A side still running now is stuck (its results are in, or its deadline passed).
   for (auto& s : sides_)
-    if (!s.reaped && s.results_fd >= 0) ::kill(s.pid, SIGKILL);
+    if (!s.reaped && s.results_fd >= 0) {
+      {
+        std::lock_guard lock(lost_mutex_);
+        s.killed_by_us = true;
+      }
+      ::kill(s.pid, SIGKILL);
+    }
   stop_watching();
   for (auto& s : sides_) {
     if (s.reaped) continue;

@@ -24,6 +24,7 @@ class side_processes {
     std::string who;   // "producer 0"
     std::string how;   // "killed by signal 9 (SIGKILL)", "exited with status 3"
     std::uint64_t noticed_ns = 0;  // CLOCK_MONOTONIC when the watcher saw it
+    bool killed_by_us = false;     // the run's end killed it (stuck past its deadline), not someone outside
   };
 
   side_processes() = default;
@@ -51,6 +52,7 @@ class side_processes {
     pid_t pid = -1;
     int pidfd = -1, results_fd = -1;
     bool exited = false, reaped = false;
+    bool killed_by_us = false;  // under lost_mutex_: set before the run's end kills it
   };
   void stop_watching();
   void kill_and_reap_all() noexcept;
