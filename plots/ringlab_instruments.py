@@ -42,7 +42,9 @@ def mitems(v, spread=None):
     if v is None:
         return "—"
     low, high = spread if spread else (v, v)
-    return f"{v / 1e6:.0f} M items/s ({low / 1e6:.0f}–{high / 1e6:.0f})"
+    def m(x):  # three figures at most, no trailing zeros: 389, 5.31, 0.412
+        return f"{x / 1e6:.3g}"
+    return f"{m(v)} M items/s ({m(low)}–{m(high)})"
 
 
 def instrument_table(path):

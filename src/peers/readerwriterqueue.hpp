@@ -1,7 +1,9 @@
 // Peer: moodycamel's single-producer single-consumer queues (Cameron Desrochers,
 // github.com/cameron314/readerwriterqueue; libreaderwriterqueue-dev 1.0.6).
 // rwq.ReaderWriterQueue: a linked ring of blocks, each a circular buffer that keeps one
-// slot free. Pre-sized with the constructor that reserves room for capacity items and
+// slot free. Its author's benchmarks/bench.cpp (v1.0.6, "Heavy concurrent", lines 392-414)
+// sizes the queue for every item of the run and calls enqueue / try_dequeue; here it is
+// sized to the capacity and try_enqueue refuses when full (enqueue would add a block). Pre-sized with the constructor that reserves room for capacity items and
 // used with try_enqueue, which never allocates (enqueue adds a block when full: no
 // bound). The bound is block-based, hence approximate: never below capacity(); on an
 // empty queue, below 1024 one block of 2^k - 1 slots (2^k the power of two above
