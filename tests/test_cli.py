@@ -168,9 +168,10 @@ class Output(unittest.TestCase):
 
     def test_work_per_item_is_done_on_the_side_it_is_asked_of(self):
         """--work-ns / --producer-work-ns: 2000 ns of work per item caps a run at about 0.5 M
-        items/s, between threads and natively between processes (the calibrated loop no shorter than two thirds of what was asked; a busy CI
-        machine may make it longer, so the floor only catches a wrong unit); the control, the
-        same run without work, is over ten times faster."""
+        items/s, between threads and natively between processes (the calibrated loop no shorter
+        than half of what was asked: a calibration on a busy VM, whose host steals time from the
+        vCPU, counts some of it; and a busy machine may make it longer, so the floor only
+        catches a wrong unit); the control, the same run without work, is over ten times faster."""
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "r.csv")
             runs = [("spsc_ring", "--native", "--work-ns", "2000"), ("spsc_ring", "--native", "--producer-work-ns", "2000"),
@@ -185,7 +186,7 @@ class Output(unittest.TestCase):
             for row in rows[:5]:
                 with self.subTest(work=row["work_ns"], producer_work=row["producer_work_ns"], mode=row["mode"]):
                     self.assertEqual(row["work_ns"] if row["work_ns"] != "0" else row["producer_work_ns"], "2000")
-                    self.assertLess(float(row["throughput_items_per_s"]), 0.5e6 * 1.5)
+                    self.assertLess(float(row["throughput_items_per_s"]), 0.5e6 * 2)
                     self.assertGreater(float(row["throughput_items_per_s"]), 0.5e6 / 10, "work of another unit")
             self.assertEqual((rows[5]["work_ns"], rows[5]["producer_work_ns"]), ("0", "0"))
             self.assertGreater(float(rows[5]["throughput_items_per_s"]), 10 * 0.5e6, "the control: no work, no cap")

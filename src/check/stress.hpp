@@ -294,7 +294,7 @@ stress_report stress_bound(const stress_config& cfg) {
       auto&& end = consumer_endpoint(q);
       Item item{};
       std::uint64_t mine = 0;
-      const std::uint64_t period = cfg.capacity + 32;  // consumer 0 holds everyone still this often
+      const std::uint64_t period = cfg.capacity + 32;  // consumer 0 holds everyone still at once, then this often
       auto last_progress = std::chrono::steady_clock::now();
       while (consumed.load(std::memory_order_relaxed) < total && !stalled.load(std::memory_order_relaxed)) {
         while (hold.load(std::memory_order_acquire)) std::this_thread::yield();
@@ -302,7 +302,7 @@ stress_report stress_bound(const stress_config& cfg) {
           popped[c].n.store(++mine, std::memory_order_release);
           consumed.fetch_add(1, std::memory_order_relaxed);
           last_progress = std::chrono::steady_clock::now();
-          if (c == 0 && mine % period == 0) {  // hold until the producers make no progress: full
+          if (c == 0 && mine % period == 1) {  // hold until the producers make no progress: full
             hold.store(true, std::memory_order_release);
             for (std::uint64_t before = all_pushed();;) {
               std::this_thread::sleep_for(100us);
