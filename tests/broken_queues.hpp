@@ -21,46 +21,46 @@ class broken_queue {
   explicit broken_queue(std::size_t capacity) : inner_(capacity < 2 ? 2 : capacity) {}
   std::size_t capacity() const noexcept { return inner_.capacity(); }
 
-  // Every Period-th push that succeeds is the broken one (a push refused because the ring
-  // was full counts for nothing: otherwise a full ring could swallow every defect).
+  // Every Period-th push is the broken one; one the full ring refused hands its defect on
+  // to the next push (otherwise a full ring could swallow every defect).
   bool try_push(const T& item) {
     if (held_ && Defect == defect::reorder) {
       if (!inner_.try_push(item)) return false;
       while (!inner_.try_push(held_item_)) {}  // the held item goes after: out of order
       held_ = false;
-      return counted(true);
+      return true;
     }
-    if (pushes_.load(std::memory_order_relaxed) % Period != Period - 1) return counted(inner_.try_push(item));
+    const bool broken = pending_.exchange(false) || pushes_.fetch_add(1, std::memory_order_relaxed) % Period == Period - 1;
+    if (!broken) return inner_.try_push(item);
+    bool done = false;
     switch (Defect) {
-      case defect::drop: return counted(true);
+      case defect::drop: done = true; break;
       case defect::duplicate:
-        if (!inner_.try_push(item)) return false;
-        (void)inner_.try_push(item);
-        return counted(true);
+        if ((done = inner_.try_push(item))) (void)inner_.try_push(item);
+        break;
       case defect::reorder:
         held_item_ = item;
-        held_ = true;
-        return counted(true);
+        held_ = done = true;
+        break;
       case defect::corrupt_body:
         if constexpr (requires(T t) { t.body; }) {
           T bad = item;
           bad.body[sizeof bad.body - 1] ^= std::byte{0x5a};  // the last byte: the harness checks the last word
-          return counted(inner_.try_push(bad));
+          done = inner_.try_push(bad);
         } else {
-          return counted(inner_.try_push(item));
+          done = inner_.try_push(item);
         }
+        break;
     }
-    return false;
+    if (!done) pending_.store(true);
+    return done;
   }
   bool try_pop(T& item) { return inner_.try_pop(item); }
 
  private:
-  bool counted(bool pushed) {
-    if (pushed) pushes_.fetch_add(1, std::memory_order_relaxed);
-    return pushed;
-  }
   mpmc_ring<T> inner_;
-  std::atomic<std::uint64_t> pushes_{0};  // pushes that succeeded
+  std::atomic<std::uint64_t> pushes_{0};
+  std::atomic<bool> pending_{false};  // a defect whose push the full ring refused
   // Only meaningful with one producer (the reorder defect is tested 1x1).
   bool held_ = false;
   T held_item_{};
