@@ -48,8 +48,12 @@
 // network (tcp) is scope host: its sides share nothing but the stream. Peer libraries' transports
 // follow in their own blocks (src/peers/), all of them in RINGLAB_PROCESS_TRANSPORTS.
 #define RINGLAB_OUR_TRANSPORTS(X)                                                                                      \
-  X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory, sides in separate processes")       \
-  X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory, sides in separate processes")       \
+  X("shm_spsc", ::ringlab::variants::shm_spsc, "spsc_ring in POSIX shared memory; sides in processes that watch each other (side registry)") \
+  X("shm_mpmc", ::ringlab::variants::shm_mpmc, "mpmc_ring in POSIX shared memory; sides in processes that watch each other (side registry)") \
+  X("shm_spsc.unwatched", ::ringlab::variants::shm_spsc_unwatched,                                                     \
+    "shm_spsc without the side registry: no survivor learns of a death by itself (the cost and the control)")         \
+  X("shm_mpmc.unwatched", ::ringlab::variants::shm_mpmc_unwatched,                                                     \
+    "shm_mpmc without the side registry: no survivor learns of a death by itself (the cost and the control)")         \
   X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer") \
   X("shm_semaphore", ::ringlab::variants::shm_semaphore,                                                               \
     "the seeds' bounded buffer in shared memory: ring + process-shared POSIX semaphores empty/full/mutex")             \

@@ -46,8 +46,12 @@ template <class T> using mpmc_ring_padded = ringlab::mpmc_ring<T, mpmc_options{.
 template <class T> using floor_pingpong = std::conditional_t<sizeof(T) == 8, ringlab::floor_pingpong<T>, unsupported_queue<T>>;
 template <class T> using floor_line_ring = std::conditional_t<sizeof(T) == 8, ringlab::floor_line_ring<T>, unsupported_queue<T>>;
 // Between processes: the same rings in a shared-memory segment (scope process).
-template <class T> using shm_spsc = ipc::between_processes<ringlab::spsc_ring<T>>;
-template <class T> using shm_mpmc = ipc::between_processes<ringlab::mpmc_ring<T>>;
+// Their sides watch each other through the run's side registry; .unwatched: as before it,
+// for the cost of watching and as the control that nobody else tells a survivor.
+template <class T> using shm_spsc = ipc::between_processes<ipc::watched_ring<ringlab::spsc_ring<T>>>;
+template <class T> using shm_mpmc = ipc::between_processes<ipc::watched_ring<ringlab::mpmc_ring<T>>>;
+template <class T> using shm_spsc_unwatched = ipc::between_processes<ringlab::spsc_ring<T>>;
+template <class T> using shm_mpmc_unwatched = ipc::between_processes<ringlab::mpmc_ring<T>>;
 template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>>;
 template <class T> using shm_semaphore = ipc::between_processes<ipc::shm_semaphore<T>>;
 template <class T> using shm_condition = ipc::between_processes<ipc::shm_condition<T>>;

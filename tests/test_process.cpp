@@ -29,6 +29,7 @@
 #include "scopes/run_point.hpp"
 #include "scopes/seed_point.hpp"
 #include "transports/plumbing/segment.hpp"
+#include "transports/plumbing/side_registry.hpp"
 #include "queue_list.hpp"
 #include "registry.hpp"
 
@@ -334,8 +335,9 @@ TEST(Processes, TheSeedScenarioAcrossProcesses) {
 }
 
 // The crash suite: a side killed on purpose (--kill). The conductor notices through the
-// pidfd; a transport that can tell the survivor (the pipe: EOF, EPIPE) does; a ring in
-// shared memory cannot, so the conductor stops the survivor after the grace second.
+// pidfd; a transport that can tell the survivor (the pipe: EOF, EPIPE) does, and so do
+// our shared-memory transports through the side registry; for any other the conductor
+// stops the survivor after the grace second.
 run_config fault_run(const char* queue, const char* fault) {
   run_config c;
   c.queue = queue;
@@ -479,18 +481,89 @@ TEST(Crash, AKilledTcpSideIsNoticedByTheOtherThroughItsStream) {
   }
 }
 
-TEST(Crash, AShmRingSurvivesAKilledProducerButTellsNoOne) {
-  const auto before = our_segments();
-  const auto start = std::chrono::steady_clock::now();
-  const run_result r = named("shm_spsc").run(fault_run("shm_spsc", "kill-producer"), context());
-  SCOPED_TRACE(describe(r));
-  EXPECT_TRUE(r.valid) << r.validation_error;
-  EXPECT_TRUE(std::isfinite(r.detect_ns));
-  EXPECT_FALSE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
-  EXPECT_NE(r.detected_by.find("no survivor noticed"), std::string::npos) << r.detected_by;
-  EXPECT_EQ(r.outcome, "recovered") << r.validation_error;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << "more than the grace second";
-  EXPECT_EQ(our_segments(), before);
+// Our transports in shared memory have no descriptor to report a death: their sides
+// watch each other through the run's side registry (robust life locks), so the survivor
+// learns of a killed peer by itself, in every way it may be waiting, well within the
+// grace second (the bounds of issue 22, 1 ms spinning and 10 ms parked, are measured in
+// experiments/crash.toml; a loaded CI machine gets 200 ms here). The control: the same
+// ring unwatched tells no one, and the conductor stops its survivor after the grace.
+TEST(Crash, AShmSurvivorLearnsOfAKilledPeerFromTheSideRegistry) {
+  struct shape {
+    const char* queue;
+    const char* wait;
+    std::size_t capacity;
+  };
+  for (const shape s : {shape{"shm_spsc", "spin", 64}, shape{"shm_spsc", "park", 64}, shape{"shm_mpmc", "yield", 64},
+                        shape{"shm_condition", "block", 64}, shape{"shm_event", "block", 1}})
+    for (const char* fault : {"kill-producer", "kill-consumer"}) {
+      run_config c = fault_run(s.queue, fault);
+      c.wait = s.wait;
+      c.capacity = s.capacity;
+      const auto before = our_segments();
+      const run_result r = named(s.queue).run(c, context());
+      SCOPED_TRACE(describe(r));
+      const std::string survivor = fault == std::string("kill-producer") ? "consumer 0" : "producer 0";
+      const std::string victim = fault == std::string("kill-producer") ? "producer 0" : "consumer 0";
+      EXPECT_TRUE(std::isfinite(r.survivor_detect_ns)) << r.detected_by;
+      EXPECT_LT(r.survivor_detect_ns, 200e6) << r.detected_by;
+      EXPECT_NE(r.detected_by.find(survivor + ": the side registry: " + victim), std::string::npos) << r.detected_by;
+      EXPECT_NE(r.outcome, "hung") << r.validation_error;
+      EXPECT_EQ(our_segments(), before);
+    }
+  const run_result unwatched = named("shm_spsc.unwatched").run(fault_run("shm_spsc.unwatched", "kill-producer"), context());
+  SCOPED_TRACE(describe(unwatched));
+  EXPECT_TRUE(unwatched.valid) << unwatched.validation_error;
+  EXPECT_FALSE(std::isfinite(unwatched.survivor_detect_ns)) << unwatched.detected_by;
+  EXPECT_NE(unwatched.detected_by.find("no survivor noticed"), std::string::npos) << unwatched.detected_by;
+  EXPECT_EQ(unwatched.outcome, "recovered") << unwatched.validation_error;
+}
+
+// The registry itself: a side killed holding its life lock is reported dead, by name; one
+// that left is not; one that exited without leaving is (an exit is a death to the others).
+TEST(SideRegistry, AKilledOrVanishedSideIsDeadAndALeftOneIsNot) {
+  void* memory = ::mmap(nullptr, ipc::side_registry::bytes(4), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  ipc::side_registry& registry = *ipc::side_registry::build(memory, 4);
+  registry.join(0, "consumer 0");  // us
+  // A side in its own process: joins (and says so), then 0: leaves, 1: waits to be killed, 2: exits as is.
+  auto side = [](ipc::side_registry& r, unsigned index, const char* who, int how) {
+    int joined[2];
+    if (::pipe(joined) != 0) return pid_t{-1};
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      r.join(index, who);
+      if (how == 0) r.leave(index);
+      (void)!::write(joined[1], "j", 1);
+      if (how == 1) ::pause();
+      ::_exit(0);
+    }
+    char c;
+    (void)!::read(joined[0], &c, 1);
+    ::close(joined[0]);
+    ::close(joined[1]);
+    return pid;
+  };
+  const pid_t left = side(registry, 1, "producer 1", 0), killed = side(registry, 2, "producer 2", 1);
+  ASSERT_GT(left, 0);
+  ASSERT_GT(killed, 0);
+  ::waitpid(left, nullptr, 0);
+  EXPECT_EQ(registry.dead_other_than(0), "") << "a side that left, and one alive, are not dead";
+  ::kill(killed, SIGKILL);
+  ::waitpid(killed, nullptr, 0);
+  const std::string dead = registry.dead_other_than(0);
+  EXPECT_NE(dead.find("producer 2 (pid " + std::to_string(killed)), std::string::npos) << dead;
+  EXPECT_NE(dead.find("EOWNERDEAD"), std::string::npos) << dead;
+  EXPECT_NE(registry.dead_other_than(0).find("producer 2"), std::string::npos) << "it stays dead for the next look";
+  registry.leave(0);
+
+  ipc::side_registry& fresh = *ipc::side_registry::build(memory, 4);
+  fresh.join(0, "consumer 0");
+  const pid_t vanished = side(fresh, 3, "producer 3", 2);
+  ::waitpid(vanished, nullptr, 0);
+  EXPECT_NE(fresh.dead_other_than(0).find("producer 3"), std::string::npos) << "it exited without leaving";
+  fresh.leave(0);
+  fresh.destroy();
+  ::munmap(memory, ipc::side_registry::bytes(4));
 }
 
 // Negative controls: a transport that swallows the probe's item is not "recovered"; a

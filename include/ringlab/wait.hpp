@@ -70,6 +70,9 @@ template <unsigned SpinIterations = 128, unsigned YieldIterations = 8, bool Proc
           class Window = no_window>
 struct basic_park {
   static constexpr const char* name = "park";
+  // Across processes a sleeper wakes at least every millisecond to call stopped() again:
+  // there it also watches the other processes (ipc's watched<W>), which can die unseen.
+  static constexpr long shared_sleep_limit_ns = 1'000'000;
   struct channel {
     alignas(false_sharing_range) std::atomic<std::uint32_t> epoch{0};  // futex word, bumped by every wake
     std::atomic<std::uint32_t> sleepers{0};  // threads between registering and leaving futex_wait
@@ -92,7 +95,7 @@ struct basic_park {
       const std::uint32_t seen = ch.epoch.load(std::memory_order_seq_cst);
       ch.sleepers.fetch_add(1, std::memory_order_seq_cst);
       const bool done = Recheck && op();
-      if (!done && !stopped()) detail::futex_wait(ch.epoch, seen, ProcessShared);
+      if (!done && !stopped()) detail::futex_wait(ch.epoch, seen, ProcessShared, ProcessShared ? shared_sleep_limit_ns : 0);
       ch.sleepers.fetch_sub(1, std::memory_order_release);
       if (done) return true;
     }

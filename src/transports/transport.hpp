@@ -16,6 +16,8 @@
 #include <ringlab/peer_lost.hpp>
 #include <ringlab/wait.hpp>
 
+#include "transports/plumbing/side_registry.hpp"
+
 namespace ringlab::ipc {
 
 // peer_lost and notices_dead_peers are part of the queue contract (ringlab/peer_lost.hpp):
@@ -86,15 +88,51 @@ inline constexpr bool is_process_transport = false;
 template <class Transport>
 inline constexpr bool is_process_transport<between_processes<Transport>> = true;
 
+// A transport whose sides register in the run's segment and watch each other in every
+// wait (side_registry.hpp) says so (`static constexpr bool watches_peers = true`): our
+// own transports in shared memory, which have no descriptor to report EOF. Peers and
+// kernel transports say only what they notice themselves.
+template <class T>
+inline constexpr bool watches_peers = requires { requires T::watches_peers; };
+
+// One of our rings in shared memory, watched: the same ring, its waits watched.
+template <class Ring>
+struct watched_ring : Ring {
+  using Ring::Ring;
+  static constexpr bool watches_peers = true;
+  static constexpr bool notices_dead_peers = true;  // through the registry
+};
+
+// A wait across processes: every failed attempt may look at the other sides (peer_watch:
+// a clock every 8th, a look every 0.25 ms); a death ends the wait as a close would, and
+// then throws peer_lost (not from inside W's loop, which may be between its bookkeeping
+// steps). A park across processes sleeps at most 1 ms at a time, so a sleeper looks too.
+template <class W>
+struct watched : W {
+  template <class Op, class Stop>
+  static bool until(typename W::channel& ch, Op&& op, Stop&& stopped) {
+    bool found_dead = false;
+    auto stop = [&] { return (found_dead = found_dead || peer_watch::look()) || stopped(); };  // once dead, stays
+    if (W::until(ch, op, stop)) return true;
+    if (found_dead) throw peer_lost(peer_watch::obituary());
+    return false;
+  }
+};
+
 // How a side waits across processes: park's futex must be process-shared (a private
-// futex, std::atomic::wait's, never wakes another process); spin and yield need nothing.
+// futex, std::atomic::wait's, never wakes another process); every strategy is watched;
+// `block` is the transport's own waiting, which watches for itself where it can.
 template <class W>
 struct across_processes {
-  using type = W;
+  using type = watched<W>;
 };
 template <unsigned S, unsigned Y, bool P, bool R, class Window>
 struct across_processes<basic_park<S, Y, P, R, Window>> {
-  using type = basic_park<S, Y, true, R, Window>;
+  using type = watched<basic_park<S, Y, true, R, Window>>;
+};
+template <>
+struct across_processes<block> {
+  using type = block;
 };
 template <class W>
 using across_processes_t = typename across_processes<W>::type;

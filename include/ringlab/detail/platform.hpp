@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace ringlab {
@@ -33,11 +34,14 @@ namespace detail {
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
               std::atomic<std::uint32_t>::is_always_lock_free, "futex words must be plain 32-bit atomics");
 
-// Sleep while *word == expected. Private futexes are cheaper; process-shared ones are
-// needed when the word lives in memory mapped by several processes.
-inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, bool process_shared) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word),
-            process_shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+// Sleep while *word == expected (at most `limit_ns`, if not 0). Private futexes are
+// cheaper; process-shared ones are needed when the word lives in memory mapped by
+// several processes.
+inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, bool process_shared,
+                       long limit_ns = 0) noexcept {
+  const timespec limit{limit_ns / 1'000'000'000L, limit_ns % 1'000'000'000L};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), process_shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE,
+            expected, limit_ns ? &limit : nullptr, nullptr, 0);
 }
 
 inline void futex_wake(std::atomic<std::uint32_t>& word, int how_many, bool process_shared) noexcept {

@@ -98,6 +98,7 @@ struct side_wiring {
   const harness::run_context& ctx;
   const harness::pin_plan& plan;
   const Item& prototype;
+  side_registry* registry = nullptr;  // where the sides watch each other (watches_peers), else none
 
   void spawn_producer(side_processes& children, unsigned p, const side_net& net, unsigned consumers_to_wait_for) {
     children.spawn(fmt::format("producer {}", p), [&, p] {
@@ -106,7 +107,10 @@ struct side_wiring {
       enter_side_net(net);
       enter(q, role::producer, p);
       auto&& end = producer_endpoint(q);
-      harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+      {
+        side_membership member(registry, p, fmt::format("producer {}", p));
+        harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+      }
       leave(q, role::producer);
       producers[p].outcome.pu = harness::current_pu(*ctx.topo);
       stay_until_consumers_leave(ctl, consumers_to_wait_for);
@@ -120,7 +124,10 @@ struct side_wiring {
       enter_side_net(net);
       enter(q, role::consumer, c);
       auto&& end = consumer_endpoint(q);
-      harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+      {
+        side_membership member(registry, static_cast<unsigned>(producers.size()) + c, fmt::format("consumer {}", c));
+        harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+      }
       leave(q, role::consumer);
       consumers[c].outcome.pu = harness::current_pu(*ctx.topo);
       return image_of(consumers[c]);
@@ -140,15 +147,23 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   using SW = across_processes_t<W>;
   const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
 
-  // The segment: control block | wait state | the transport's bytes, each on its own lines.
+  // The segment: control block | wait state | side registry (watched transports) | the
+  // transport's bytes, each on its own lines.
+  const unsigned side_count = cfg.producers + cfg.consumers;
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
-  const std::size_t at_ring = at_ws + round_up_lines(sizeof(wait_state<SW>));
+  const std::size_t at_registry = at_ws + round_up_lines(sizeof(wait_state<SW>));
+  const std::size_t at_ring = at_registry + (watches_peers<Transport> ? round_up_lines(side_registry::bytes(side_count)) : 0);
   remove_stale_segments();
   const auto shm_before = cfg.fault != "none" ? shm_names() : std::set<std::string>{};
   segment seg = segment::create(at_ring + Transport::block_bytes(cfg.capacity));
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
+  side_registry* registry = watches_peers<Transport> ? side_registry::build(base + at_registry, side_count) : nullptr;
+  struct registry_end {
+    side_registry* r;
+    ~registry_end() { if (r) r->destroy(); }
+  } end_registry{registry};
   std::optional<Transport> transport;  // ended before the fault report looks at /dev/shm (a peer's daemon)
   Transport& q = build_transport(transport, cfg.capacity, base + at_ring, stream_options_of(cfg));
   const net_sides net(parse_net_path(cfg.net));
@@ -163,7 +178,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const Item prototype = prototype_item<Item>();
 
   side_processes children;
-  side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype};
+  side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype, registry};
   for (unsigned p = 0; p < cfg.producers; ++p) wiring.spawn_producer(children, p, net.producers(), cfg.consumers);
   for (unsigned c = 0; c < cfg.consumers; ++c) wiring.spawn_consumer(children, c, net.consumers());
   auto stop_all = [&] { wiring.stop_all(); };

@@ -19,8 +19,9 @@
 // word keeps nothing of its waiters: the kernel drops a dead one from its queue. A wait
 // reads the word under the mutex, unlocks, sleeps while the word is unchanged and locks
 // again; signal and broadcast bump it under the mutex, so no wake-up falls between a
-// waiter's check and its sleep. Waits are still bounded (20 ms) and the closed flag is
-// read on every wake; close() broadcasts both conditions.
+// waiter's check and its sleep. Waits are still bounded (2 ms): the closed flag is read
+// and the other sides are looked at (side registry) on every wake; close() broadcasts
+// both conditions. A survivor so learns of a dead side within a few milliseconds.
 #pragma once
 #include <linux/futex.h>
 #include <pthread.h>
@@ -71,12 +72,13 @@ class shm_condition {
   };
   static constexpr std::size_t slots_offset = (sizeof(header) + alignof(T) - 1) / alignof(T) * alignof(T);
   static_assert(alignof(T) <= false_sharing_range);
-  static constexpr long recheck_ns = 20'000'000;  // a bounded wait: look again every 20 ms
+  static constexpr long recheck_ns = 2'000'000;  // a bounded wait: look again every 2 ms
 
  public:
   using value_type = T;
   static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
-  static constexpr bool notices_dead_peers = true;  // ENOTRECOVERABLE (EOWNERDEAD is repaired and counted)
+  static constexpr bool notices_dead_peers = true;  // ENOTRECOVERABLE, and the side registry
+  static constexpr bool watches_peers = true;       // each bounded wait ends with a look (peer_watch)
 
   static constexpr std::size_t block_bytes(std::size_t capacity) { return slots_offset + capacity * sizeof(T); }
 
@@ -116,14 +118,14 @@ class shm_condition {
   }
   bool push(const T& item) {
     locked lock(*this);
-    while (!is_closed() && full()) lock.wait(h().not_full);
+    while (!is_closed() && full()) lock.wait(h().not_full), watch();
     if (is_closed()) return false;
     put(item);
     return true;
   }
   bool pop(T& item) {
     locked lock(*this);
-    while (!is_closed() && empty()) lock.wait(h().not_empty);
+    while (!is_closed() && empty()) lock.wait(h().not_empty), watch();
     if (empty()) return false;  // closed and drained
     take(item);
     return true;
@@ -166,6 +168,12 @@ class shm_condition {
     ::pthread_mutexattr_destroy(&ma);
     if (e != 0) throw std::runtime_error(std::string("shm_condition: pthread_mutex_init: ") + std::strerror(e));
     initialised_ = true;
+  }
+
+  // After a wait, under the mutex: a side found dead ends the call (the lock is let go
+  // on the way out).
+  static void watch() {
+    if (peer_watch::look_if_due()) throw peer_lost(peer_watch::obituary());
   }
 
   header& h() const noexcept { return *std::launder(reinterpret_cast<header*>(block_)); }

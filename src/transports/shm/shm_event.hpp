@@ -10,7 +10,8 @@
 // its own order (fifo); the state word orders every hand-off (linearizable). It is not
 // lock-free: a side stalled between its claim and its release (or dead there) stops
 // everyone, and a side that dies there leaves the slot claimed for good (the harness
-// stops a run whose side died).
+// stops a run whose side died). The sides watch each other through the run's side
+// registry: a survivor waiting on the slot learns of a death within a few milliseconds.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -35,6 +36,9 @@ class shm_event {
   using value_type = T;
   static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
   static constexpr std::size_t max_capacity = 1;
+  // Its park is watched (transport.hpp): a survivor learns of a dead side in its waits.
+  static constexpr bool watches_peers = true;
+  static constexpr bool notices_dead_peers = true;
 
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(slot); }
 

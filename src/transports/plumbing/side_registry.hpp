@@ -1,0 +1,93 @@
+// Who is alive among a run's sides, kept in its shared segment, so that a survivor learns
+// of a death by itself, with no conductor involved. Each side holds a life lock, a
+// robust process-shared mutex, from joining until it leaves; the kernel hands a lock
+// whose holder died to the next locker with EOWNERDEAD. A look is a trylock per other
+// side: no system call, no descriptor per peer, and no pid to be recycled (the kernel
+// tracks the holding thread itself). pid and start time are recorded to name the dead.
+// peer_watch is a side process's own watcher: the waits across processes call look()
+// on their failed attempts (transport.hpp's watched<W>), so the hot path never looks.
+#pragma once
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ringlab::ipc {
+
+class side_registry {
+ public:
+  static constexpr std::size_t name_bytes = 24;
+  // Bytes for a registry of `sides` entries (placement in the segment).
+  static std::size_t bytes(unsigned sides);
+  // The conductor builds it in `memory` before forking; destroyed by the conductor too.
+  static side_registry* build(void* memory, unsigned sides);
+  void destroy() noexcept;
+
+  // In a side's process (the thread that runs it): hold entry `index`'s life lock, as
+  // `who` ("producer 0"). A lock left by a dead holder is taken over (a replacement).
+  void join(unsigned index, const std::string& who);
+  // Its work done: the others will not take its absence for a death.
+  void leave(unsigned index) noexcept;
+  // "" while every other joined side lives (or left); otherwise who died and how it showed.
+  std::string dead_other_than(unsigned index) noexcept;
+  unsigned sides() const noexcept { return sides_; }
+
+ private:
+  enum state : std::uint32_t { empty, alive, left, dead };
+  struct entry {
+    pthread_mutex_t life;  // robust, process-shared; held by the side while it is alive
+    std::atomic<std::uint32_t> state;
+    std::int64_t pid;
+    std::uint64_t start_time;  // /proc/<pid>/stat: with the pid, names this very process
+    char who[name_bytes];
+  };
+  static constexpr std::size_t entries_offset = 64;
+  entry* entries() noexcept { return reinterpret_cast<entry*>(reinterpret_cast<std::byte*>(this) + entries_offset); }
+  std::string obituary(const entry& e, const char* how) const;
+  unsigned sides_ = 0;
+};
+
+// This process's watcher. Unarmed (the conductor, threads) look() is one load and a branch.
+class peer_watch {
+ public:
+  static constexpr long look_every_ns = 250'000;  // spinning: a death is seen within ~0.25 ms
+  static void arm(side_registry& registry, unsigned me) noexcept;
+  static void disarm() noexcept;
+  static bool armed() noexcept { return registry_ != nullptr; }
+  // For every failed attempt of a wait: every 8th reads the clock; a look at most every
+  // look_every_ns. True once a side was found dead (obituary() says who and how).
+  static bool look() {
+    if (!registry_ || --countdown_ != 0) return false;
+    countdown_ = clock_every;
+    return look_if_due();
+  }
+  // After a bounded sleep: a look if look_every_ns have passed since the last.
+  static bool look_if_due();
+  static const std::string& obituary() noexcept { return obituary_; }
+
+ private:
+  static constexpr unsigned clock_every = 8;
+  static inline side_registry* registry_ = nullptr;  // set before the side's threads start
+  static inline unsigned me_ = 0;
+  static inline thread_local unsigned countdown_ = clock_every;
+  static inline thread_local std::uint64_t last_look_ns_ = 0;
+  static inline thread_local std::string obituary_;
+};
+
+// A side's membership for the length of a scope: joined and armed, then left and disarmed
+// however the scope ends (an exception included). No registry: nothing.
+class side_membership {
+ public:
+  side_membership(side_registry* registry, unsigned index, const std::string& who);
+  ~side_membership();
+  side_membership(const side_membership&) = delete;
+  side_membership& operator=(const side_membership&) = delete;
+
+ private:
+  side_registry* registry_;
+  unsigned index_;
+};
+
+}  // namespace ringlab::ipc
