@@ -59,16 +59,25 @@ def detection_table(csv_path):
         if column not in frame.columns:
             raise stats.DataError(f"{csv_path}: no column '{column}' (not a crash-suite CSV?)")
     frame = frame[frame["fault"] != "none"]
-    lines = ["| transport | killed | conductor noticed (pidfd) | survivor noticed | how the survivor knew | outcomes |",
-             "|---|---|---:|---:|---|---|"]
-    for (queue, fault), group in sorted(frame.groupby(["queue", "fault"]), key=lambda kv: kv[0]):
+    # Several wait strategies in one CSV: each its own row (a parked survivor looks less often).
+    by_wait = "wait" in frame.columns and frame["wait"].nunique() > 1
+    keys = ["queue", "wait", "fault"] if by_wait else ["queue", "fault"]
+    lines = ["| transport | killed | conductor noticed (pidfd) | survivor noticed | slowest survivor | how the survivor knew | outcomes |",
+             "|---|---|---:|---:|---:|---|---|"]
+    for key, group in sorted(frame.groupby(keys), key=lambda kv: kv[0]):
+        queue, fault = key[0], key[-1]
         told = group[group["survivor_detect_ns"].notna()]
         how = "never (stopped after the grace second)"
         if len(told):
             how = str(told["detected_by"].iloc[0]).split("; ", 1)[-1].split(": ", 1)[-1].split(":")[0]
+        untold = len(group) - len(told)
+        if len(told) and untold:
+            how += f" ({untold} of {len(group)} never)"
         outcomes = ", ".join(f"{n} {o}" for o, n in group["outcome"].fillna("not reached").value_counts().items())
-        lines.append(f"| `{queue}` | {fault.removeprefix('kill-')} "
+        name = f"`{queue}` ({key[1]})" if by_wait else f"`{queue}`"
+        slowest = style.prose_value('survivor_detect_ns', told['survivor_detect_ns'].max()) if len(told) else 'never'
+        lines.append(f"| {name} | {fault.removeprefix('kill-')} "
                      f"| {style.prose_value('detect_ns', _median(group, 'detect_ns'))} "
                      f"| {style.prose_value('survivor_detect_ns', _median(told, 'survivor_detect_ns')) if len(told) else 'never'} "
-                     f"| {how} | {outcomes} |")
+                     f"| {slowest} | {how} | {outcomes} |")
     return "\n".join(lines)

@@ -375,9 +375,24 @@ class Tables(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             lines = tables.detection_table(self.write(tmp, rows)).splitlines()
         self.assertEqual(len(lines), 4, "a row per transport and fault; runs without a fault are not shown")
-        self.assertIn("| `pipe` | producer | 2 µs | 2 µs | EOF | 3 failed-clean |", lines[2])
-        self.assertIn("| never | never (stopped after the grace second) |", lines[3])
+        self.assertIn("| `pipe` | producer | 2 µs | 2 µs | 2 µs | EOF | 3 failed-clean |", lines[2])
+        self.assertIn("| never | never | never (stopped after the grace second) |", lines[3])
         self.assertIn("1 recovered, 1 hung", lines[3])
+
+    def test_detection_splits_waits_counts_silent_survivors_and_shows_the_slowest(self):
+        rows = [dict(valid=1, queue="shm_spsc", wait=w, fault="kill-producer", detect_ns=1000, survivor_detect_ns=t,
+                     detected_by=None if t is None else "pidfd; consumer 0: the side registry: producer 0 died",
+                     outcome="recovered") for w, t in (("spin", 500), ("spin", 900), ("park", 3000), ("park", None))]
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = tables.detection_table(self.write(tmp, rows)).splitlines()
+        self.assertEqual(len(lines), 4, "a row per wait")
+        self.assertIn("| `shm_spsc` (park) | producer | 1 µs | 3 µs | 3 µs | the side registry (1 of 2 never) |", lines[2])
+        self.assertIn("| `shm_spsc` (spin) | producer | 1 µs | 700 ns | 900 ns | the side registry |", lines[3])
+        # Negative control: one wait only, no split (and no silent survivor to count).
+        with tempfile.TemporaryDirectory() as tmp:
+            one = tables.detection_table(self.write(tmp, rows[:2])).splitlines()
+        self.assertIn("| `shm_spsc` | producer |", one[2])
+        self.assertNotIn("never)", one[2])
 
 
 class ClaimsOnEfficiency(unittest.TestCase):
