@@ -103,16 +103,25 @@ struct watched_ring : Ring {
   static constexpr bool notices_dead_peers = true;  // through the registry
 };
 
-// A wait across processes: every failed attempt may look at the other sides (peer_watch:
-// a clock every 8th, a look every 0.25 ms); a death ends the wait as a close would, and
-// then throws peer_lost (not from inside W's loop, which may be between its bookkeeping
-// steps). A park across processes sleeps at most 1 ms at a time, so a sleeper looks too.
+// A wait across processes: every 8th failed attempt (a counter in a register) reads the
+// clock, and at most every 0.25 ms it looks at the other sides (peer_watch); a death
+// ends the wait as a close would, and then throws peer_lost (not from inside W's loop,
+// which may be between its bookkeeping steps). A wait shorter than 8 attempts never
+// looks: its peer evidently lives. A park across processes sleeps at most 1 ms at a
+// time, so a sleeper looks too.
 template <class W>
 struct watched : W {
   template <class Op, class Stop>
   static bool until(typename W::channel& ch, Op&& op, Stop&& stopped) {
+    unsigned countdown = 8;
     bool found_dead = false;
-    auto stop = [&] { return (found_dead = found_dead || peer_watch::look()) || stopped(); };  // once dead, stays
+    auto stop = [&] {
+      if (--countdown == 0) {
+        countdown = 8;
+        found_dead = found_dead || peer_watch::look_if_due();  // once dead, stays
+      }
+      return found_dead || stopped();
+    };
     if (W::until(ch, op, stop)) return true;
     if (found_dead) throw peer_lost(peer_watch::obituary());
     return false;

@@ -4,7 +4,7 @@
 // whose holder died to the next locker with EOWNERDEAD. A look is a trylock per other
 // side: no system call, no descriptor per peer, and no pid to be recycled (the kernel
 // tracks the holding thread itself). pid and start time are recorded to name the dead.
-// peer_watch is a side process's own watcher: the waits across processes call look()
+// peer_watch is a side process's own watcher: the waits across processes call look_if_due()
 // on their failed attempts (transport.hpp's watched<W>), so the hot path never looks.
 #pragma once
 #include <pthread.h>
@@ -49,29 +49,23 @@ class side_registry {
   unsigned sides_ = 0;
 };
 
-// This process's watcher. Unarmed (the conductor, threads) look() is one load and a branch.
+// This process's watcher. Unarmed (the conductor, unwatched transports) a look is one
+// load and a branch.
 class peer_watch {
  public:
   static constexpr long look_every_ns = 250'000;  // spinning: a death is seen within ~0.25 ms
   static void arm(side_registry& registry, unsigned me) noexcept;
   static void disarm() noexcept;
   static bool armed() noexcept { return registry_ != nullptr; }
-  // For every failed attempt of a wait: every 8th reads the clock; a look at most every
-  // look_every_ns. True once a side was found dead (obituary() says who and how).
-  static bool look() {
-    if (!registry_ || --countdown_ != 0) return false;
-    countdown_ = clock_every;
-    return look_if_due();
-  }
-  // After a bounded sleep: a look if look_every_ns have passed since the last.
+  // For a wait's failed attempts (every 8th: transport.hpp's watched<W>) and after a
+  // bounded sleep: a look if look_every_ns have passed since the last. True once a side
+  // was found dead (obituary() says who and how).
   static bool look_if_due();
   static const std::string& obituary() noexcept { return obituary_; }
 
  private:
-  static constexpr unsigned clock_every = 8;
   static inline side_registry* registry_ = nullptr;  // set before the side's threads start
   static inline unsigned me_ = 0;
-  static inline thread_local unsigned countdown_ = clock_every;
   static inline thread_local std::uint64_t last_look_ns_ = 0;
   static inline thread_local std::string obituary_;
 };
