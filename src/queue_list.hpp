@@ -57,6 +57,8 @@
   X("pipe", ::ringlab::variants::os_pipe, "an anonymous pipe, whole items per read/write (<= PIPE_BUF), bound = pipe buffer") \
   X("shm_semaphore", ::ringlab::variants::shm_semaphore,                                                               \
     "the seeds' bounded buffer in shared memory: ring + process-shared POSIX semaphores empty/full/mutex")             \
+  X("shm_semaphore.robust", ::ringlab::variants::shm_semaphore_robust,                                                 \
+    "shm_semaphore made to survive a death: robust mutex, counts in the ring, semaphores as bounded wake-ups")        \
   X("shm_condition", ::ringlab::variants::shm_condition,                                                               \
     "the seeds' Condition in shared memory: ring + robust process-shared mutex (EOWNERDEAD recovered) + 2 condvars")   \
   X("shm_event", ::ringlab::variants::shm_event,                                                                       \

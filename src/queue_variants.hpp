@@ -16,6 +16,7 @@
 #include "transports/shm/shm_condition.hpp"
 #include "transports/shm/shm_event.hpp"
 #include "transports/shm/shm_semaphore.hpp"
+#include "transports/shm/shm_semaphore_robust.hpp"
 #include "transports/kernel/posix_mq.hpp"
 #include "transports/kernel/unix_socket.hpp"
 #include "transports/net/tcp_stream.hpp"
@@ -54,6 +55,7 @@ template <class T> using shm_spsc_unwatched = ipc::between_processes<ringlab::sp
 template <class T> using shm_mpmc_unwatched = ipc::between_processes<ringlab::mpmc_ring<T>>;
 template <class T> using os_pipe = ipc::between_processes<ipc::pipe_transport<T>>;
 template <class T> using shm_semaphore = ipc::between_processes<ipc::shm_semaphore<T>>;
+template <class T> using shm_semaphore_robust = ipc::between_processes<ipc::shm_semaphore_robust<T>>;
 template <class T> using shm_condition = ipc::between_processes<ipc::shm_condition<T>>;
 template <class T> using shm_event = ipc::between_processes<ipc::shm_event<T>>;
 template <class T> using os_pipe_semaphore = ipc::between_processes<ipc::semaphore_pipe_transport<T>>;

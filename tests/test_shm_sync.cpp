@@ -29,6 +29,7 @@
 #include "transports/shm/shm_condition.hpp"
 #include "transports/shm/shm_event.hpp"
 #include "transports/shm/shm_semaphore.hpp"
+#include "transports/shm/shm_semaphore_robust.hpp"
 
 namespace ringlab::ipc {
 namespace {
@@ -138,6 +139,13 @@ TEST(ShmSync, SemaphoreDeliversEveryItemOnceInOrderBetweenProcesses) {
     EXPECT_EQ(deliver(t.q, many), "") << "capacity " << capacity;
   }
 }
+TEST(ShmSync, RobustSemaphoreDeliversEveryItemOnceInOrderBetweenProcesses) {
+  for (std::size_t capacity : {1, 3, 64}) {
+    in_shared_memory<shm_semaphore_robust<std::uint64_t>> t(capacity);
+    EXPECT_EQ(deliver(t.q, many), "") << "capacity " << capacity;
+    EXPECT_EQ(t.q.recovered_owner_deaths(), 0u);
+  }
+}
 TEST(ShmSync, ConditionDeliversEveryItemOnceInOrderBetweenProcesses) {
   for (std::size_t capacity : {1, 3, 64}) {
     in_shared_memory<shm_condition<std::uint64_t>> t(capacity);
@@ -218,6 +226,7 @@ void between_threads(std::size_t capacity) {
 TEST(ShmSync, EachWorksBetweenThreadsFromACapacityAlone) {
   between_threads<shm_semaphore<std::uint64_t>>(4);
   between_threads<shm_condition<std::uint64_t>>(4);
+  between_threads<shm_semaphore_robust<std::uint64_t>>(4);
   between_threads<shm_event<std::uint64_t>>(1);
 }
 
@@ -238,6 +247,8 @@ TEST(ShmSync, CapacitiesAreExactAndBadOnesAreRejectedWithAReason) {
     exact_capacity_then_empty(q, 5);
     shm_condition<std::uint64_t> c(5);
     exact_capacity_then_empty(c, 5);
+    shm_semaphore_robust<std::uint64_t> r(5);
+    exact_capacity_then_empty(r, 5);
     shm_event<std::uint64_t> e(1);
     exact_capacity_then_empty(e, 1);
   }
@@ -293,12 +304,15 @@ TEST(ShmSync, CloseWakesProcessesAsleepInPopAndInPush) {
   close_wakes<shm_semaphore<std::uint64_t>>(side::pusher, 4);
   close_wakes<shm_condition<std::uint64_t>>(side::popper, 4);
   close_wakes<shm_condition<std::uint64_t>>(side::pusher, 4);
+  close_wakes<shm_semaphore_robust<std::uint64_t>>(side::popper, 4);
+  close_wakes<shm_semaphore_robust<std::uint64_t>>(side::pusher, 4);
   close_wakes<shm_event<std::uint64_t>>(side::popper, 1);
   close_wakes<shm_event<std::uint64_t>>(side::pusher, 1);
 }
 TEST(ShmSync, PopDrainsWhatIsLeftAfterClose) {
   in_shared_memory<shm_semaphore<std::uint64_t>> s(4);
   in_shared_memory<shm_condition<std::uint64_t>> c(4);
+  in_shared_memory<shm_semaphore_robust<std::uint64_t>> r(4);
   auto check = [](auto& q) {
     ASSERT_TRUE(q.push(1));
     ASSERT_TRUE(q.push(2));
@@ -314,11 +328,13 @@ TEST(ShmSync, PopDrainsWhatIsLeftAfterClose) {
   };
   check(s.q);
   check(c.q);
+  check(r.q);
 }
 
 // (b) A side killed while it holds shm_condition's mutex: the next locker recovers it
 // (EOWNERDEAD), counts the death, and the ring is as it was.
-std::string kill_while_holding(shm_condition<std::uint64_t>& q) {
+template <class Q>
+std::string kill_while_holding(Q& q) {
   int ready[2];
   if (::pipe(ready) != 0) return "pipe failed";
   const pid_t holder = spawn([&] {
@@ -359,6 +375,25 @@ TEST(ShmSync, ConditionRecoversFromASideKilledHoldingTheMutex) {
   EXPECT_FALSE(t.q.try_pop(item));
   EXPECT_TRUE(t.q.try_push(14));
   EXPECT_EQ(t.q.recovered_owner_deaths(), 2u);
+}
+
+// The same for shm_semaphore.robust, whose seeds' version (a binary semaphore as the
+// mutex) would hang here for good (the control: WithoutARobustMutexTheDeadHoldersLock...).
+TEST(ShmSync, RobustSemaphoreRecoversFromASideKilledHoldingTheMutex) {
+  in_shared_memory<shm_semaphore_robust<std::uint64_t>> t(4);
+  ASSERT_TRUE(t.q.try_push(11));
+  ASSERT_TRUE(t.q.try_push(12));
+  ASSERT_EQ(kill_while_holding(t.q), "");
+  const pid_t survivor = spawn([&] {
+    std::uint64_t item = 0;
+    if (!t.q.try_pop(item) || item != 11) return 4;
+    if (!t.q.push(13)) return 5;
+    if (!t.q.pop(item) || item != 12) return 6;
+    if (!t.q.pop(item) || item != 13) return 7;
+    return t.q.try_pop(item) ? 8 : 0;
+  });
+  ASSERT_EQ(wait_all({survivor}, 2s), "") << "the survivor did not get the lock back";
+  EXPECT_EQ(t.q.recovered_owner_deaths(), 1u);
 }
 
 // A side killed while asleep in the condition (a consumer in pop): the others go on.
