@@ -78,18 +78,14 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
   const std::size_t ws_bytes = round_up_lines(sizeof(wait_state<SW>));
   const std::size_t q_bytes = round_up_lines(Transport::block_bytes(cfg.capacity));
   const std::size_t at_ws = round_up_lines(sizeof(control_block)), at_registry = at_ws + 2 * ws_bytes;
-  const std::size_t at_q = at_registry + (watches_peers<Transport> ? round_up_lines(side_registry::bytes(2)) : 0);
+  const std::size_t at_q = at_registry + round_up_lines(run_registry::bytes(watches_peers<Transport>, 2));
   remove_stale_segments();
   segment seg = segment::create(at_q + 2 * q_bytes);
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
   auto* there_ws = ::new (base + at_ws) wait_state<SW>{};
   auto* back_ws = ::new (base + at_ws + ws_bytes) wait_state<SW>{};
-  side_registry* registry = watches_peers<Transport> ? side_registry::build(base + at_registry, 2) : nullptr;
-  struct registry_end {
-    side_registry* r;
-    ~registry_end() { if (r) r->destroy(); }
-  } end_registry{registry};
+  const run_registry registry(watches_peers<Transport>, base + at_registry, 2);
   std::optional<Transport> there_q, back_q;
   Transport& there = build_transport(there_q, cfg.capacity, base + at_q, stream_options_of(cfg));
   if (round_trip) build_transport(back_q, cfg.capacity, base + at_q + q_bytes, stream_options_of(cfg));
@@ -112,7 +108,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     if (back_q) enter(*back_q, role::consumer, 0);
     auto&& to = producer_endpoint(there);
     std::vector<std::uint64_t> record;
-    std::optional<side_membership> member(std::in_place, registry, 0u, "producer 0");  // a death it sees: its error
+    std::optional<side_membership> member(std::in_place, registry.get(), 0u, "producer 0");  // a death it sees: its error
     if (cfg.native) {
       native_side me;
       if constexpr (round_trip) {
@@ -145,7 +141,7 @@ harness::run_result run_pair_typed(const harness::run_config& cfg, const harness
     enter(there, role::consumer, 0);
     if (back_q) enter(*back_q, role::producer, 0);
     auto&& from = consumer_endpoint(there);
-    std::optional<side_membership> member(std::in_place, registry, 1u, "consumer 0");
+    std::optional<side_membership> member(std::in_place, registry.get(), 1u, "consumer 0");
     auto done = [&] {  // the transports' end of this side (a network stream's end frame, its threads)
       member.reset();
       leave(there, role::consumer);

@@ -152,18 +152,14 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const unsigned side_count = cfg.producers + cfg.consumers;
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
   const std::size_t at_registry = at_ws + round_up_lines(sizeof(wait_state<SW>));
-  const std::size_t at_ring = at_registry + (watches_peers<Transport> ? round_up_lines(side_registry::bytes(side_count)) : 0);
+  const std::size_t at_ring = at_registry + round_up_lines(run_registry::bytes(watches_peers<Transport>, side_count));
   remove_stale_segments();
   const auto shm_before = cfg.fault != "none" ? shm_names() : std::set<std::string>{};
   segment seg = segment::create(at_ring + Transport::block_bytes(cfg.capacity));
   auto* base = static_cast<std::byte*>(seg.data());
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
-  side_registry* registry = watches_peers<Transport> ? side_registry::build(base + at_registry, side_count) : nullptr;
-  struct registry_end {
-    side_registry* r;
-    ~registry_end() { if (r) r->destroy(); }
-  } end_registry{registry};
+  const run_registry registry(watches_peers<Transport>, base + at_registry, side_count);
   std::optional<Transport> transport;  // ended before the fault report looks at /dev/shm (a peer's daemon)
   Transport& q = build_transport(transport, cfg.capacity, base + at_ring, stream_options_of(cfg));
   const net_sides net(parse_net_path(cfg.net));
@@ -178,7 +174,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const Item prototype = prototype_item<Item>();
 
   side_processes children;
-  side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype, registry};
+  side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype, registry.get()};
   for (unsigned p = 0; p < cfg.producers; ++p) wiring.spawn_producer(children, p, net.producers(), cfg.consumers);
   for (unsigned c = 0; c < cfg.consumers; ++c) wiring.spawn_consumer(children, c, net.consumers());
   auto stop_all = [&] { wiring.stop_all(); };

@@ -49,6 +49,24 @@ class side_registry {
   unsigned sides_ = 0;
 };
 
+// The conductor's registry for one run: built in the run's segment when its transport
+// watches its peers (else none), destroyed with the run.
+class run_registry {
+ public:
+  static std::size_t bytes(bool watched, unsigned sides) { return watched ? side_registry::bytes(sides) : 0; }
+  run_registry(bool watched, void* memory, unsigned sides)
+      : registry_(watched ? side_registry::build(memory, sides) : nullptr) {}
+  ~run_registry() {
+    if (registry_) registry_->destroy();
+  }
+  run_registry(const run_registry&) = delete;
+  run_registry& operator=(const run_registry&) = delete;
+  side_registry* get() const noexcept { return registry_; }
+
+ private:
+  side_registry* registry_;
+};
+
 // This process's watcher. Unarmed (the conductor, unwatched transports) a look is one
 // load and a branch.
 class peer_watch {
