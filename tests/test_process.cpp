@@ -356,7 +356,7 @@ run_config fault_run(const char* queue, const char* fault) {
   c.drain_timeout_s = 3;
   return c;
 }
-bool built_here(const std::string& name) {
+[[maybe_unused]] bool built_here(const std::string& name) {  // not every binary of this file uses it
   for (const auto& t : transports())
     if (name == t.name) return true;
   return false;

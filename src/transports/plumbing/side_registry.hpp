@@ -71,7 +71,7 @@ class run_registry {
 // load and a branch.
 class peer_watch {
  public:
-  static constexpr long look_every_ns = 250'000;  // spinning: a death is seen within ~0.25 ms
+  static constexpr long look_every_ns = 250'000;  // the most often a waiting side looks
   static void arm(side_registry& registry, unsigned me) noexcept;
   static void disarm() noexcept;
   static bool armed() noexcept { return registry_ != nullptr; }
