@@ -5,6 +5,9 @@ per item, p99 latency at the open-loop rate, and both figures as ratios to one q
 (medians of valid, undisturbed rows; one payload size, and the rows matching `where`).
 detection_table: the crash suite, per transport and fault: how fast the conductor and
 the survivor noticed (medians), how the survivor knew, and the outcomes of every run.
+campaign_table: a kill campaign, per transport and fault: kills, how many the survivor
+learnt of by itself and how fast (median, p99), recovered, items lost and doubled, hung,
+and in how many runs the transport's declared guarantee held.
 """
 import math
 
@@ -80,4 +83,40 @@ def detection_table(csv_path):
                      f"| {style.prose_value('detect_ns', _median(group, 'detect_ns'))} "
                      f"| {style.prose_value('survivor_detect_ns', _median(told, 'survivor_detect_ns')) if len(told) else 'never'} "
                      f"| {slowest} | {how} | {outcomes} |")
+    return "\n".join(lines)
+
+
+def _held(row):
+    """Whether a campaign row kept the guarantee its transport declares (None: not known)."""
+    if pd.isna(row["items_lost"]) or pd.isna(row["items_doubled"]):
+        return None
+    if row["crash_guarantee"] == "exactly-once":
+        return row["items_lost"] == 0 and row["items_doubled"] == 0
+    if row["crash_guarantee"] == "at-most-once":
+        return row["items_doubled"] == 0 and row["items_lost"] <= 1
+    return None
+
+
+def campaign_table(csv_path):
+    try:
+        frame = pd.read_csv(csv_path, keep_default_na=False, na_values=[""], low_memory=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise stats.DataError(f"{csv_path}: cannot read: {e}") from None
+    for column in ("fault", "survivor_detect_ns", "outcome", "items_lost", "items_doubled", "crash_guarantee", "valid"):
+        if column not in frame.columns:
+            raise stats.DataError(f"{csv_path}: no column '{column}' (not a kill campaign's CSV?)")
+    frame = frame[frame["fault"].isin(["kill-producer", "kill-consumer"])]
+    lines = ["| transport | killed | kills | survivor knew | survivor p50 / p99 | recovered | items lost | items doubled "
+             "| hung | declared | held in | valid |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for (queue, fault), group in sorted(frame.groupby(["queue", "fault"]), key=lambda kv: kv[0]):
+        told = group["survivor_detect_ns"].dropna()
+        held = [h for h in (_held(r) for _, r in group.iterrows()) if h is not None]
+        timing = (f"{style.prose_value('survivor_detect_ns', float(told.median()))} / "
+                  f"{style.prose_value('survivor_detect_ns', float(told.quantile(0.99)))}") if len(told) else "never"
+        lines.append(f"| `{queue}` | {fault.removeprefix('kill-')} | {len(group)} | {len(told)} | {timing} "
+                     f"| {int((group['outcome'] == 'recovered').sum())} | {int(group['items_lost'].fillna(0).sum())} "
+                     f"| {int(group['items_doubled'].fillna(0).sum())} | {int((group['outcome'] == 'hung').sum())} "
+                     f"| {group['crash_guarantee'].dropna().iloc[0] if group['crash_guarantee'].notna().any() else '-'} "
+                     f"| {sum(held)} of {len(held)} | {int(group['valid'].sum())} |")
     return "\n".join(lines)

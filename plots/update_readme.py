@@ -55,8 +55,9 @@ from ringlab_stats import DataError  # noqa: E402
 
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
-         "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "instruments": "NAME HOST"}
-TABLES = ("claims", "efficiency", "ranking", "detection", "instruments")         # blocks of whole lines; the others sit inside a sentence
+         "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "campaign": "EXP HOST",
+         "instruments": "NAME HOST"}
+TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -224,6 +225,8 @@ def render(block, sources):
         return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1], filters(rest[2:])) + "\n"
     if block.kind == "detection":
         return "\n" + tables.detection_table(sources.csv(exp, host)) + "\n"
+    if block.kind == "campaign":
+        return "\n" + tables.campaign_table(sources.csv(exp, host)) + "\n"
     if block.kind == "instruments":
         return "\n" + instruments.instrument_table(sources.results_dir / host / f"authors-{exp}.csv") + "\n"
     if block.kind == "claim":

@@ -4,6 +4,7 @@
 // Only registration files include this: it pulls in every scope.
 #pragma once
 #include <concepts>
+#include <fmt/core.h>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -73,6 +74,11 @@ bool register_queue(const char* name, const char* description, check_function ch
         // could overtake items.
         Q::properties.block_only ? "block" : "", Q::properties.fifo ? "" : "join", ""};
     entry.check = check;
+    if constexpr (ipc::is_process_transport<Q>) {
+      constexpr ipc::crash_guarantee g = ipc::crash_guarantee_of<typename Q::transport>();
+      if (g.producer_dies != ipc::delivery::undeclared)
+        entry.after_crash = fmt::format("{}/{}", ipc::to_string(g.producer_dies), ipc::to_string(g.consumer_dies));
+    }
     if constexpr (!ipc::is_process_transport<Q>)
       if (Q::properties.bounded)
         entry.most_held = [](std::size_t capacity, unsigned producers) {

@@ -57,6 +57,9 @@ struct queue_entry {
   // Bounded thread queues: the most items inside at once when asked for `capacity`
   // (ringlab::most_held; `ringlab list`'s holds column); empty for transports.
   std::function<std::size_t(std::size_t capacity, unsigned producers)> most_held = {};
+  // What a kill leaves, as the transport declares it and crash runs check: "exactly-once/
+  // at-most-once" (a producer dies / a consumer dies); empty: not declared.
+  std::string after_crash;
 };
 
 class registry {

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <thread>
 
+#include "harness/crash_ledger.hpp"
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
 #include "scopes/run_point.hpp"
@@ -688,6 +689,42 @@ TEST(Crash, WhatArrivedAfterAKillMustBeAPrefixOfEachProducer) {
   for (std::uint64_t s : {0, 1, 1, 2}) delivery_tally::add(twice.by_producer[0], s, true);
   EXPECT_FALSE(validate_what_arrived({twice}, true).valid) << "order is still checked";
 }
+
+// The campaign's count: lost = published and never out; doubled = out more often than in,
+// where a dead producer's last push may be uncounted (its ledger store came after it).
+TEST(Crash, TheCountAfterAKillFindsLostAndDoubledItems) {
+  auto count = [](std::vector<std::uint64_t> published, std::vector<std::uint64_t> arrived, int dead_producer) {
+    const auto n = count_after_crash(published, arrived, dead_producer);
+    return std::pair{n.lost, n.doubled};
+  };
+  EXPECT_EQ(count({10, 5}, {10, 5}, -1), std::pair(0ull, 0ull));
+  EXPECT_EQ(count({10}, {11}, 0), std::pair(0ull, 0ull)) << "the dead producer's uncounted last push";
+  EXPECT_EQ(count({10, 5}, {9, 5}, -1), std::pair(1ull, 0ull)) << "the control: one never came out";
+  EXPECT_EQ(count({10}, {11}, -1), std::pair(0ull, 1ull)) << "the control: a living producer's count is exact";
+  EXPECT_EQ(count({10, 5}, {10, 7}, 0), std::pair(0ull, 2ull)) << "the control: producer 1 lives";
+}
+
+// A kill with a ledger: the row counts lost and doubled items and names the guarantee it
+// held them to (its own counts, from the dead consumer's ledger, are the ground truth).
+#if !defined(__SANITIZE_THREAD__)
+TEST(Crash, AKilledConsumersLedgerLetsTheRowCountLostAndDoubledItems) {
+  run_config c = fault_run("shm_spsc", "kill-consumer");
+  c.fault_at = "random";
+  c.fault_after_s = 0.05;
+  c.wait = "spin";
+  const run_result r = named("shm_spsc").run(c, context());
+  EXPECT_TRUE(r.valid) << r.validation_error;
+  EXPECT_EQ(r.crash_guarantee, "at-most-once");
+  EXPECT_LE(r.items_lost, 1.0) << "only the item in the dead consumer's hands";
+  EXPECT_EQ(r.items_doubled, 0.0);
+  EXPECT_GE(r.killed_after_s, 0.005);
+  EXPECT_LE(r.killed_after_s, 0.06);
+  c.queue = "shm_spsc.unwatched";  // the control: no ledger, nothing counted
+  const run_result u = named("shm_spsc.unwatched").run(c, context());
+  EXPECT_TRUE(std::isnan(u.items_lost)) << u.items_lost;
+  EXPECT_EQ(u.crash_guarantee, "");
+}
+#endif
 
 TEST(Segments, NotOursIsRefusedAndKept) {
   const std::string name = "/ringlab-test-" + std::to_string(::getpid()) + "-foreign";

@@ -121,6 +121,58 @@ TEST(MpmcRing, RefusesACapacityItsIndexCannotCount) {
   EXPECT_THROW(narrow q(8193), std::invalid_argument);
 }
 
+}  // namespace
+}  // namespace ringlab::testing
+
+// A side that dies between claiming a position and finishing with it, made by hand.
+struct ringlab::mpmc_ring_test_access {
+  template <class Ring>
+  static void claim_push_and_die(Ring& r) {  // the position is taken; the cell never published
+    auto& c = *r.ctl_;
+    c.tail.store(r.next(c.tail.load()));
+  }
+  template <class Ring>
+  static void claim_pop_and_die(Ring& r) {  // the position is taken; the cell never handed on
+    auto& c = *r.ctl_;
+    c.head.store(r.next(c.head.load()));
+  }
+};
+
+namespace ringlab::testing {
+namespace {
+
+// The blocked slots of the crash suite, each with its control: without adopt_*, the
+// cell a dead side left blocks the ring; with it, the published items come out in order.
+TEST(MpmcRing, AReplacementRepairsTheCellADeadSideLeftMidOperation) {
+  using access = mpmc_ring_test_access;
+  item out = 0;
+  mpmc_ring<item> q(4);
+  ASSERT_TRUE(q.try_push(1));
+  access::claim_push_and_die(q);
+  ASSERT_TRUE(q.try_push(3));
+  ASSERT_TRUE(q.try_pop(out));
+  EXPECT_EQ(out, 1u);
+  EXPECT_FALSE(q.try_pop(out)) << "the control: the half-written cell blocks the item behind it";
+  EXPECT_EQ(q.adopt_producer(), 1u) << "one half-written item dropped";
+  ASSERT_TRUE(q.try_pop(out));
+  EXPECT_EQ(out, 3u);
+  EXPECT_FALSE(q.try_pop(out));
+
+  mpmc_ring<item> r(2);
+  ASSERT_TRUE(r.try_push(1));
+  ASSERT_TRUE(r.try_push(2));
+  access::claim_pop_and_die(r);  // item 1 went with the dead consumer
+  ASSERT_TRUE(r.try_pop(out));
+  EXPECT_EQ(out, 2u);
+  EXPECT_FALSE(r.try_push(3)) << "the control: the cell the dead consumer held is full for ever";
+  EXPECT_EQ(r.adopt_consumer(), 0u);
+  for (item v : {3u, 4u}) ASSERT_TRUE(r.try_push(v)) << v;
+  for (item v : {3u, 4u}) {
+    ASSERT_TRUE(r.try_pop(out));
+    EXPECT_EQ(out, v);
+  }
+}
+
 TEST(SpscRing, TheDefaultCarriesZeroAndAllOnes) {
   spsc_ring<item> q(3);
   for (item v : {item{0}, ~item{0}, item{0}}) ASSERT_TRUE(q.try_push(v));

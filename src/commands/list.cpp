@@ -69,15 +69,15 @@ runner add_list(CLI::App& app) {
         return "-";  // it does not take that capacity
       }
     };
-    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {}\n", "queue", width, "scope", "fifo", "bounded", "lockfree",
-               "sides", "blocks", "holds", "description");
+    fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {:<26} {}\n", "queue", width, "scope", "fifo", "bounded",
+               "lockfree", "sides", "blocks", "holds", "after a crash", "description");
     for (const auto* e : shown) {
       const auto& p = e->properties;
       const char* fifo = !p.fifo ? "no" : p.linearizable ? "yes" : "per-p";
       const char* sides = p.spsc_only ? "1x1" : p.single_consumer ? "Px1" : "PxC";
-      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {}{}\n", e->name, width, e->scope, fifo,
+      fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {:<26} {}{}\n", e->name, width, e->scope, fifo,
                  p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), sides,
-                 yes_no(p.blocks_natively), holds(*e), e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
+                 yes_no(p.blocks_natively), holds(*e), e->after_crash.empty() ? "-" : e->after_crash, e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
     }
     if (names->empty()) {
       fmt::print("\n{:<22} {}\n", "wait strategy", "description");
@@ -89,6 +89,9 @@ runner add_list(CLI::App& app) {
       fmt::print("bounded: exact = capacity() pushes fill it; approx = at least that many, at most `holds`: the most\n"
                  "items inside at once when asked for {} (--capacity N), one producer, held to it by the bound test\n"
                  "('-': a transport's kernel or network buffers, counted in bytes, or a capacity it does not take)\n", asked);
+      fmt::print("after a crash: what a transport declares, and every crash run checks, when its producer / its\n"
+                 "consumer is killed: exactly-once = every item whose push completed arrives once; at-most-once =\n"
+                 "none arrives twice, and the one item the dead side held is lost with it ('-': not declared)\n");
       fmt::print("fifo: yes = one total order, per-p = each producer's items stay in order; [refuses ...]: values a\n"
                  "push refuses with an error (never a silent loss); every other queue carries every value\n");
     }

@@ -45,7 +45,7 @@ struct run_options {
               service_ns = "0", work_ns = "0", producer_work_ns = "0", net = "loopback", batch = "1", port = "0", connect;
   bool tcp_nodelay = false;
   bool no_latency = false;
-  bool raise_limits = false;
+  bool raise_limits = false, kill_at_random = false;
   bool native = false;
   std::string loop = "ringlab";
   harness::guard_options guards;
@@ -92,6 +92,7 @@ harness::run_config to_run_config(const run_options& o) {
     if (o.kill != "producer" && o.kill != "consumer") throw usage_error(fmt::format("--kill {}: must be producer or consumer", o.kill));
     c.fault = "kill-" + o.kill;
     c.fault_after_s = parse_number("--kill-after", o.kill_after, 1e-6, "must be a number of seconds > 0");
+    c.fault_at = o.kill_at_random ? "random" : "fixed";
   }
   c.raise_limits = o.raise_limits;
   c.service_ns = parse_count("--service-ns", o.service_ns, 0);
@@ -192,6 +193,8 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--connect", o->connect, "Scope host: run the producers on the `ringlab serve` at HOST:PORT; the consumers here");
   auto* kill = cmd->add_option("--kill", o->kill, "producer or consumer: kill side 0 of that kind with SIGKILL mid-run (scope process)");
   cmd->add_option("--kill-after", o->kill_after, "... this many seconds into the run (warm-up included)")->capture_default_str()->needs(kill);
+  cmd->add_flag("--kill-at-random", o->kill_at_random, "... at a uniform random instant between a tenth of --kill-after and "
+                "--kill-after (the row says when: killed_after_s)")->needs(kill);
   cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");

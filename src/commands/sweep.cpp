@@ -21,6 +21,8 @@ runner add_sweep(CLI::App& app) {
   cmd->add_flag("--dry-run", o->dry_run, "List the points and the estimated time; run nothing");
   cmd->add_flag("--no-plot", *no_plot, "Do not draw the figures at the end");
   cmd->add_flag("--allow-mixed", o->allow_mixed, "Resume over rows measured by another commit or build");
+  cmd->add_option("--repetitions", o->repetitions, "Instead of the experiment's repetitions (a campaign's short form)")
+      ->check(CLI::Range(1u, 1000u));
   cmd->add_option("--extra-runs", o->extra_runs, "Runs a point may add to replace disturbed ones (default: its repetitions)");
   cmd->add_option("--engine", o->engine, "local (this machine) or slurm (a job array; see README: Running on a cluster)")->capture_default_str();
   cmd->add_option("--partition", o->partition, "slurm: the partition to submit to");

@@ -128,11 +128,14 @@ void validate(const run_config& c) {
       bad(fmt::format("--kill {}: must be producer or consumer", c.fault));
     if (!sides_are_processes)
       bad(fmt::format("--kill: {} runs its sides as threads; only a process or host transport's side can be killed", c.queue));
+    if (c.fault_at != "fixed" && c.fault_at != "random")
+      bad(fmt::format("fault_at {}: must be fixed or random", c.fault_at));
     if (!(c.fault_after_s > 0)) bad(fmt::format("--kill-after {}: must be a number of seconds > 0", c.fault_after_s));
     if (!c.items && c.fault_after_s >= c.effective_warmup_s() + c.duration_s)
       bad(fmt::format("--kill-after {}: the run ends after {} s (warm-up + duration); kill it before", c.fault_after_s,
                       c.effective_warmup_s() + c.duration_s));
   }
+  if (c.fault == "none" && c.fault_at != "fixed") bad("--kill-at-random: there is no kill to place (add --kill)");
   if (c.ending == termination::sentinel && !q->properties.fifo && !c.native)
     bad(fmt::format("--termination sentinel: {} keeps no order, so a pill could overtake items (use join)", c.queue));
   if (c.service_ns > 1'000'000'000)

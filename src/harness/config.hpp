@@ -28,6 +28,7 @@ struct run_config {
   std::string scope;                    // thread | process: where the sides live; "" = the queue's own
   std::string fault = "none";           // none | kill-producer | kill-consumer: the crash suite (scope process)
   double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
+  std::string fault_at = "fixed";       // fixed: at fault_after_s; random: uniform in [fault_after_s / 10, fault_after_s]
   bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
   std::uint64_t service_ns = 0;         // the consumer's work per item (a busy wait), every scope
   std::uint64_t work_ns = 0;            // stream: the consumer's work per item, a calibrated loop (work.hpp)

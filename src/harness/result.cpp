@@ -51,6 +51,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("scope", c.scope.empty() ? "thread" : c.scope);
   add("fault", c.fault);
   add("fault_after_s", c.fault == "none" || c.fault == "external-kill" ? "" : number(c.fault_after_s, 3));
+  add("fault_at", c.fault == "none" || c.fault == "external-kill" ? "" : c.fault_at);
   add("duration_s", c.items ? "" : number(c.duration_s, 3));
   add("items_requested", c.items ? std::to_string(c.items) : "");
   add("warmup_s", number(r.warmup_s, 3));
@@ -108,6 +109,10 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("survivor_detect_ns", number(r.survivor_detect_ns, 0));
   add("detected_by", r.detected_by);
   add("outcome", r.outcome);
+  add("killed_after_s", number(r.killed_after_s, 4));
+  add("items_lost", number(r.items_lost, 0));
+  add("items_doubled", number(r.items_doubled, 0));
+  add("crash_guarantee", r.crash_guarantee);
   add("producer_pus", pus(r.producer_pus));
   add("consumer_pus", pus(r.consumer_pus));
   add("oversubscribed", r.oversubscribed ? "1" : "0");

@@ -39,6 +39,11 @@ struct run_result {
   double survivor_detect_ns = NAN;    // kill -> a surviving side learnt it from the transport itself
   std::string detected_by;            // "pidfd; consumer 0: EOF on the pipe ..."
   std::string outcome;                // recovered | failed-clean | hung (empty without a fault)
+  double killed_after_s = NAN;        // when the kill came, from the start of the run (fault_at random: drawn)
+  // Items whose push completed that no one got, and items that arrived twice, counting
+  // what the dead side had done (crash_ledger.hpp); empty where that is not known.
+  double items_lost = NAN, items_doubled = NAN;
+  std::string crash_guarantee;        // what the transport declares for this kill (exactly-once, at-most-once)
   latency_summary latency, service;
   latency_summary rtt;      // pingpong: sampled round trips
   double rtt_mean_ns = NAN; // pingpong: window / round trips

@@ -141,6 +141,7 @@ struct alignas(false_sharing_range) producer_state {
   std::uint64_t pushed = 0;
   std::uint64_t pushed_at_measure = 0, pushed_at_stop = 0;
   std::uint64_t last_push_ticks = 0;
+  std::atomic<std::uint64_t>* published_ledger = nullptr;  // crash runs: where its count outlives it (crash_ledger.hpp)
   thread_outcome outcome;
   producer_latency_log log;
   explicit producer_state(unsigned i) : id(i) {}
@@ -154,6 +155,7 @@ struct alignas(false_sharing_range) consumer_state {
   std::uint64_t last_pop_ticks = 0;  // its last item (sentinel: when its last pill came)
   thread_outcome outcome;
   delivery_tally tally;
+  std::atomic<std::uint64_t>* finished_ledger = nullptr;  // crash runs: its counts per producer, outliving it
   consumer_latency_log log;
   // A transport whose every pop is a remote call (pop_is_a_call): those calls in the
   // measured window, in ticks (the first max_timed_calls), for the row's round trip.
@@ -221,7 +223,9 @@ inline void wait_for_start(control_block& ctl, const clock_source& clock, thread
 // Hot loops keep what they touch per item in locals (the schedule, the sampling mask,
 // the current producer's tally): state behind a pointer would be written back to memory
 // before every release store inside the queue, which costs more than a fast queue.
-template <class Item, class Endpoint, class W>
+// Ledgered (crash runs of transports that watch their peers only, so that no other loop
+// pays a store per item): each side also stores its counts in the crash ledger.
+template <class Item, bool Ledgered = false, class Endpoint, class W>
 void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_state& me, const side_plan& plan,
                   const clock_source& clock, const Item& prototype) {
   wait_for_start(ctl, clock, me.outcome);
@@ -236,6 +240,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   std::uint32_t seen_phase = warmup;
   phase_looks looks(clock, open_loop);  // open loop: items are spaced out, look at every one
   std::uint64_t s = 0;
+  std::atomic<std::uint64_t>* const ledger = me.published_ledger;
   const bool peer_alive = run_unless_peer_lost<Endpoint>([&] {
     for (; s < limit; ++s) {
       if (looks.due()) {
@@ -266,6 +271,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
       }
       if (producer_work) spin_iterations(producer_work);
       if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
+      if constexpr (Ledgered) ledger->store(s + 1, std::memory_order_relaxed);
     }
     flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
   }, me.outcome, ctl);
@@ -297,7 +303,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   // it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
   // other side's index too). Other strategies look with try_pop first, so that when the
   // queue is empty the consumer can publish its join count and notice the phase.
-  template <class Item, class Endpoint, class W>
+  template <class Item, bool Ledgered = false, class Endpoint, class W>
   void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
                     const clock_source& clock) {
     constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
@@ -324,6 +330,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     // The tally of the producer whose item came last, in registers; others wait in me.tally.
     std::uint32_t current = 0;
     producer_tally tally = me.tally.by_producer[0];
+    std::atomic<std::uint64_t>* const ledger = me.finished_ledger;
     Item item{};
     auto flush = [&] {
       if (unflushed == 0) return;
@@ -382,6 +389,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
       }
       const std::uint64_t seq = tag_sequence(t);
       delivery_tally::add(tally, seq, check_order);
+      if constexpr (Ledgered) ledger[current].store(tally.count, std::memory_order_relaxed);
       if ((seq & sample_mask) == 0) [[unlikely]] {
         me.log.record(t, clock.ticks());
         sample_mask = me.log.every() - 1;

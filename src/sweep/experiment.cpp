@@ -64,6 +64,11 @@ const std::map<std::string, parameter>& parameters() {
            throw experiment_error("fault must be none, kill-producer or kill-consumer, not '" + t + "'");
          p.config.fault = t;
        }}},
+      {"fault_at", {kind::text, [](point& p, const value& v) {
+         const auto& t = std::get<std::string>(v);
+         if (t != "fixed" && t != "random") throw experiment_error("fault_at must be fixed or random, not '" + t + "'");
+         p.config.fault_at = t;
+       }}},
       {"fault_after_s", {kind::number, [](point& p, const value& v) { p.config.fault_after_s = as_number(v); }}},
       {"duration_s", {kind::number, [](point& p, const value& v) { p.config.duration_s = as_number(v); }}},
       {"items_requested", {kind::integer, [](point& p, const value& v) { p.config.items = static_cast<std::uint64_t>(as_int(v)); }}},
@@ -252,7 +257,7 @@ experiment load_experiment(const std::string& path) {
   experiment x;
   x.path = path;
   check_keys(path, root, "the experiment",
-             {"name", "description", "scenario", "repetitions", "noisy_spread", "skip_unsupported", "fixed", "axes",
+             {"name", "description", "scenario", "repetitions", "noisy_spread", "noise_guards", "skip_unsupported", "fixed", "axes",
               "group", "exclude", "plot", "claim"},
              {"name", "description"});
   x.name = std::get<std::string>(read_value(path, "name", *root.get("name"), kind::text));
@@ -269,6 +274,7 @@ experiment load_experiment(const std::string& path) {
     x.repetitions = static_cast<unsigned>(r);
   }
   if (const auto* n = root.get("noisy_spread")) x.noisy_spread = as_number(read_value(path, "noisy_spread", *n, kind::number));
+  if (const auto* n = root.get("noise_guards")) x.noise_guards = std::get<bool>(read_value(path, "noise_guards", *n, kind::boolean));
   if (const auto* n = root.get("skip_unsupported")) x.skip_unsupported = std::get<bool>(read_value(path, "skip_unsupported", *n, kind::boolean));
 
   auto table_at = [&](const char* name) -> const toml::table* {

@@ -41,6 +41,9 @@ struct experiment {
   std::string scenario = "run";  // "run": ringlab run points; "seed": the seed scenario
   unsigned repetitions = 5;
   double noisy_spread = 0.25;
+  // false: its rows measure what survives, not how fast (a kill campaign), so no run waits
+  // for a quiet machine or is repeated as disturbed.
+  bool noise_guards = true;
   bool skip_unsupported = false;  // drop points a queue refuses (fixed-size peers) instead of failing
   std::vector<std::pair<std::string, value>> fixed;  // for every group
   std::vector<point_group> groups;

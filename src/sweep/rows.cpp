@@ -20,14 +20,14 @@ namespace {
 const std::set<std::string>& parameter_columns() {
   static const std::set<std::string> columns = {
       "queue", "wait", "capacity", "producers", "consumers", "payload_bytes", "offered_rate_items_per_s", "pin",
-      "termination", "pattern", "mode", "scope", "fault", "fault_after_s", "duration_s", "items_requested", "warmup_s",
+      "termination", "pattern", "mode", "scope", "fault", "fault_at", "fault_after_s", "duration_s", "items_requested", "warmup_s",
       "latency_recorded", "service_ns", "work_ns", "producer_work_ns", "net", "tcp_nodelay", "batch_items"};
   return columns;
 }
 // Columns whose text must parse as a number when not empty; a row where one does not is damaged.
 bool numeric_column(const std::string& name) {
   static const std::set<std::string> text = {"experiment", "point", "group", "queue", "wait", "pin", "termination",
-                                             "pattern", "mode", "scope", "fault", "validation_error", "producer_pus", "consumer_pus",
+                                             "pattern", "mode", "scope", "fault", "fault_at", "crash_guarantee", "validation_error", "producer_pus", "consumer_pus",
                                              "limits_raised", "detected_by", "outcome", "net", "latency_method",
                                              "disturbance", "clock_source", "host", "commit", "build_id", "started_utc"};
   return !text.count(name);

@@ -296,7 +296,9 @@ int run_task(const experiment& e, const sweep_options& o, unsigned task) {
   const auto& clock = harness::calibrated_clock();
   const harness::provenance prov = harness::collect_provenance(clock, topo);
   const harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit(), prov.build_id()};
-  harness::noise_guard guard(o.guards, topo);
+  harness::guard_options guards = o.guards;
+  guards.enabled = guards.enabled && e.noise_guards;
+  harness::noise_guard guard(guards, topo);
   const unsigned reps = e.repetitions, extra = o.extra_runs < 0 ? 2 : static_cast<unsigned>(o.extra_runs);
   unsigned invalid = 0, rows = 0;
   // A run, and as many as `extra` replacements while it is disturbed; a replacement of

@@ -73,6 +73,8 @@ std::string raise_limits_for(const experiment& e) {
 int run_sweep(const experiment& e, const sweep_options& options) {
   if (options.engine == "slurm" && options.raise_limits)
     throw experiment_error("--raise-limits: local sweeps only (a cluster's nodes are set up by their administrators)");
+  if (options.engine == "slurm" && options.repetitions)
+    throw experiment_error("--repetitions: a Slurm sweep runs the experiment's own repetitions (--engine local)");
   if (options.engine == "slurm" && !options.connect.empty())
     throw experiment_error("--connect: a sweep split across two hosts runs from one of them (--engine local)");
   if (options.engine == "slurm") return slurm_sweep(e, options);
@@ -96,7 +98,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
         throw experiment_error(fmt::format("{}: point {}: {}", e.path, p.id, err.what()));
       }
     }
-  const unsigned reps = e.repetitions;
+  const unsigned reps = options.repetitions ? options.repetitions : e.repetitions;
   const unsigned extra_allowed = options.extra_runs < 0 ? reps : static_cast<unsigned>(options.extra_runs);
   double total_estimate = 0;
   for (const auto& p : points) total_estimate += estimated_seconds(e, p) * reps;
@@ -157,7 +159,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   if (!existing.damaged.empty()) write_rows(csv, header, existing.rows);
 
   harness::install_interrupt_handler();
-  harness::noise_guard guard(options.guards, topo);
+  harness::guard_options guards = options.guards;
+  guards.enabled = guards.enabled && e.noise_guards;
+  harness::noise_guard guard(guards, topo);
   const std::string top = fmt::format("\"experiment\": {}, \"experiment_file\": {}", harness::json_string(e.name),
                                       harness::json_string(e.path));
   auto provenance_extra = [&](std::size_t runs_now) {

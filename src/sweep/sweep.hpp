@@ -19,6 +19,7 @@ struct sweep_options {
   bool dry_run = false;      // list the points and the time they would take
   bool plot = true;          // draw the figures at the end (plots/plot.py)
   bool allow_mixed = false;  // resume over rows of another commit or build
+  unsigned repetitions = 0;  // instead of the experiment's (0: its own), e.g. a campaign's short form in CI
   int extra_runs = -1;       // extra runs a point may take for disturbed ones (-1: as many as its repetitions)
   // The engine: "local" (this machine) or "slurm" (slurm.hpp) and the latter's settings.
   std::string engine = "local";

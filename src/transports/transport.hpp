@@ -95,12 +95,34 @@ inline constexpr bool is_process_transport<between_processes<Transport>> = true;
 template <class T>
 inline constexpr bool watches_peers = requires { requires T::watches_peers; };
 
+// What a kill leaves, as a transport declares it (`static constexpr crash_guarantee
+// after_crash`) and every crash run checks (scopes/processes/fault.cpp): exactly_once:
+// every item whose push completed arrives once; at_most_once: none arrives twice, and the
+// one item the dead side held is lost with it.
+enum class delivery { undeclared, exactly_once, at_most_once };
+struct crash_guarantee {
+  delivery producer_dies = delivery::undeclared, consumer_dies = delivery::undeclared;
+};
+// Ours in shared memory: a push publishes a whole item or nothing (a dead producer's
+// half-written slot is never published, or is dropped by the replacement's repair); a pop
+// takes the item out before the consumer finishes it, so a dead consumer's item is gone.
+inline constexpr crash_guarantee published_items_once{delivery::exactly_once, delivery::at_most_once};
+template <class T>
+constexpr crash_guarantee crash_guarantee_of() {
+  if constexpr (requires { T::after_crash; }) return T::after_crash;
+  else return {};
+}
+inline const char* to_string(delivery d) {
+  return d == delivery::exactly_once ? "exactly-once" : d == delivery::at_most_once ? "at-most-once" : "";
+}
+
 // One of our rings in shared memory, watched: the same ring, its waits watched.
 template <class Ring>
 struct watched_ring : Ring {
   using Ring::Ring;
   static constexpr bool watches_peers = true;
   static constexpr bool notices_dead_peers = true;  // through the registry
+  static constexpr crash_guarantee after_crash = published_items_once;
 };
 
 // A wait across processes: every 8th failed attempt (a counter in a register) reads the

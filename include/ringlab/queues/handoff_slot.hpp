@@ -51,6 +51,14 @@ class handoff_slot {
   }
   void close() { ringlab::close(*this, events_); }
 
+  // Taking over from a side that died holding the slot, no other side inside meanwhile: a
+  // claim it left is let go, the slot empty again. Writing: the item was half-written, and
+  // is dropped; reading: the item went with the reader.
+  void release_dead_claim() noexcept {
+    const std::uint32_t s = state_.load(std::memory_order_acquire);
+    if (s == writing || s == reading) state_.store(empty, std::memory_order_release);
+  }
+
  private:
   bool fill(const T& item) {
     std::uint32_t expected = empty;

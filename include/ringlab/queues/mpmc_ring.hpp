@@ -16,11 +16,14 @@
 #include <limits>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 #include <ringlab/detail/ring_block.hpp>
 #include <ringlab/queue.hpp>
 
 namespace ringlab {
+
+struct mpmc_ring_test_access;
 
 struct mpmc_options {
   bool padded_slots = false;
@@ -112,7 +115,36 @@ class mpmc_ring {
     }
   }
 
+  // Taking over from a side that died, no other side inside meanwhile. A producer killed
+  // between claiming a position and publishing it leaves a cell that consumers wait at for
+  // ever (its item half-written); a consumer killed between claiming and handing the cell
+  // on leaves one that producers wait at on the next lap (its item went with it). Either
+  // way: keep the published items, in order, from the head of a fresh lap; drop the rest.
+  // Returns how many half-written items were dropped.
+  std::size_t adopt_producer() { return repair(); }
+  std::size_t adopt_consumer() { return repair(); }
+
  private:
+  friend struct mpmc_ring_test_access;  // tests: a side that dies between claiming and finishing
+
+  std::size_t repair() {
+    control& c = *ctl_;
+    const Index head = c.head.load(std::memory_order_acquire), tail = c.tail.load(std::memory_order_acquire);
+    std::vector<T> published;
+    std::size_t dropped = 0;
+    for (Index p = head; p != tail; p = next(p)) {
+      const cell& slot = cells_[p & c.slot_mask];
+      if (slot.sequence.load(std::memory_order_acquire) == static_cast<Index>(p + 1)) published.push_back(slot.value);
+      else ++dropped;
+    }
+    const Index start = static_cast<Index>((tail | c.slot_mask) + 1);  // a fresh lap: no cell's old sequence matches
+    for (std::size_t i = 0; i < c.capacity; ++i) cells_[i].sequence.store(static_cast<Index>(start + i), std::memory_order_relaxed);
+    c.head.store(start, std::memory_order_relaxed);
+    c.tail.store(start, std::memory_order_release);
+    for (const T& item : published) try_push(item);
+    return dropped;
+  }
+
   explicit mpmc_ring(block&& b) : block_(std::move(b)), ctl_(block_.control()), cells_(block_.slots()) {}
 
   static std::size_t checked(std::size_t capacity) {

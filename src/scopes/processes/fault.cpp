@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <random>
 
 #include <fmt/core.h>
 
@@ -14,13 +15,22 @@ fault_injector::fault_injector(const harness::run_config& cfg, const side_proces
     : sides_(sides), stop_run_(std::move(stop_run)), after_s_(cfg.fault_after_s) {
   if (cfg.fault == "kill-producer") victim_index_ = 0, victim_ = "producer 0";
   if (cfg.fault == "kill-consumer") victim_index_ = static_cast<int>(cfg.producers), victim_ = "consumer 0";
+  if (cfg.fault_at == "random")  // the instant is in the row (killed_after_s): a kill is replayed with --kill-after
+  {
+    std::mt19937_64 draw(std::random_device{}());
+    after_s_ = std::uniform_real_distribution<double>(after_s_ / 10, after_s_)(draw);
+  }
 }
 
-void fault_injector::start() {
+void fault_injector::start(std::function<bool()> started) {
   if (!armed()) return;
-  thread_ = std::thread([this] {
+  thread_ = std::thread([this, started = std::move(started)] {
     using clock = std::chrono::steady_clock;
     std::unique_lock lock(mutex_);
+    const auto give_up = clock::now() + std::chrono::seconds(10);  // a side that never starts: the conductor says so
+    while (!started() && clock::now() < give_up)
+      if (over_changed_.wait_for(lock, std::chrono::microseconds(200), [&] { return over_; })) return;
+    started_ns_ = harness::monotonic_now_ns();
     if (over_changed_.wait_until(lock, clock::now() + std::chrono::duration<double>(after_s_), [&] { return over_; }))
       return;  // the run ended first
     killed_ns_ = harness::monotonic_now_ns();  // first: the watcher must know the death is ours when it sees it
@@ -43,6 +53,11 @@ void fault_injector::finish() {
 std::uint64_t fault_injector::killed_ns() const {
   std::lock_guard lock(mutex_);
   return killed_ns_;
+}
+
+double fault_injector::killed_after_s() const {
+  std::lock_guard lock(mutex_);
+  return killed_ns_ ? static_cast<double>(killed_ns_ - started_ns_) / 1e9 : NAN;
 }
 
 void fault_report::fill(harness::run_result& r, const std::vector<harness::producer_state>& producers,
@@ -75,11 +90,35 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   r.detected_by = first_ns ? "pidfd; " + first
                            : fmt::format("pidfd; no survivor noticed by itself (stopped after {} s)", fault_injector::grace_s);
 
+  r.killed_after_s = fault.killed_after_s();
+  const bool consumer_died = cfg.fault == "kill-consumer";
   std::vector<harness::delivery_tally> tallies;
   for (const auto& c : consumers)
     if (fmt::format("consumer {}", c.id) != fault.victim()) tallies.push_back(c.tally);
-  const auto arrived = harness::validate_what_arrived(tallies, cfg.fault == "kill-consumer");
+  if (ledger) tallies.push_back(ledger->drained_tally());  // the replacement's take, as one more consumer
+  const auto arrived = harness::validate_what_arrived(tallies, consumer_died);
   if (!arrived.valid) wrong.push_back("what arrived: " + arrived.problem);
+  const delivery declared = consumer_died ? guarantee.consumer_dies : guarantee.producer_dies;
+  r.crash_guarantee = to_string(declared);
+  if (ledger && !survivors_without_results && probe.empty()) {
+    // Every count is known: survivors', the dead side's (ledger) and the replacement's.
+    std::vector<std::uint64_t> published(producers.size()), got(producers.size(), 0);
+    for (std::size_t p = 0; p < producers.size(); ++p)
+      published[p] = !consumer_died && p == 0 ? ledger->published(0)->load() : producers[p].pushed;
+    for (const auto& t : tallies)
+      for (std::size_t p = 0; p < got.size(); ++p) got[p] += t.by_producer[p].count;
+    if (consumer_died)
+      for (std::size_t p = 0; p < got.size(); ++p) got[p] += ledger->finished(0)[p].load();
+    const auto n = harness::count_after_crash(published, got, consumer_died ? -1 : 0);
+    r.items_lost = static_cast<double>(n.lost);
+    r.items_doubled = static_cast<double>(n.doubled);
+    const bool held = declared == delivery::exactly_once   ? n.lost == 0 && n.doubled == 0
+                      : declared == delivery::at_most_once ? n.doubled == 0 && n.lost <= 1
+                                                           : true;
+    if (!held)
+      wrong.push_back(fmt::format("declared {} after a {}'s death, but {} item(s) lost and {} doubled", to_string(declared),
+                                  consumer_died ? "consumer" : "producer", n.lost, n.doubled));
+  }
   if (survivors_without_results) wrong.push_back(fmt::format("{} surviving side(s) never finished", survivors_without_results));
   if (!left_in_shm.empty()) {
     std::string names;
@@ -89,7 +128,7 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   const bool probed = probe.rfind(not_probed_prefix, 0) != 0;
   r.outcome = survivors_without_results ? "hung" : !probed ? "not-probed" : probe.empty() ? "recovered" : "failed-clean";
   r.valid = wrong.empty();
-  r.validation_error = fmt::format("{} killed at {} s; afterwards {}", fault.victim(), cfg.fault_after_s,
+  r.validation_error = fmt::format("{} killed at {:.4f} s; afterwards {}", fault.victim(), r.killed_after_s,
                                    probe.empty() ? "a new process could still push and pop through it" : probe);
   for (const auto& w : wrong) r.validation_error += "; WRONG: " + w;
 }

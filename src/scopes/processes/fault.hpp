@@ -1,5 +1,6 @@
 // The crash suite (`--kill producer|consumer --kill-after S`, scope process): side 0 of
-// that kind is killed with SIGKILL S seconds into the run. The row then says who noticed
+// that kind is killed with SIGKILL S seconds into the run (--kill-at-random: at a uniform
+// random instant between S/10 and S, a campaign's kills). The row then says who noticed
 // and how fast: the conductor through the side's pidfd (detect_ns), and a survivor when
 // its transport tells it (EOF, EPIPE, EOWNERDEAD: survivor_detect_ns). Survivors get a
 // grace second to notice by themselves before the conductor stops them. Afterwards a
@@ -21,10 +22,12 @@
 #include <vector>
 
 #include "harness/config.hpp"
+#include "harness/crash_ledger.hpp"
 #include "harness/item.hpp"
 #include "harness/result.hpp"
 #include "harness/sides.hpp"
 #include "scopes/processes/side_processes.hpp"
+#include "transports/transport.hpp"
 
 namespace ringlab::ipc {
 
@@ -40,15 +43,18 @@ class fault_injector {
 
   bool armed() const noexcept { return victim_index_ >= 0; }
   const std::string& victim() const noexcept { return victim_; }  // "producer 0"
-  // Call once every side is forked (the clock starts then), and when the run is over.
-  void start();
+  // Call once every side is forked, and when the run is over. The clock starts when
+  // `started` first says so (every side is in its loop), so that no kill lands in a start.
+  void start(std::function<bool()> started);
   void finish();
   std::uint64_t killed_ns() const;  // CLOCK_MONOTONIC of the kill; 0 if the run ended first
+  double killed_after_s() const;    // from the start of the run
 
  private:
   const side_processes& sides_;
   std::function<void()> stop_run_;
   double after_s_ = 0;
+  std::uint64_t started_ns_ = 0;
   int victim_index_ = -1;
   std::string victim_;
   std::thread thread_;
@@ -59,14 +65,17 @@ class fault_injector {
 };
 
 // What a fault run found, written into its row (detect_ns, survivor_detect_ns,
-// detected_by, outcome; valid only if nothing hung, nothing was left in /dev/shm and what
-// arrived is right).
+// detected_by, outcome, killed_after_s; with a ledger items_lost and items_doubled held to
+// the transport's declared guarantee; valid only if nothing hung, nothing was left in
+// /dev/shm, what arrived is right and the guarantee held).
 struct fault_report {
   const fault_injector& fault;
   std::vector<side_processes::lost_side> lost;  // the victim and any other side that failed
   unsigned survivors_without_results = 0;       // survivors that never finished: killed at the end
   std::string probe = "not probed";             // probe_after_fault's answer ("" = usable)
   std::vector<std::string> left_in_shm;         // names this run left behind
+  const harness::crash_ledger* ledger = nullptr;  // what the dead side had done, if kept
+  crash_guarantee guarantee;                      // what the transport declares
 
   void fill(harness::run_result& r, const std::vector<harness::producer_state>& producers,
             const std::vector<harness::consumer_state>& consumers) const;
@@ -95,8 +104,10 @@ std::set<std::string> shm_names();
 // "" if it could; otherwise why not.
 // A transport whose users each need their own per-process state (sockets, a runtime)
 // says so in `not_probed_because`: the answer is then "not probed: <why>".
+// With a ledger, what it takes out is counted there (the replacement's take).
 template <class Transport, class Item>
-std::string probe_after_fault(Transport& q, const Item& prototype, bool producer_died) {
+std::string probe_after_fault(Transport& q, const Item& prototype, bool producer_died,
+                              const harness::crash_ledger* ledger = nullptr) {
   if constexpr (requires { Transport::not_probed_because; })
     return std::string(not_probed_prefix) + Transport::not_probed_because;
   const pid_t pid = ::fork();
@@ -110,8 +121,8 @@ std::string probe_after_fault(Transport& q, const Item& prototype, bool producer
       else
         (void)producer_died;
       Item item{};
-      for (std::size_t n = 0; n < q.capacity() + 64 && q.try_pop(item); ++n) {
-      }
+      for (std::size_t n = 0; n < q.capacity() + 64 && q.try_pop(item); ++n)
+        if (const tag t = harness::tag_of(item); ledger && !is_pill(t)) ledger->drained(tag_producer(t), tag_sequence(t));
       const Item probe = harness::with_tag(prototype, make_tag(0, 1u << 30));
       if (!q.try_push(probe)) status = 10;
       else {

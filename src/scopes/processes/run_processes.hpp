@@ -109,7 +109,11 @@ struct side_wiring {
       auto&& end = producer_endpoint(q);
       {
         side_membership member(registry, p, fmt::format("producer {}", p));
-        harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+        // A ledger exists only where the sides watch each other: only they compile the ledgered loop.
+        if (producers[p].published_ledger)
+          harness::run_producer<Item, watches_peers<Transport>>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+        else
+          harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
       }
       leave(q, role::producer);
       producers[p].outcome.pu = harness::current_pu(*ctx.topo);
@@ -126,7 +130,10 @@ struct side_wiring {
       auto&& end = consumer_endpoint(q);
       {
         side_membership member(registry, static_cast<unsigned>(producers.size()) + c, fmt::format("consumer {}", c));
-        harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+        if (consumers[c].finished_ledger)
+          harness::run_consumer<Item, watches_peers<Transport>>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+        else
+          harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
       }
       leave(q, role::consumer);
       consumers[c].outcome.pu = harness::current_pu(*ctx.topo);
@@ -147,12 +154,15 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   using SW = across_processes_t<W>;
   const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
 
-  // The segment: control block | wait state | side registry (watched transports) | the
-  // transport's bytes, each on its own lines.
+  // The segment: control block | wait state | side registry (watched transports) | crash
+  // ledger (watched transports in a crash run) | the transport's bytes, each on its own lines.
   const unsigned side_count = cfg.producers + cfg.consumers;
+  const bool ledgered = watches_peers<Transport> && cfg.fault != "none";
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
   const std::size_t at_registry = at_ws + round_up_lines(sizeof(wait_state<SW>));
-  const std::size_t at_ring = at_registry + round_up_lines(run_registry::bytes(watches_peers<Transport>, side_count));
+  const std::size_t at_ledger = at_registry + round_up_lines(run_registry::bytes(watches_peers<Transport>, side_count));
+  const std::size_t at_ring =
+      at_ledger + (ledgered ? round_up_lines(crash_ledger::bytes(cfg.producers, cfg.consumers)) : 0);
   remove_stale_segments();
   const auto shm_before = cfg.fault != "none" ? shm_names() : std::set<std::string>{};
   segment seg = segment::create(at_ring + Transport::block_bytes(cfg.capacity));
@@ -160,6 +170,8 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   auto* ctl = ::new (base) control_block{};
   auto* ws = ::new (base + at_ws) wait_state<SW>{};
   const run_registry registry(watches_peers<Transport>, base + at_registry, side_count);
+  std::optional<crash_ledger> ledger;
+  if (ledgered) ledger.emplace(base + at_ledger, cfg.producers, cfg.consumers);
   std::optional<Transport> transport;  // ended before the fault report looks at /dev/shm (a peer's daemon)
   Transport& q = build_transport(transport, cfg.capacity, base + at_ring, stream_options_of(cfg));
   const net_sides net(parse_net_path(cfg.net));
@@ -170,6 +182,10 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   std::vector<consumer_state> consumers;
   for (unsigned p = 0; p < cfg.producers; ++p) producers.emplace_back(p);
   for (unsigned c = 0; c < cfg.consumers; ++c) consumers.emplace_back(c, cfg.producers);
+  if (ledger) {
+    for (unsigned p = 0; p < cfg.producers; ++p) producers[p].published_ledger = ledger->published(p);
+    for (unsigned c = 0; c < cfg.consumers; ++c) consumers[c].finished_ledger = ledger->finished(c);
+  }
   const side_plan sides = plan_sides<Transport>(cfg, ctx);
   const Item prototype = prototype_item<Item>();
 
@@ -188,7 +204,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     ctl->side_lost.store(1, std::memory_order_release);
     stop_all();
   });
-  fault.start();
+  fault.start([&] { return ctl->phase.load(std::memory_order_acquire) != waiting; });
 
   conductor_times times;
   const std::string failure = conduct_sides(times, *ctl, cfg, ctx, [&] { ringlab::close(q, *ws); }, stop_all, children);
@@ -223,8 +239,9 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   r.capacity_actual = q.capacity();
   note_killed_outside(r, lost, &fault, consumers);
   if (fault.armed()) {
-    fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}};
-    if (killed) report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0);
+    const crash_ledger* kept = ledger ? &*ledger : nullptr;
+    fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}, kept, crash_guarantee_of<Transport>()};
+    if (killed) report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0, kept);
     transport.reset();
     for (const auto& name : shm_names())
       if (!shm_before.count(name)) report.left_in_shm.push_back(name);

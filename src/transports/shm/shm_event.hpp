@@ -9,8 +9,8 @@
 // slot, and the slot holds one item, so each producer's items enter, and are taken, in
 // its own order (fifo); the state word orders every hand-off (linearizable). It is not
 // lock-free: a side stalled between its claim and its release (or dead there) stops
-// everyone, and a side that dies there leaves the slot claimed for good (the harness
-// stops a run whose side died). The sides watch each other through the run's side
+// everyone, and a side that dies there leaves the slot claimed until a replacement lets
+// the claim go (adopt_producer / adopt_consumer). The sides watch each other through the run's side
 // registry: a survivor waiting on the slot learns of a death within a few milliseconds.
 #pragma once
 #include <cstddef>
@@ -39,6 +39,7 @@ class shm_event {
   // Its park is watched (transport.hpp): a survivor learns of a dead side in its waits.
   static constexpr bool watches_peers = true;
   static constexpr bool notices_dead_peers = true;
+  static constexpr crash_guarantee after_crash = published_items_once;  // a dead side's claim: adopt_*
 
   static constexpr std::size_t block_bytes(std::size_t) { return sizeof(slot); }
 
@@ -60,6 +61,9 @@ class shm_event {
   bool push(const T& item) { return slot_->push(item); }
   bool pop(T& item) { return slot_->pop(item); }
   void close() { slot_->close(); }
+  // A replacement for a side that died (scopes/processes/fault.hpp): its claim is let go.
+  void adopt_producer() noexcept { slot_->release_dead_claim(); }
+  void adopt_consumer() noexcept { slot_->release_dead_claim(); }
 
  private:
   static std::size_t checked(std::size_t capacity) {

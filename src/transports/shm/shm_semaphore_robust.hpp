@@ -60,6 +60,7 @@ class shm_semaphore_robust {
   static constexpr std::size_t max_capacity = std::size_t{1} << 40;
   static constexpr bool notices_dead_peers = true;  // ENOTRECOVERABLE, and the side registry
   static constexpr bool watches_peers = true;
+  static constexpr crash_guarantee after_crash = published_items_once;  // the counters, stored after the slot
 
   static constexpr std::size_t block_bytes(std::size_t capacity) { return slots_offset + capacity * sizeof(T); }
 
@@ -101,6 +102,10 @@ class shm_semaphore_robust {
       sleep_on(h().full, h().full_waiters);
     }
   }
+  // A replacement for a side that died (scopes/processes/fault.hpp) finds it open again
+  // (the run's stop closed it); the counters need no repair: each moved by one store.
+  void adopt_producer() noexcept { h().closed.store(0, std::memory_order_seq_cst); }
+  void adopt_consumer() noexcept { h().closed.store(0, std::memory_order_seq_cst); }
   void close() noexcept {
     h().closed.store(1, std::memory_order_seq_cst);
     ::sem_post(&h().empty);  // the sleepers wake within recheck_ns anyway; these make it at once

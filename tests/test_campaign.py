@@ -1,0 +1,69 @@
+"""The kill campaign in CI form: experiments/crash_campaign.toml with a few repetitions.
+
+    test_campaign.py RINGLAB CAMPAIGN_TOML REPETITIONS
+
+Every kill must be learnt of by the survivor itself, the transport taken over by a
+replacement, no item doubled, the declared guarantee held, nothing hung, and every row
+valid. The checker first proves it can fail: on doctored copies of a good row (doubled,
+hung, an item lost beyond the guarantee, a survivor that never knew) it must object.
+"""
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def problems(rows):
+    found = []
+    for r in rows:
+        where = f"{r['queue']} {r['fault']} {r['producers']}P{r['consumers']}C rep {r['repetition']}"
+        if r["valid"] != "1":
+            found.append(f"{where}: invalid: {r['validation_error']}")
+        if r["outcome"] != "recovered":
+            found.append(f"{where}: outcome {r['outcome'] or 'none'}, not recovered")
+        if not r["survivor_detect_ns"]:
+            found.append(f"{where}: the survivor never learnt of the death by itself")
+        if r["items_lost"] == "" or r["items_doubled"] == "":
+            found.append(f"{where}: lost and doubled items not counted")
+            continue
+        lost, doubled = float(r["items_lost"]), float(r["items_doubled"])
+        allowed = 0 if r["crash_guarantee"] == "exactly-once" else 1
+        if doubled or lost > allowed:
+            found.append(f"{where}: {lost:g} lost, {doubled:g} doubled under {r['crash_guarantee'] or 'no guarantee'}")
+    return found
+
+
+def controls(good):
+    """Each doctored row must be objected to: the check can fail."""
+    doctored = {"doubled": {"items_doubled": "1"}, "hung": {"outcome": "hung"},
+                "lost beyond the guarantee": {"items_lost": "2"}, "never knew": {"survivor_detect_ns": ""},
+                "invalid": {"valid": "0"}}
+    missed = [name for name, change in doctored.items() if not problems([{**good, **change}])]
+    return [f"control: a row {name} passed the check" for name in missed]
+
+
+def main(argv):
+    ringlab, toml, repetitions = argv[1], argv[2], argv[3]
+    with tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.run([ringlab, "sweep", toml, "--repetitions", repetitions, "--results-dir", tmp, "--no-plot"],
+                             capture_output=True, text=True, timeout=600)
+        csvs = list(Path(tmp).glob("*/crash_campaign.csv"))
+        if not csvs:
+            print(run.stdout, run.stderr, sep="\n")
+            print("the campaign wrote no CSV")
+            return 1
+        rows = list(csv.DictReader(csvs[0].open()))
+    found = controls(rows[0]) + problems(rows)
+    for f in found[:20]:
+        print(f)
+    kills = {}
+    for r in rows:
+        kills[r["queue"]] = kills.get(r["queue"], 0) + 1
+    print(f"{len(rows)} kills ({', '.join(f'{q} {n}' for q, n in sorted(kills.items()))}): "
+          f"{len(found)} problems; sweep exit {run.returncode}")
+    return 1 if found or run.returncode else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
