@@ -106,15 +106,21 @@ def campaign_table(csv_path):
         if column not in frame.columns:
             raise stats.DataError(f"{csv_path}: no column '{column}' (not a kill campaign's CSV?)")
     frame = frame[frame["fault"].isin(["kill-producer", "kill-consumer"])]
+    # Several shapes: each its own row (with two producers, the consumers learn of one's
+    # death only when they next wait: the other keeps them busy).
+    if {"producers", "consumers"} <= set(frame.columns) and len(frame.groupby(["producers", "consumers"])) > 1:
+        frame = frame.assign(shape=frame["producers"].astype(str) + "P" + frame["consumers"].astype(str) + "C")
+    else:
+        frame = frame.assign(shape="")
     lines = ["| transport | killed | kills | survivor knew | survivor p50 / p99 | recovered | items lost | items doubled "
              "| hung | declared | held in | valid |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
-    for (queue, fault), group in sorted(frame.groupby(["queue", "fault"]), key=lambda kv: kv[0]):
+    for (queue, shape, fault), group in sorted(frame.groupby(["queue", "shape", "fault"]), key=lambda kv: kv[0]):
         told = group["survivor_detect_ns"].dropna()
         held = [h for h in (_held(r) for _, r in group.iterrows()) if h is not None]
         timing = (f"{style.prose_value('survivor_detect_ns', float(told.median()))} / "
                   f"{style.prose_value('survivor_detect_ns', float(told.quantile(0.99)))}") if len(told) else "never"
-        lines.append(f"| `{queue}` | {fault.removeprefix('kill-')} | {len(group)} | {len(told)} | {timing} "
+        lines.append(f"| `{queue}`{' ' + shape if shape else ''} | {fault.removeprefix('kill-')} | {len(group)} | {len(told)} | {timing} "
                      f"| {int((group['outcome'] == 'recovered').sum())} | {int(group['items_lost'].fillna(0).sum())} "
                      f"| {int(group['items_doubled'].fillna(0).sum())} | {int((group['outcome'] == 'hung').sum())} "
                      f"| {group['crash_guarantee'].dropna().iloc[0] if group['crash_guarantee'].notna().any() else '-'} "

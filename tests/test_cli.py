@@ -73,6 +73,7 @@ class BadInput(unittest.TestCase):
         (["--work-ns", "10", "--pattern", "pingpong"], ["--work-ns 10", "pingpong"]),
         (["--queue", "shm_mpmc", "--native", "--payload", "64"], ["--native --payload 64", "8-byte items"]),
         (["--queue", "shm_mpmc", "--pattern", "pingpong", "--kill", "producer"], ["--kill", "pingpong"]),
+        (["--queue", "shm_mpmc", "--kill-at-random"], ["--kill-at-random", "--kill"]),
     ]
 
     def test_each_is_one_line_a_nonzero_exit_and_no_file(self):

@@ -158,6 +158,8 @@ TEST(Experiment, BadFilesNameFileLineAndKey) {
       {"x", std::string(header) + "[fixed]\nqueue = \"a\"\n", "needs [axes]"},
       {"x", std::string(header) + "[axes]\ntick_ms = [1]\n", "key 'tick_ms' is not a parameter of a run experiment"},
       {"x", std::string(header) + "[axes]\ntermination = [\"maybe\"]\n", "x.toml:4: termination must be sentinel or join"},
+      {"x", std::string(header) + "[axes]\nfault_at = [\"soon\"]\n", "x.toml:4: fault_at must be fixed or random"},
+      {"x", std::string(header) + "noise_guards = \"off\"\n[axes]\nqueue = [\"a\"]\n", "x.toml:3: key 'noise_guards' must be"},
   };
   for (const auto& c : cases) {
     const std::string message = error_of(c.name, c.text);

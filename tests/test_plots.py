@@ -394,6 +394,22 @@ class Tables(unittest.TestCase):
         self.assertIn("| `shm_spsc` | producer |", one[2])
         self.assertNotIn("never)", one[2])
 
+    def test_campaign_counts_kills_lost_doubled_hangs_and_where_the_guarantee_held(self):
+        def kill(fault, lost, doubled, outcome="recovered", told=500, guarantee=None, valid=1):
+            return dict(valid=valid, queue="shm_mpmc", fault=fault, survivor_detect_ns=told, outcome=outcome,
+                        items_lost=lost, items_doubled=doubled,
+                        crash_guarantee=guarantee or ("exactly-once" if fault == "kill-producer" else "at-most-once"))
+        rows = [kill("kill-consumer", 1, 0), kill("kill-consumer", 0, 0), kill("kill-consumer", 2, 0, valid=0),
+                kill("kill-producer", 0, 0), kill("kill-producer", 0, 1, valid=0),
+                kill("kill-producer", None, None, outcome="hung", told=None, valid=0)]
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = tables.campaign_table(self.write(tmp, rows)).splitlines()
+        self.assertEqual(len(lines), 4, "a row per transport and fault")
+        # consumer: 2 lost beyond at-most-once's one item is the control that fails
+        self.assertIn("| `shm_mpmc` | consumer | 3 | 3 | 500 ns / 500 ns | 3 | 3 | 0 | 0 | at-most-once | 2 of 3 | 2 |", lines[2])
+        # producer: a doubled item and a hang (its counts unknown) are counted, never hidden
+        self.assertIn("| `shm_mpmc` | producer | 3 | 2 | 500 ns / 500 ns | 2 | 0 | 1 | 1 | exactly-once | 1 of 2 | 1 |", lines[3])
+
 
 class ClaimsOnEfficiency(unittest.TestCase):
     @classmethod

@@ -130,16 +130,18 @@ struct watched_ring : Ring {
 // ends the wait as a close would, and then throws peer_lost (not from inside W's loop,
 // which may be between its bookkeeping steps). A wait shorter than 8 attempts never
 // looks: its peer evidently lives. A park across processes sleeps at most 1 ms at a
-// time, so a sleeper looks too.
+// time, and it asks only between yields and sleeps, where a clock read costs nothing:
+// it reads the clock every time, so a sleeper looks after each sleep, not each 4th.
 template <class W>
 struct watched : W {
+  static constexpr unsigned attempts_per_clock_read = requires { W::shared_sleep_limit_ns; } ? 1 : 8;
   template <class Op, class Stop>
   static bool until(typename W::channel& ch, Op&& op, Stop&& stopped) {
-    unsigned countdown = 8;
+    unsigned countdown = attempts_per_clock_read;
     bool found_dead = false;
     auto stop = [&] {
       if (--countdown == 0) {
-        countdown = 8;
+        countdown = attempts_per_clock_read;
         found_dead = found_dead || peer_watch::look_if_due();  // once dead, stays
       }
       return found_dead || stopped();
