@@ -695,13 +695,14 @@ TEST(Crash, WhatArrivedAfterAKillMustBeAPrefixOfEachProducer) {
 TEST(Crash, TheCountAfterAKillFindsLostAndDoubledItems) {
   auto count = [](std::vector<std::uint64_t> published, std::vector<std::uint64_t> arrived, int dead_producer) {
     const auto n = count_after_crash(published, arrived, dead_producer);
-    return std::pair{n.lost, n.doubled};
+    return std::pair<std::uint64_t, std::uint64_t>{n.lost, n.doubled};
   };
-  EXPECT_EQ(count({10, 5}, {10, 5}, -1), std::pair(0ull, 0ull));
-  EXPECT_EQ(count({10}, {11}, 0), std::pair(0ull, 0ull)) << "the dead producer's uncounted last push";
-  EXPECT_EQ(count({10, 5}, {9, 5}, -1), std::pair(1ull, 0ull)) << "the control: one never came out";
-  EXPECT_EQ(count({10}, {11}, -1), std::pair(0ull, 1ull)) << "the control: a living producer's count is exact";
-  EXPECT_EQ(count({10, 5}, {10, 7}, 0), std::pair(0ull, 2ull)) << "the control: producer 1 lives";
+  using counts = std::pair<std::uint64_t, std::uint64_t>;
+  EXPECT_EQ(count({10, 5}, {10, 5}, -1), counts(0, 0));
+  EXPECT_EQ(count({10}, {11}, 0), counts(0, 0)) << "the dead producer's uncounted last push";
+  EXPECT_EQ(count({10, 5}, {9, 5}, -1), counts(1, 0)) << "the control: one never came out";
+  EXPECT_EQ(count({10}, {11}, -1), counts(0, 1)) << "the control: a living producer's count is exact";
+  EXPECT_EQ(count({10, 5}, {10, 7}, 0), counts(0, 2)) << "the control: producer 1 lives";
 }
 
 // A kill with a ledger: the row counts lost and doubled items and names the guarantee it
