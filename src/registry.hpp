@@ -59,7 +59,7 @@ struct queue_entry {
   std::function<std::size_t(std::size_t capacity, unsigned producers)> most_held = {};
   // What a kill leaves, as the transport declares it and crash runs check: "exactly-once/
   // at-most-once" (a producer dies / a consumer dies); empty: not declared.
-  std::string after_crash;
+  std::string after_crash = {};
 };
 
 class registry {

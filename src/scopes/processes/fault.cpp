@@ -15,8 +15,7 @@ fault_injector::fault_injector(const harness::run_config& cfg, const side_proces
     : sides_(sides), stop_run_(std::move(stop_run)), after_s_(cfg.fault_after_s) {
   if (cfg.fault == "kill-producer") victim_index_ = 0, victim_ = "producer 0";
   if (cfg.fault == "kill-consumer") victim_index_ = static_cast<int>(cfg.producers), victim_ = "consumer 0";
-  if (cfg.fault_at == "random")  // the instant is in the row (killed_after_s): a kill is replayed with --kill-after
-  {
+  if (cfg.fault_at == "random") {  // the instant is in the row (killed_after_s): a kill is replayed with --kill-after
     std::mt19937_64 draw(std::random_device{}());
     after_s_ = std::uniform_real_distribution<double>(after_s_ / 10, after_s_)(draw);
   }
