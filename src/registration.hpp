@@ -4,10 +4,11 @@
 // Only registration files include this: it pulls in every scope.
 #pragma once
 #include <concepts>
-#include <fmt/core.h>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
+
+#include <fmt/core.h>
 
 #include <ringlab/queue.hpp>
 

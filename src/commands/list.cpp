@@ -77,7 +77,8 @@ runner add_list(CLI::App& app) {
       const char* sides = p.spsc_only ? "1x1" : p.single_consumer ? "Px1" : "PxC";
       fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {:<26} {}{}\n", e->name, width, e->scope, fifo,
                  p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), sides,
-                 yes_no(p.blocks_natively), holds(*e), e->after_crash.empty() ? "-" : e->after_crash, e->description, p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
+                 yes_no(p.blocks_natively), holds(*e), e->after_crash.empty() ? "-" : e->after_crash, e->description,
+                 p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
     }
     if (names->empty()) {
       fmt::print("\n{:<22} {}\n", "wait strategy", "description");

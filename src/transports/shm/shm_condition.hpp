@@ -78,8 +78,8 @@ class shm_condition {
   using value_type = T;
   static constexpr queue_properties properties{.lock_free = false, .blocks_natively = true};
   static constexpr bool notices_dead_peers = true;  // ENOTRECOVERABLE, and the side registry
-  static constexpr bool watches_peers = true;
-  static constexpr crash_guarantee after_crash = published_items_once;  // the counters, stored after the slot       // each bounded wait ends with a look (peer_watch)
+  static constexpr bool watches_peers = true;  // each bounded wait ends with a look (peer_watch)
+  static constexpr crash_guarantee after_crash = published_items_once;  // the counters, stored after the slot
 
   static constexpr std::size_t block_bytes(std::size_t capacity) { return slots_offset + capacity * sizeof(T); }
 
@@ -131,13 +131,13 @@ class shm_condition {
     take(item);
     return true;
   }
-  // Never throws, never waits long: the flag alone ends every wait within recheck_ns; the
-  // broadcasts make it at once (under the lock when we get it within 50 ms, so that no
-  // waiter is between its check and its sleep; a side stopped holding it cannot hang us).
   // A replacement for a side that died (scopes/processes/fault.hpp) finds it open again
   // (the run's stop closed it); the counters need no repair: each moved by one store.
   void adopt_producer() noexcept { h().closed.store(0, std::memory_order_seq_cst); }
   void adopt_consumer() noexcept { h().closed.store(0, std::memory_order_seq_cst); }
+  // Never throws, never waits long: the flag alone ends every wait within recheck_ns; the
+  // broadcasts make it at once (under the lock when we get it within 50 ms, so that no
+  // waiter is between its check and its sleep; a side stopped holding it cannot hang us).
   void close() noexcept {
     h().closed.store(1, std::memory_order_seq_cst);
     // trylock in 1-ms steps rather than pthread_mutex_clocklock, which TSan does not

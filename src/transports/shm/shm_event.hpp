@@ -10,8 +10,9 @@
 // its own order (fifo); the state word orders every hand-off (linearizable). It is not
 // lock-free: a side stalled between its claim and its release (or dead there) stops
 // everyone, and a side that dies there leaves the slot claimed until a replacement lets
-// the claim go (adopt_producer / adopt_consumer). The sides watch each other through the run's side
-// registry: a survivor waiting on the slot learns of a death within a few milliseconds.
+// the claim go (adopt_producer / adopt_consumer). The sides watch each other through the
+// run's side registry: a survivor waiting on the slot learns of a death within a few
+// milliseconds.
 #pragma once
 #include <cstddef>
 #include <memory>
