@@ -12,6 +12,7 @@ a Pair with a `problem`, and whoever needs the number says so.
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 import ringlab_points as points
@@ -139,4 +140,88 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     if unpaired:
         lines += ["", "Without a native partner (not in the table): " + unpaired_line(unpaired, limit=len(unpaired))
                   + "."]
+    return "\n".join(lines)
+
+
+# --- The harness's cost as consumer work (issue 21, item 6) ---------------------------
+# The harness's own cost per item on a host: what it adds to the cheapest hand-off there
+# is (FLOOR: whole cache lines, no queue contract), 1/harness - 1/native. If the harness
+# were nothing but that much work on the slower side, each queue's harness throughput
+# would equal its native throughput with that much work per item on the consumer
+# (--work-ns), read off the queue's native curve (its work_ns grid, linearly between two
+# points). harness / native(work = cost) far from 1 says the harness costs that queue
+# something else: waiting, blocking, the regime its sides fall into.
+FLOOR = "floor.line_ring"
+WORK = "work_ns"
+BAND = 1.25  # the claim: harness / native(work = cost) within [1/BAND, BAND]
+
+
+def _work_curves(rows, pair):
+    """{work_ns: native throughputs} of the pair's native point and its work variants."""
+    columns = [c for c in stats.parameter_columns(rows) if c not in (*UNPAIRED_COLUMNS, WORK)]
+    native = rows[rows["mode"].map(stats.text) == stats.NATIVE]
+    wanted = key(pair.native_rows, columns)
+    same = native[[tuple(stats.text(v) for v in r) == wanted for r in native[columns].itertuples(index=False)]]
+    work = same[WORK].fillna(0) if WORK in same.columns else pd.Series(0, index=same.index)
+    return {float(w): stats.clean(group[SOURCE]) for w, group in same.groupby(work)}
+
+
+def _draws(values, rng):
+    return stats.bootstrap_medians(values, rng) if len(values) else None
+
+
+def _interpolate(grid, curve_draws, work):
+    """Per draw i: the curve through (grid, curve_draws[:, i]) at work[i], linearly."""
+    grid = np.asarray(grid)
+    at = np.clip(np.searchsorted(grid, work, side="right") - 1, 0, len(grid) - 2)
+    a, b = grid[at], grid[at + 1]
+    cols = np.arange(len(work))
+    ya, yb = curve_draws[at, cols], curve_draws[at + 1, cols]
+    return ya + (yb - ya) * (work - a) / (b - a)
+
+
+def work_table(csv, floor=FLOOR):
+    """A Markdown table: the harness's cost per item (from `floor`), then per harness point
+    with native work variants: harness, native, native with that work on the consumer, and
+    harness / the latter with a bootstrap 95% CI and the verdict of "within BAND"."""
+    results = stats.load_results(csv)
+    rows = results.rows
+    found = [p for p in pairs(rows) if not p.problem]
+    curves = {p.harness: _work_curves(rows, p) for p in found}
+    floor_pair = next((p for p in found if stats.text(first(p.harness_rows, "queue")) == floor), None)
+    if floor_pair is None:
+        raise DataError(f"{results.path}: no harness point of {floor} with a native partner (the harness's cost)")
+    shown_pairs = sorted((p for p in found if len(curves[p.harness]) > 1), key=table_order)
+    if not shown_pairs:
+        raise DataError(f"{results.path}: no native point has work_ns variants (a group with work_ns > 0)")
+    rng = np.random.default_rng(stats.SEED)
+    fh, fn = stats.clean(floor_pair.harness_rows[SOURCE]), stats.clean(floor_pair.native_rows[SOURCE])
+    cost = max(0.0, 1e9 / np.median(fh) - 1e9 / np.median(fn))
+    cost_draws = np.maximum(0.0, 1e9 / _draws(fh, rng) - 1e9 / _draws(fn, rng))
+    low, high = stats.interval(cost_draws)
+    lines = [f"The harness's cost per item here: {style.three_digits(cost)} ns [{style.three_digits(low)}, "
+             f"{style.three_digits(high)}] (`{floor}`: 1/harness − 1/native, medians of {len(fh)}/{len(fn)} runs).", "",
+             "| queue | wait | capacity | harness | native | native, that much work per item on the consumer "
+             "| harness / that [95% CI] | n | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for p in shown_pairs:
+        grid = sorted(curves[p.harness])
+        harness = stats.clean(p.harness_rows[SOURCE])
+        n = min(len(harness), *(len(curves[p.harness][w]) for w in grid))
+        median_curve = [float(np.median(curves[p.harness][w])) for w in grid]
+        predicted = float(np.interp(cost, grid, median_curve))
+        ratio = float(np.median(harness)) / predicted
+        beyond = cost > grid[-1]
+        if n < stats.MIN_REPETITIONS:
+            ci, verdict = "", "insufficient data"
+        else:
+            curve_draws = np.vstack([_draws(curves[p.harness][w], rng) for w in grid])
+            ratios = _draws(harness, rng) / _interpolate(grid, curve_draws, np.minimum(cost_draws, grid[-1]))
+            r_low, r_high = stats.interval(ratios)
+            ci = f" [{style.three_digits(r_low)}, {style.three_digits(r_high)}]"
+            verdict = "beyond the work measured" if beyond else stats.verdict(r_low, r_high, stats.WITHIN, BAND)
+        cells = [stats.text(first(p.harness_rows, c)) for c in ("queue", "wait", "capacity")]
+        cells += [style.prose_value(SOURCE, float(np.median(harness))),
+                  style.prose_value(SOURCE, median_curve[0]), style.prose_value(SOURCE, predicted),
+                  style.three_digits(ratio) + ci, str(n), verdict]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,75 +1,115 @@
 """The instrument tables (README: Why instruments disagree): the same queues measured by
 their author's own benchmark program and by `ringlab run --native`, on one machine,
-interleaved, from results/HOST/authors-NAME.csv (experiments/authors/NAME.py)."""
+interleaved, from results/HOST/authors-NAME.csv (experiments/authors/NAME.py). A table
+shows throughput (throughput_items_per_s) or, for round-trip programs, the round trip
+(rtt_mean_ns); its bold row is our queue / the peer's per instrument (the CSV's `compare`
+column: ours, theirs; where the program runs none of ours, two of its own), the ratio a
+ranking rests on. A `config` column, when there, labels the rows compared on one line."""
 import csv
 from pathlib import Path
 from statistics import median
 
 from ringlab_stats import DataError
 
-OURS = "ringlab::spsc_ring"
-THEIRS = "OptimistAtomicQueue"  # atomic_queue's SPSC ring driven by its optimist push/pop
+# atomic_queue's table predates the `compare` column: its pair by the program's names.
+OURS, THEIRS = "ringlab::spsc_ring", "OptimistAtomicQueue"  # the latter: its SPSC ring, optimist push/pop
 NAMES = {"ringlab::spsc_ring": "spsc_ring", "ringlab::spsc_ring.rigtorp": "spsc_ring.rigtorp",
          "OptimistAtomicQueue": "aq.AtomicQueue.spsc (optimist)", "OptimistAtomicQueueB": "aq.AtomicQueueB.spsc (optimist)",
          "RinglabAq": "ringlab's adapter of aq.AtomicQueue.spsc", "boost::lockfree::spsc_queue": "boost.spsc_queue"}
+INSTRUMENTS = ("author's program", "ringlab --native --loop author", "ringlab --native")
+METRICS = ("throughput_items_per_s", "rtt_mean_ns")
 
 
 def load(path):
+    """Medians and (lowest, highest) per (config, queue, instrument); the commit, the queues in
+    the script's order, the metric, the pair compared and whether configs carry threads."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist (run: experiments/authors/{path.stem.removeprefix('authors-')}.py UPSTREAM)")
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    if not rows or "throughput_items_per_s" not in rows[0]:
-        raise DataError(f"{path}: not an instrument table (no throughput_items_per_s)")
-    medians = {}
+    metric = next((m for m in METRICS if rows and m in rows[0]), None)
+    if metric is None:
+        raise DataError(f"{path}: not an instrument table (no {' or '.join(METRICS)} column)")
+    labelled = "config" in rows[0]  # the script's own label of what is compared (its sizes differ per instrument)
+    threads = "threads" in rows[0] and not labelled
+    values = {}
     for r in rows:
-        key = (int(r["element_bytes"]), int(r["capacity"]), r["queue"], r["instrument"])
-        medians.setdefault(key, []).append(float(r["throughput_items_per_s"]))
+        if r[metric] == "":
+            continue
+        config = (r["config"],) if labelled else (int(r["element_bytes"]), int(r["capacity"]), r["threads"] if threads else "")
+        values.setdefault((config, r["queue"], r["instrument"]), []).append(float(r[metric]))
+    pair = {r.get("compare"): r["queue"] for r in rows if r.get("compare") in ("ours", "theirs")}
+    ours, theirs = (pair["ours"], pair["theirs"]) if len(pair) == 2 else (OURS, THEIRS)
     queues = list(dict.fromkeys(r["queue"] for r in rows))  # in the order the script wrote them
-    return {k: median(v) for k, v in medians.items()}, {k: (min(v), max(v)) for k, v in medians.items()}, \
-        rows[0]["upstream_commit"][:7], queues
-
-
-INSTRUMENTS = ("author's program", "ringlab --native --loop author", "ringlab --native")
+    taken = {}  # the author's program's consumer's share of the items (readerwriterqueue's), if it says
+    for r in rows:
+        if r.get("taken_fraction"):
+            taken.setdefault((r["config"] if labelled else r["element_bytes"], r["queue"]), []).append(float(r["taken_fraction"]))
+    return ({k: median(v) for k, v in values.items()}, {k: (min(v), max(v)) for k, v in values.items()},
+            rows[0]["upstream_commit"][:7], queues, metric, (ours, theirs), "config" if labelled else threads,
+            {k: median(v) for k, v in taken.items()})
 
 
 def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "—"
 
 
-def mitems(v, spread=None):
+def three(x):  # three figures at most, no trailing zeros: 389, 5.31, 0.412
+    return f"{x:.3g}"
+
+
+def cell(metric, v, spread=None):
     if v is None:
         return "—"
     low, high = spread if spread else (v, v)
-    def m(x):  # three figures at most, no trailing zeros: 389, 5.31, 0.412
-        return f"{x / 1e6:.3g}"
-    return f"{m(v)} M items/s ({m(low)}–{m(high)})"
+    if metric == "rtt_mean_ns":
+        return f"{three(v / 1e3)} µs ({three(low / 1e3)}–{three(high / 1e3)})"
+    return f"{three(v / 1e6)} M items/s ({three(low / 1e6)}–{three(high / 1e6)})"
 
 
 def instrument_table(path):
-    medians, spreads, commit, queues = load(path)
-    lines = [f"| element | capacity | queue | author's program ({commit}) | ringlab, its loop (`--loop author`) | ringlab --native "
-             "| --loop author / program | --native / program |",
+    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken = load(path)
+    what = "round trip" if metric == "rtt_mean_ns" else ""
+    if layout == "config":
+        head, rule = "| configuration | ", "|---|"
+        configs = list(dict.fromkeys(k[0] for k in medians))  # in the script's order
+    else:
+        head, rule = ("| element | capacity | threads | ", "|---|---|---|") if layout else ("| element | capacity | ", "|---|---|")
+        configs = sorted({k[0] for k in medians}, key=lambda c: (-c[0], -c[1], c[2]))
+    lines = [f"{head}queue | author's program ({commit}){' ' + what if what else ''} "
+             "| ringlab, its loop (`--loop author`) | ringlab --native | --loop author / program | --native / program |",
              # each cell: the median of the runs (lowest–highest)
-             "|---|---|---|---|---|---|---|---|"]
-    configs = sorted({(k[0], k[1]) for k in medians}, key=lambda c: (-c[0], -c[1]))
-    for size, cap in configs:
-        for queue in sorted(queues, key=lambda q: list(NAMES).index(q) if q in NAMES else len(NAMES)):
-            program = medians.get((size, cap, queue, "author's program"))
-            loop = medians.get((size, cap, queue, "ringlab --native --loop author"))
-            native = medians.get((size, cap, queue, "ringlab --native"))
-            if program is None and native is None:
+             f"{rule}---|---|---|---|---|---|"]
+    order = sorted(queues, key=lambda q: list(NAMES).index(q) if q in NAMES else len(NAMES))
+    for config in configs:
+        if layout == "config":
+            lead = f"| {config[0]} | "
+        else:
+            size, cap, threads = config
+            lead = f"| {size} B | {cap} | {threads + ' | ' if layout else ''}"
+        for queue in order:
+            got = {i: medians.get((config, queue, i)) for i in INSTRUMENTS}
+            if got["author's program"] is None and got["ringlab --native"] is None:
                 continue
-            cell = {i: mitems(medians.get((size, cap, queue, i)), spreads.get((size, cap, queue, i))) for i in INSTRUMENTS}
-            lines.append(f"| {size} B | {cap} | {NAMES.get(queue, queue)} | {' | '.join(cell[i] for i in INSTRUMENTS)} "
-                         f"| {ratio(loop, program)} | {ratio(native, program)} |")
-        ours = {i: medians.get((size, cap, OURS, i)) for i in INSTRUMENTS}
-        theirs = {i: medians.get((size, cap, THEIRS, i)) for i in ours}
-        ratios = {i: ours[i] / theirs[i] for i in ours if ours[i] and theirs[i]}
+            cells = " | ".join(cell(metric, got[i], spreads.get((config, queue, i))) for i in INSTRUMENTS)
+            lines.append(f"{lead}{NAMES.get(queue, queue)} | {cells} "
+                         f"| {ratio(got['ringlab --native --loop author'], got[INSTRUMENTS[0]])} "
+                         f"| {ratio(got['ringlab --native'], got[INSTRUMENTS[0]])} |")
+        a = {i: medians.get((config, ours, i)) for i in INSTRUMENTS}
+        b = {i: medians.get((config, theirs, i)) for i in INSTRUMENTS}
+        ratios = {i: a[i] / b[i] for i in INSTRUMENTS if a[i] and b[i]}
         if not ratios:
             continue
         cells = " | ".join(f"{ratios[i]:.2f}" if i in ratios else "—" for i in INSTRUMENTS)
         differ = f"instruments differ by {max(ratios.values()) / min(ratios.values()):.2f}" if len(ratios) > 1 else ""
-        lines.append(f"| {size} B | {cap} | **spsc_ring / aq.AtomicQueue.spsc** | {cells} | {differ} | |")
+        lines.append(f"{lead}**{NAMES.get(ours, ours)} / {strip(NAMES.get(theirs, theirs))}** | {cells} | {differ} | |")
+    if taken:
+        shares = "; ".join(f"{queue} {share:.0%} ({where})" for (where, queue), share in taken.items())
+        lines += ["", "The share of the items the author's program's consumer took inside its timed region (the rest "
+                  f"were still in the queue when it stopped), median over runs: {shares}."]
     return "\n".join(lines)
+
+
+def strip(name):  # the pair's label names the queue, not how it was driven
+    return name.removesuffix(" (optimist)")

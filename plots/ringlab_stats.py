@@ -55,7 +55,7 @@ DEFAULT_NOISY_SPREAD = 0.25
 CONTEXT_COLUMNS = ["experiment", "point", "repetition"]
 PARAMETER_COLUMNS = ["queue", "wait", "capacity", "producers", "consumers", "payload_bytes",
                      "offered_rate_items_per_s", "pin", "termination", "pattern", "mode", "scope", "duration_s",
-                     "items_requested", "warmup_s", "latency_recorded"]
+                     "items_requested", "warmup_s", "latency_recorded", "service_ns", "work_ns", "producer_work_ns"]
 TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "pattern", "mode", "scope",
                 "validation_error", "producer_pus", "consumer_pus", "disturbance", "clock_source", "host",
                 "commit", "build_id", "started_utc"]

@@ -16,6 +16,8 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- /ringlab:ranking -->
     <!-- ringlab:detection EXP HOST -->          the crash suite: who noticed a kill, how fast
     <!-- /ringlab:detection -->
+    <!-- ringlab:harness_cost EXP HOST -->       the harness's cost per item, and each queue's harness
+    <!-- /ringlab:harness_cost -->               throughput / its native one with that much consumer work
     <!-- ringlab:instruments NAME HOST -->       an author's program vs ringlab --native, from
     <!-- /ringlab:instruments -->                DIR/HOST/authors-NAME.csv (experiments/authors/NAME.py)
     <!-- ringlab:claim EXP HOST N -->...<!-- /ringlab:claim -->     claims row N: "RATIO [LOW, HIGH], VERDICT"
@@ -56,8 +58,8 @@ from ringlab_stats import DataError  # noqa: E402
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
          "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "campaign": "EXP HOST",
-         "instruments": "NAME HOST"}
-TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments")         # blocks of whole lines; the others sit inside a sentence
+         "instruments": "NAME HOST", "harness_cost": "EXP HOST"}
+TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments", "harness_cost")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -221,6 +223,8 @@ def render(block, sources):
     if block.kind == "efficiency":
         table = sources.once(("efficiency", exp, host), lambda: efficiency.efficiency_table(sources.csv(exp, host)))
         return "\n" + table + "\n"
+    if block.kind == "harness_cost":
+        return "\n" + efficiency.work_table(sources.csv(exp, host)) + "\n"
     if block.kind == "ranking":
         return "\n" + tables.ranking_table(sources.csv(exp, host), rest[0], rest[1], filters(rest[2:])) + "\n"
     if block.kind == "detection":

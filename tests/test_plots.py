@@ -332,6 +332,53 @@ class Efficiency(unittest.TestCase):
         self.assertEqual(style.axis_unit("harness_efficiency", 1e7), ("harness efficiency (harness / native)", 1.0))
 
 
+class HarnessCost(unittest.TestCase):
+    """The harness's cost as consumer work (ringlab_efficiency.work_table): the cost from the
+    floor queue, each queue's native curve read at it, harness / that within 1.25."""
+
+    def write(self, tmp, curves):
+        """curves: {queue: (harness, {work_ns: native})}, 5 runs each at value x STEADY."""
+        rows = []
+        for queue, (harness, native) in curves.items():
+            for mode, work, value in [("harness", 0, harness)] + [("native", w, v) for w, v in native.items()]:
+                for rep, m in enumerate(STEADY):
+                    rows.append({"experiment": "f", "repetition": rep, "group": "stream", "queue": queue, "wait": "spin",
+                                 "capacity": 1024, "mode": mode, "work_ns": work, "valid": 1,
+                                 "throughput_items_per_s": value * m * 1e6})
+        path = Path(tmp) / "f.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        return path
+
+    def test_a_queue_taxed_only_by_the_cost_holds_and_one_taxed_more_does_not(self):
+        # Floor: harness 200, native 250 M/s: 1/200 - 1/250 = 1 ns. fair: native 400 at 0,
+        # 300 at 2 ns: 350 at 1 ns, harness 350 -> 1.0. taxed (the control): harness 175 -> 0.5.
+        with tempfile.TemporaryDirectory() as tmp:
+            table = efficiency.work_table(self.write(tmp, {
+                "floor.line_ring": (200, {0: 250}), "fair": (350, {0: 400, 2: 300}), "taxed": (175, {0: 400, 2: 300})}))
+        lines = table.splitlines()
+        self.assertTrue(lines[0].startswith("The harness's cost per item here: 1.00 ns ["), lines[0])
+        fair = next(line for line in lines if line.startswith("| fair "))
+        taxed = next(line for line in lines if line.startswith("| taxed "))
+        self.assertIn("| 350 M items/s | 400 M items/s | 350 M items/s | 1.00 [", fair)
+        self.assertTrue(fair.endswith("| 5 | held |"), fair)
+        self.assertIn("| 0.500 [", taxed)
+        self.assertTrue(taxed.endswith("| 5 | not held |"), taxed)
+        self.assertFalse(any(line.startswith("| floor.line_ring ") for line in lines), "no curve, no row")
+
+    def test_a_cost_beyond_the_curve_is_said_not_extrapolated(self):
+        with tempfile.TemporaryDirectory() as tmp:  # floor: 1/100 - 1/250 = 6 ns; the curve ends at 2
+            table = efficiency.work_table(self.write(tmp, {"floor.line_ring": (100, {0: 250}),
+                                                           "fair": (350, {0: 400, 2: 300})}))
+        self.assertTrue(table.splitlines()[-1].endswith("| beyond the work measured |"), table)
+
+    def test_without_the_floor_or_a_curve_it_says_so(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with self.assertRaisesRegex(stats.DataError, "no harness point of floor.line_ring"):
+                efficiency.work_table(self.write(tmp, {"fair": (350, {0: 400, 2: 300})}))
+            with self.assertRaisesRegex(stats.DataError, "no native point has work_ns variants"):
+                efficiency.work_table(self.write(tmp, {"floor.line_ring": (200, {0: 250}), "fair": (350, {0: 400})}))
+
+
 class Tables(unittest.TestCase):
     """The README's ranking and detection tables (plots/ringlab_tables.py) from small CSVs."""
 

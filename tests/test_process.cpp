@@ -27,6 +27,7 @@
 #include "harness/crash_ledger.hpp"
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
+#include "scopes/processes/fault.hpp"
 #include "scopes/run_point.hpp"
 #include "scopes/seed_point.hpp"
 #include "transports/plumbing/segment.hpp"
@@ -394,6 +395,43 @@ struct leaky_ring : mpmc_ring<T> {
 };
 template <class T>
 using leaky_transport = ipc::between_processes<leaky_ring<T>>;
+
+// A crash run charges itself with the names it left in /dev/shm, not with those another
+// process made meanwhile and still maps (a RouDi started by hand cost two campaign rows).
+TEST(Crash, OnlyNamesNoOtherProcessMapsCountAsLeftBehind) {
+  const std::string base = "ringlab-test-left-" + std::to_string(::getpid());
+  const auto make = [](const std::string& name) {
+    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    EXPECT_GE(fd, 0) << name;
+    EXPECT_EQ(::ftruncate(fd, 4096), 0);
+    return fd;
+  };
+  const auto before = ipc::shm_names();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t other = ::fork();
+  if (other == 0) {  // another process: makes a name, maps it, lives on
+    const int fd = make(base + "-theirs");
+    void* at = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    (void)!::write(ready[1], "x", 1);
+    if (at != MAP_FAILED) ::pause();
+    ::_exit(1);
+  }
+  char x;
+  ASSERT_EQ(::read(ready[0], &x, 1), 1);
+  ::close(ready[0]), ::close(ready[1]);
+  ::close(make(base + "-ours"));  // left behind, mapped by no one: the run's leak
+  const auto left = ipc::shm_names_left(before);
+  ::kill(other, SIGKILL);
+  ::waitpid(other, nullptr, 0);
+  EXPECT_EQ(left, std::vector<std::string>{base + "-ours"});
+  // The control: once the other process is gone, its name counts too.
+  auto after = ipc::shm_names_left(before);
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, (std::vector<std::string>{base + "-ours", base + "-theirs"}));
+  ::shm_unlink(("/" + base + "-ours").c_str());
+  ::shm_unlink(("/" + base + "-theirs").c_str());
+}
 
 TEST(Processes, TheSeedScenarioCatchesALostItemAcrossProcesses) {
   run_config c = items_run(transports()[0], 1, 5, 8, "park");

@@ -168,6 +168,37 @@ class Regenerate(ReadmeCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("authors-fixture.csv does not exist", lines[0])
 
+    def test_instrument_table_of_round_trips(self):
+        """A round-trip program's table (rtt_mean_ns), its pair from the CSV's `compare` column
+        and a threads column; without the pair, no bold row (the control)."""
+        target = self.dir / "results" / HOST / "authors-rtt.csv"
+        shutil.copy(DATA / "authors-rtt-fixture.csv", target)
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments rtt {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments rtt {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("| 8 B | 8 | 1P1C | iceoryx | 2.5 µs (2–3) | — | 1 µs (1–1) | — | 0.40 |", block)
+        self.assertIn("| 8 B | 8 | 1P1C | **posix_mq / iceoryx** | 3.20 | — | 6.00 | instruments differ by 1.88 | |", block)
+        target.write_text(target.read_text().replace(",ours\n", ",\n"))
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments rtt {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments rtt {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertNotIn("**", block)
+
+    def test_instrument_table_by_the_scripts_configuration(self):
+        """A `config` column labels the rows compared (their sizes differ per instrument), in the
+        script's order; a `taken_fraction` column adds the author's consumer's share of the items."""
+        head = "instrument,queue,config,element_bytes,capacity,run,throughput_items_per_s,upstream_commit,compare,taken_fraction\n"
+        rows = ["author's program,q,4 B unpinned,4,9,0,400,abc,theirs,0.25", "author's program,q,8 B unpinned,8,9,0,300,abc,theirs,0.5",
+                "author's program,r,8 B unpinned,8,9,0,150,abc,ours,1", "ringlab --native,q,8 B unpinned,8,9,0,100,abc,theirs,",
+                "ringlab --native,r,8 B unpinned,8,9,0,200,abc,ours,", "ringlab --native,r,8 B pinned,8,9,0,250,abc,ours,"]
+        (self.dir / "results" / HOST / "authors-cfg.csv").write_text(head + "\n".join(rows) + "\n")
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments cfg {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments cfg {HOST} -->\n")[1].split("<!-- /")[0]
+        lines = block.strip().splitlines()
+        self.assertTrue(lines[0].startswith("| configuration | queue | author's program (abc) |"), lines[0])
+        self.assertEqual([line.split(" | ")[0] for line in lines[2:7]], ["| 4 B unpinned", "| 8 B unpinned", "| 8 B unpinned",
+                                                                         "| 8 B unpinned", "| 8 B pinned"])
+        self.assertIn("| 8 B unpinned | **r / q** | 0.50 | — | 2.00 | instruments differ by 4.00 | |", block)
+        self.assertIn("median over runs: q 25% (4 B unpinned); q 50% (8 B unpinned); r 100% (8 B unpinned).", block)
+
     def test_markers_in_code_are_left_alone(self):
         text = self.regenerated()
         self.assertIn("# 5 ns in code; so is <!-- ringlab:claims no such -->\n", text)

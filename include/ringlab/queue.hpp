@@ -27,10 +27,13 @@ struct queue_properties {
   bool block_only = false;  // waits only in its own blocking calls (a remote call returns when an item is there)
   bool pop_is_a_call = false;  // every pop is one remote call: its time is the row's round trip (rtt_*)
   bool stream_options = false;  // takes --tcp-nodelay and --batch (a network stream's options)
+  bool push_waits_inside = false;  // try_push never fails: the library waits inside it while full (its own bound:
+                                   // iceoryx's BLOCK_PRODUCER), so the producer's wait strategy never runs
   const char* refuses = nullptr;   // values try_push refuses (throws std::invalid_argument), if any
 };
 
-// try_push/try_pop never block; capacity() is the bound the experiment asked for.
+// try_push/try_pop never block (except a push_waits_inside queue's try_push, which waits in
+// the library rather than fail); capacity() is the bound the experiment asked for.
 template <class Q>
 concept queue = requires(Q& q, const Q& cq, const typename Q::value_type& in, typename Q::value_type& out) {
   typename Q::value_type;

@@ -76,7 +76,7 @@ runner add_list(CLI::App& app) {
       const char* fifo = !p.fifo ? "no" : p.linearizable ? "yes" : "per-p";
       const char* sides = p.spsc_only ? "1x1" : p.single_consumer ? "Px1" : "PxC";
       fmt::print("{:<{}} {:<8} {:<5} {:<8} {:<8} {:<6} {:<7} {:<6} {:<26} {}{}\n", e->name, width, e->scope, fifo,
-                 p.bounded ? (p.exact_capacity ? "exact" : "approx") : "no", yes_no(p.lock_free), sides,
+                 !p.bounded ? "no" : p.push_waits_inside ? "waits" : p.exact_capacity ? "exact" : "approx", yes_no(p.lock_free), sides,
                  yes_no(p.blocks_natively), holds(*e), e->after_crash.empty() ? "-" : e->after_crash, e->description,
                  p.refuses ? fmt::format(" [refuses {}]", p.refuses) : "");
     }
@@ -89,7 +89,8 @@ runner add_list(CLI::App& app) {
                  "sides: 1x1 = one producer, one consumer; Px1 = any producers, one consumer; PxC = any of both\n");
       fmt::print("bounded: exact = capacity() pushes fill it; approx = at least that many, at most `holds`: the most\n"
                  "items inside at once when asked for {} (--capacity N), one producer, held to it by the bound test\n"
-                 "('-': a transport's kernel or network buffers, counted in bytes, or a capacity it does not take)\n", asked);
+                 "('-': a transport's kernel or network buffers, counted in bytes, or a capacity it does not take);\n"
+                 "waits = capacity() pushes fill it, and the next waits inside the library until there is room\n", asked);
       fmt::print("after a crash: what a transport declares, and every crash run checks, when its producer / its\n"
                  "consumer is killed: exactly-once = every item whose push completed arrives once; at-most-once =\n"
                  "none arrives twice, and the one item the dead side held is lost with it ('-': not declared)\n");

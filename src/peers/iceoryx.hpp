@@ -9,11 +9,11 @@
 //    subscriber historyRequest 0, queueCapacity = capacity and QueueFullPolicy::
 //    BLOCK_PRODUCER (iceoptions example): a full subscriber queue makes publish wait, it
 //    never drops the oldest item (iceoryx's default).
-//  - never blocking: that wait is a busy loop inside publish(), which try_push must not
-//    enter. So the transport counts the items in flight (published, not yet taken) in the
-//    run's segment, and try_push fails when capacity items are in flight: the subscriber
-//    queue is never full, publish never waits, and the bound is exact. This counter is
-//    ringlab's, not iceoryx's: one atomic read-modify-write per push and per pop.
+//  - the bound is iceoryx's own, as its authors bound it: the subscriber queue, with
+//    BLOCK_PRODUCER making publish wait inside the library (a yield loop) while it is full.
+//    So try_push never fails; it waits in publish instead (push_waits_inside), and the
+//    producer's wait strategy never runs. No counter of ringlab's sits beside it: an earlier
+//    one cost two cross-process read-modify-writes per item on one shared line.
 //  - capacity: iceoryx caps a subscriber queue at MAX_SUBSCRIBER_QUEUE_CAPACITY (256 in
 //    the Debian build) and would silently clamp a larger one; larger capacities are refused.
 //  - one consumer: every subscriber of a topic gets every item (publish/subscribe, not a
@@ -61,10 +61,6 @@ namespace ringlab::peers {
 template <class T>
 class iceoryx_transport {
   static_assert(std::is_trivially_copyable_v<T>, "items travel as bytes");
-  // In the run's segment: items published and not yet taken.
-  struct shared_count {
-    alignas(64) std::atomic<std::uint64_t> in_flight{0};
-  };
   static constexpr auto connect_limit = std::chrono::seconds(10);
 
  public:
@@ -72,9 +68,9 @@ class iceoryx_transport {
   // The crash suite's probe is one process holding the conductor's object; iceoryx needs a
   // runtime per process and a publisher or subscriber per side, made in enter().
   static constexpr const char* not_probed_because = "a new user needs its own runtime and port per side (enter)";
-  static constexpr queue_properties properties{.lock_free = false, .single_consumer = true};
+  static constexpr queue_properties properties{.lock_free = false, .single_consumer = true, .push_waits_inside = true};
   static constexpr std::size_t max_capacity = iox::MAX_SUBSCRIBER_QUEUE_CAPACITY;
-  static constexpr std::size_t block_bytes(std::size_t) { return sizeof(shared_count); }
+  static constexpr std::size_t block_bytes(std::size_t) { return 0; }
 
   // Capacity check only (the registry): no RouDi, no runtime.
   explicit iceoryx_transport(std::size_t capacity) : iceoryx_transport(capacity, nullptr) {}
@@ -82,14 +78,12 @@ class iceoryx_transport {
       : capacity_("iceoryx", capacity, max_capacity,
                   "(iceoryx's MAX_SUBSCRIBER_QUEUE_CAPACITY, a build-time constant of the library)") {
     if (block == nullptr) return;
-    count_ = ::new (block) shared_count{};
     static std::atomic<unsigned> runs{0};
     std::snprintf(names_, sizeof names_, "ringlab-iox-%ld-%u-", static_cast<long>(::getpid()), runs.fetch_add(1));
     roudi_.emplace();  // before the fork: every side's runtime registers with it
   }
   iceoryx_transport(iceoryx_transport&& other) noexcept
       : capacity_(other.capacity_),
-        count_(other.count_),
         roudi_(std::move(other.roudi_)),
         publisher_(std::move(other.publisher_)),
         subscriber_(std::move(other.subscriber_)) {
@@ -137,14 +131,10 @@ class iceoryx_transport {
     }
   }
 
+  // Waits inside publish while the subscriber queue is full (BLOCK_PRODUCER); never fails.
   bool try_push(const T& item) {
-    std::uint64_t n = count_->in_flight.load(std::memory_order_relaxed);
-    do {
-      if (n >= capacity_) return false;  // the subscriber queue is full
-    } while (!count_->in_flight.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed));
     auto loaned = publisher_->loan(item);
     if (loaned.has_error()) {
-      count_->in_flight.fetch_sub(1, std::memory_order_release);
       throw std::runtime_error("iceoryx: loan failed (AllocationError " +
                                std::to_string(static_cast<int>(loaned.get_error())) +
                                "): RouDi's memory pools have no chunk of " + std::to_string(sizeof(T)) + " bytes left");
@@ -159,7 +149,6 @@ class iceoryx_transport {
       throw std::runtime_error("iceoryx: take failed: too many chunks held at once");
     }
     item = *taken.value().get();
-    count_->in_flight.fetch_sub(1, std::memory_order_release);
     return true;  // the sample goes out of scope here: its chunk returns to the pool
   }
 
@@ -171,7 +160,6 @@ class iceoryx_transport {
   }
 
   checked_capacity capacity_;
-  shared_count* count_ = nullptr;
   char names_[64] = {};  // "ringlab-iox-<conductor pid>-<run>-": the service's instance and the runtimes' prefix
   std::optional<roudi_lease> roudi_;  // the conductor's object only
   std::unique_ptr<iox::popo::Publisher<T>> publisher_;

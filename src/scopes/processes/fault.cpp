@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <random>
 
 #include <fmt/core.h>
@@ -185,6 +186,28 @@ std::set<std::string> shm_names() {
     ::closedir(dir);
   }
   return names;
+}
+
+std::vector<std::string> shm_names_left(const std::set<std::string>& before) {
+  std::vector<std::string> left;
+  for (const auto& name : shm_names())
+    if (!before.count(name)) left.push_back(name);
+  if (left.empty()) return left;  // the common case reads no /proc
+  std::set<std::string> mapped_elsewhere;
+  const std::string self = std::to_string(::getpid());
+  if (DIR* proc = ::opendir("/proc")) {
+    while (const dirent* e = ::readdir(proc)) {
+      const std::string pid = e->d_name;
+      if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+      std::ifstream maps("/proc/" + pid + "/maps");  // gone or not ours to read: nothing
+      for (std::string line; std::getline(maps, line);)
+        if (const auto at = line.find(" /dev/shm/"); at != std::string::npos)
+          mapped_elsewhere.insert(line.substr(at + 10));  // an unlinked one ends " (deleted)": not listed anyway
+    }
+    ::closedir(proc);
+  }
+  std::erase_if(left, [&](const std::string& n) { return mapped_elsewhere.count(n) > 0; });
+  return left;
 }
 
 }  // namespace ringlab::ipc

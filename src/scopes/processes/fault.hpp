@@ -97,6 +97,10 @@ void note_killed_outside(harness::run_result& r, const std::vector<side_processe
 
 // Names in /dev/shm now: a fault run must leave none that it made.
 std::set<std::string> shm_names();
+// Names in /dev/shm now and not `before` that no live process but this one maps: what the
+// run left. A name another process maps (a RouDi started by hand, another run's segment)
+// is that process's, made while the run went on, and not charged to it.
+std::vector<std::string> shm_names_left(const std::set<std::string>& before);
 
 // After a kill: a new process holding what the conductor holds takes the dead side's
 // place (a ring that can repair a place left mid-operation does: adopt_producer /

@@ -243,8 +243,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}, kept, crash_guarantee_of<Transport>()};
     if (killed) report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0, kept);
     transport.reset();
-    for (const auto& name : shm_names())
-      if (!shm_before.count(name)) report.left_in_shm.push_back(name);
+    report.left_in_shm = shm_names_left(shm_before);
     report.fill(r, producers, consumers);
   }
   return r;
