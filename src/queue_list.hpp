@@ -84,7 +84,7 @@
   X("moodycamel.blocking", ::ringlab::peers::moodycamel_blocking_queue,                                                \
     "moodycamel::BlockingConcurrentQueue, tokens, its own wait_dequeue")                                               \
   X("moodycamel.unbounded", ::ringlab::peers::moodycamel_unbounded_queue,                                              \
-    "moodycamel::ConcurrentQueue as its author benchmarks it: enqueue, no bound (grows; short runs: what the bound costs)")
+    "moodycamel::ConcurrentQueue as its author benchmarks it: enqueue, blocks of 64, no bound (grows; short runs)")
 #else
 #define RINGLAB_MOODYCAMEL_QUEUES(X)
 #endif

@@ -11,8 +11,8 @@
 //   every block and starve the rest (upstream issues #193, #292, #324); each push first
 //   asks size_approx() (every producer's two indices), then takes a block if it must.
 //   At most capacity() + one item per producer racing past the check, + a block's rounding.
-// moodycamel.unbounded: enqueue() always, as the author's benchmark runs it (no bound:
-// a producer faster than its consumer grows it; short runs only).
+// moodycamel.unbounded: enqueue() always and blocks of 64, as the author's benchmark runs it
+// (no bound: a producer faster than its consumer grows it; short runs only).
 // Order: per producer only. Blocking variant: its own semaphore-backed wait_dequeue;
 // bounded enqueue cannot block in this library, so a full queue is retried with sched_yield.
 #pragma once
@@ -121,7 +121,15 @@ template <class T>
 using moodycamel_queue = moodycamel_adapter<T, moodycamel::ConcurrentQueue>;
 template <class T>
 using moodycamel_blocking_queue = moodycamel_adapter<T, moodycamel::BlockingConcurrentQueue>;
+// The author's benchmark runs its queues with blocks of 64 items, not the library's 32
+// (benchmarks.cpp at v1.0.3, struct Traits, lines 256-263: "a bigger block size will
+// improve throughput"); the unbounded variant, his configuration, takes them too.
+struct author_traits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const std::size_t BLOCK_SIZE = 64;
+};
 template <class T>
-using moodycamel_unbounded_queue = moodycamel_adapter<T, moodycamel::ConcurrentQueue, false>;
+using author_concurrent_queue = moodycamel::ConcurrentQueue<T, author_traits>;
+template <class T>
+using moodycamel_unbounded_queue = moodycamel_adapter<T, author_concurrent_queue, false>;
 
 }  // namespace ringlab::peers
