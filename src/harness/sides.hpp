@@ -80,20 +80,21 @@ struct side_plan {
 // while each stretch of items takes under 100 us, and after every item again once one
 // takes over a millisecond. A fixed 1024 was microseconds late at millions of items a
 // second but a whole window late for a starved or slow side (under load, 1024 items of a
-// yielding queue took 200 ms and hid a 150 ms window). Open loop: every item.
+// yielding queue took 200 ms and hid a 150 ms window). Open loop: every item. The loop
+// counts down in a local of its own (`until_look`): a member would sit in memory.
 class phase_looks {
  public:
   phase_looks(const clock_source& clock, bool every_item)
       : clock_(clock), fast_ticks_(clock.from_ns(1e5)), slow_ticks_(clock.from_ns(1e6)), every_item_(every_item) {}
-  bool due() noexcept { return --until_next_ == 0; }  // count this item; true: look now
-  void looked() noexcept {
+  std::uint64_t looked() noexcept {  // the side looks now; returns the items until the next look
+
     if (!every_item_) {
       const std::uint64_t now = clock_.ticks(), took = now - last_ticks_;
       if (took > slow_ticks_) stride_ = 1;
       else if (took < fast_ticks_ && stride_ < max_stride) stride_ *= 2;
       last_ticks_ = now;
     }
-    until_next_ = stride_;
+    return stride_;
   }
 
  private:
@@ -101,7 +102,7 @@ class phase_looks {
   const clock_source& clock_;
   const std::uint64_t fast_ticks_, slow_ticks_;
   const bool every_item_;
-  std::uint64_t stride_ = 1, until_next_ = 1, last_ticks_ = 0;
+  std::uint64_t stride_ = 1, last_ticks_ = 0;
 };
 
 inline std::uint64_t thread_cpu_ns() noexcept {
@@ -186,28 +187,16 @@ inline std::uint64_t monotonic_now_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Run a side's loop; if its transport reports a dead peer (peer_lost), the side
-// notes when and how, stops the run (as the watcher does when a side dies) and goes on
-// to its normal end, so its tallies still count. Only for transports that can say so:
-// the others' loops are compiled without a handler.
-template <class Endpoint, class Loop>
-bool run_unless_peer_lost(Loop&& loop, thread_outcome& out, control_block& ctl) {
-  if constexpr (notices_dead_peers<std::remove_cvref_t<Endpoint>>) {
-    try {
-      loop();
-      return true;
-    } catch (const peer_lost& e) {
-      out.peer_lost_ns = monotonic_now_ns();
-      out.peer_lost_how = e.what();
-      ctl.phase.store(stop, std::memory_order_release);
-      ctl.side_lost.store(1, std::memory_order_release);
-      wake_control_waiters(ctl);
-      return false;
-    }
-  } else {
-    loop();
-    return true;
-  }
+// A side's transport reported a dead peer (peer_lost): the side notes when and how, stops
+// the run (as the watcher does when a side dies) and goes on to its normal end, so its
+// tallies still count. The loops catch it inline: a loop inside a lambda (this was one,
+// 48be42a..) kept its locals behind the closure and cost spsc_ring ~40 % of its speed.
+inline void note_peer_lost(const peer_lost& e, thread_outcome& out, control_block& ctl) {
+  out.peer_lost_ns = monotonic_now_ns();
+  out.peer_lost_how = e.what();
+  ctl.phase.store(stop, std::memory_order_release);
+  ctl.side_lost.store(1, std::memory_order_release);
+  wake_control_waiters(ctl);
 }
 
 // Both sides: sleep until the run starts, then spin to t0 so everyone leaves together.
@@ -239,12 +228,14 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   std::uint64_t sample_mask = me.log.every() - 1, sample_from = me.log.first();
   std::uint32_t seen_phase = warmup;
   phase_looks looks(clock, open_loop);  // open loop: items are spaced out, look at every one
+  std::uint64_t until_look = 1;
   std::uint64_t s = 0;
   std::atomic<std::uint64_t>* const ledger = me.published_ledger;
-  const bool peer_alive = run_unless_peer_lost<Endpoint>([&] {
+  bool peer_alive = true;
+  try {
     for (; s < limit; ++s) {
-      if (looks.due()) {
-        looks.looked();
+      if (--until_look == 0) {
+        until_look = looks.looked();
         const std::uint32_t now_phase = ctl.phase.load(std::memory_order_relaxed);
         if (now_phase != seen_phase) {
           if (now_phase >= measure && seen_phase < measure) {
@@ -274,7 +265,10 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
       if constexpr (Ledgered) ledger->store(s + 1, std::memory_order_relaxed);
     }
     flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
-  }, me.outcome, ctl);
+  } catch (const peer_lost& e) {
+    note_peer_lost(e, me.outcome, ctl);
+    peer_alive = false;
+  }
   me.pushed = me.pushed_at_stop = s;
   me.last_push_ticks = clock.ticks();
 
@@ -288,74 +282,80 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     detail::futex_wake(ctl.producers_finished, detail::wake_everyone, shared_futex);
     // Total order: the last producer's pills follow every item. Per-producer order
     // only: every producer sends one pill per consumer after its own items.
-    if (peer_alive && (!plan.linearizable || finished == plan.producers))
-      run_unless_peer_lost<Endpoint>([&] {
-          for (unsigned c = 0; c < plan.consumers; ++c)
-            if (!push(q, ws, with_tag(prototype, pill_tag))) break;
-          flush(q, ws);
-        }, me.outcome, ctl);
+    if (peer_alive && (!plan.linearizable || finished == plan.producers)) {
+      try {
+        for (unsigned c = 0; c < plan.consumers; ++c)
+          if (!push(q, ws, with_tag(prototype, pill_tag))) break;
+        flush(q, ws);
+      } catch (const peer_lost& e) {
+        note_peer_lost(e, me.outcome, ctl);
+      }
     }
-    me.outcome.end_ticks = clock.ticks();
-    me.outcome.finish_costs();
   }
+  me.outcome.end_ticks = clock.ticks();
+  me.outcome.finish_costs();
+}
 
-  // The queue's own blocking pop (`block`) is called for every item, as its authors drive
-  // it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
-  // other side's index too). Other strategies look with try_pop first, so that when the
-  // queue is empty the consumer can publish its join count and notice the phase.
-  template <class Item, bool Ledgered = false, class Endpoint, class W>
-  void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
-                    const clock_source& clock) {
-    constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
-    constexpr bool own_blocking = std::is_same_v<W, block>;
-    constexpr bool timed_calls = [] {
-      if constexpr (requires { Endpoint::properties; }) return Endpoint::properties.pop_is_a_call;
-      return false;
-    }();
-    if constexpr (timed_calls) me.call_ticks.reserve(consumer_state::max_timed_calls);
-    wait_for_start(ctl, clock, me.outcome);
-    const bool join = plan.ending == termination::join;
-    const bool check_order = plan.check_order;
-    const unsigned producers = plan.producers;
-    const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
-    const std::uint64_t service_ticks = plan.service_ticks, consumer_work = plan.consumer_work;
-    // Open loop: look at the phase after every item (items are rare, and a late look would
-    // shift the window); closed loop: as phase_looks paces it, and also whenever the queue
-    // is found empty — but every item in a queue's own blocking pop, which never comes back
-    // empty to look then (1024 items of a shaped link's stream once moved the window 0.4 s).
-    phase_looks looks(clock, plan.offered_items_per_tick > 0 || own_blocking);
-    unsigned pills = 0;
-    std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
-    std::uint64_t sample_mask = me.log.every() - 1;
-    // The tally of the producer whose item came last, in registers; others wait in me.tally.
-    std::uint32_t current = 0;
-    producer_tally tally = me.tally.by_producer[0];
-    std::atomic<std::uint64_t>* const ledger = me.finished_ledger;
-    Item item{};
-    auto flush = [&] {
-      if (unflushed == 0) return;
-      const auto done = ctl.done_total.fetch_add(unflushed, std::memory_order_acq_rel) + unflushed;
-      unflushed = 0;
-      if (ctl.producers_finished.load(std::memory_order_acquire) == plan.producers &&
-          done == ctl.pushed_total.load(std::memory_order_acquire)) {
-        ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
-        ctl.join_reached.fetch_add(1, std::memory_order_release);
-        detail::futex_wake(ctl.join_reached, 1, shared_futex);
-      }
-    };
-    auto check_phase = [&] {
-      const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
-      if (p >= measure && !me.saw_measure) {
-        me.saw_measure = true;
-        me.popped_at_measure = popped;
-        const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
-        me.log.start(plan.sampling_every(false, popped, elapsed));
-        sample_mask = me.log.every() - 1;
-      }
-      if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
-    };
-    check_phase();
-    run_unless_peer_lost<Endpoint>([&] {
+// The queue's own blocking pop (`block`) is called for every item, as its authors drive
+// it (atomic_queue's optimist pop reads only its slot; a try_pop first would read the
+// other side's index too). Other strategies look with try_pop first, so that when the
+// queue is empty the consumer can publish its join count and notice the phase.
+template <class Item, bool Ledgered = false, class Endpoint, class W>
+void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_state& me, const side_plan& plan,
+                  const clock_source& clock) {
+  constexpr std::uint64_t join_batch = 256;  // task_done flushed every this many items, and when idle
+  constexpr bool own_blocking = std::is_same_v<W, block>;
+  constexpr bool timed_calls = [] {
+    if constexpr (requires { Endpoint::properties; }) return Endpoint::properties.pop_is_a_call;
+    return false;
+  }();
+  if constexpr (timed_calls) me.call_ticks.reserve(consumer_state::max_timed_calls);
+  wait_for_start(ctl, clock, me.outcome);
+  const bool join = plan.ending == termination::join;
+  const bool check_order = plan.check_order;
+  const unsigned producers = plan.producers;
+  const unsigned pills_needed = plan.linearizable ? 1 : plan.producers;
+  const std::uint64_t service_ticks = plan.service_ticks, consumer_work = plan.consumer_work;
+  // Open loop: look at the phase after every item (items are rare, and a late look would
+  // shift the window); closed loop: as phase_looks paces it, and also whenever the queue
+  // is found empty — but every item in a queue's own blocking pop, which never comes back
+  // empty to look then (1024 items of a shaped link's stream once moved the window 0.4 s).
+  phase_looks looks(clock, plan.offered_items_per_tick > 0 || own_blocking);
+  std::uint64_t until_look = 1;
+  unsigned pills = 0;
+  std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
+  std::uint64_t sample_mask = me.log.every() - 1;
+  // The tally of the producer whose item came last, in registers; others wait in me.tally.
+  std::uint32_t current = 0;
+  producer_tally tally = me.tally.by_producer[0];
+  std::atomic<std::uint64_t>* const ledger = me.finished_ledger;
+  // The per-item locals go to the helpers below by value (and `waited` to the slow pop):
+  // a local whose address a helper takes lives in memory, a store per item (40 % once).
+  Item item{};
+  auto flush = [&](std::uint64_t unflushed) {  // task_done for `unflushed` items
+    if (unflushed == 0) return;
+    const auto done = ctl.done_total.fetch_add(unflushed, std::memory_order_acq_rel) + unflushed;
+    if (ctl.producers_finished.load(std::memory_order_acquire) == plan.producers &&
+        done == ctl.pushed_total.load(std::memory_order_acquire)) {
+      ctl.join_reached_ticks.store(clock.ticks(), std::memory_order_relaxed);
+      ctl.join_reached.fetch_add(1, std::memory_order_release);
+      detail::futex_wake(ctl.join_reached, 1, shared_futex);
+    }
+  };
+  auto check_phase = [&](std::uint64_t popped, std::uint64_t sample_mask) {  // returns the sample mask
+    const std::uint32_t p = ctl.phase.load(std::memory_order_relaxed);
+    if (p >= measure && !me.saw_measure) {
+      me.saw_measure = true;
+      me.popped_at_measure = popped;
+      const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
+      me.log.start(plan.sampling_every(false, popped, elapsed));
+      sample_mask = me.log.every() - 1;
+    }
+    if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
+    return sample_mask;
+  };
+  sample_mask = check_phase(popped, sample_mask);
+  try {
     for (;;) {
       if constexpr (own_blocking && timed_calls) {
         const std::uint64_t called = clock.ticks();
@@ -365,9 +365,11 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
       } else if constexpr (own_blocking) {
         if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
       } else if (!try_pop(q, ws, item)) {
-        if (join) flush();
-        check_phase();
-        if (!pop(q, ws, item)) break;
+        if (join) flush(unflushed), unflushed = 0;
+        sample_mask = check_phase(popped, sample_mask);
+        Item waited{};
+        if (!pop(q, ws, waited)) break;
+        item = waited;
       }
       const tag t = tag_of(item);
       if (is_pill(t)) [[unlikely]] {
@@ -399,16 +401,21 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
         const std::uint64_t until = clock.ticks() + service_ticks;
         while (clock.ticks() < until) cpu_relax();
       }
-      if (join && ++unflushed == join_batch) flush();
-      if (looks.due()) [[unlikely]] looks.looked(), check_phase();
+      if (join && ++unflushed == join_batch) flush(unflushed), unflushed = 0;
+      if (--until_look == 0) [[unlikely]] {
+        until_look = looks.looked();
+        sample_mask = check_phase(popped, sample_mask);
+      }
     }
-  }, me.outcome, ctl);
+  } catch (const peer_lost& e) {
+    note_peer_lost(e, me.outcome, ctl);
+  }
   me.tally.by_producer[current] = tally;
   me.tally.corrupt += corrupt;
   me.tally.torn += torn;
   me.last_pop_ticks = clock.ticks();
-  if (join) flush();
-  check_phase();
+  if (join) flush(unflushed);
+  check_phase(popped, sample_mask);
   me.popped = popped;
   if (!me.saw_stop) me.popped_at_stop = popped;
   me.outcome.end_ticks = clock.ticks();

@@ -29,9 +29,10 @@ void native_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
                      const Item& prototype, std::uint64_t work = 0) {
   wait_for_start(ctl, clock, me.outcome);
   phase_looks looks(clock, false);
+  std::uint64_t until_look = 1;
   std::uint64_t s = 0;
   for (;; ++s) {
-    if (looks.due() && (looks.looked(), ctl.phase.load(std::memory_order_relaxed) >= stop)) break;
+    if (--until_look == 0 && ((until_look = looks.looked()), ctl.phase.load(std::memory_order_relaxed) >= stop)) break;
     if (work) spin_iterations(work);
     if (!push(q, ws, with_tag(prototype, make_tag(0, s)))) break;
   }
@@ -49,6 +50,7 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
                      std::uint64_t work = 0) {
   wait_for_start(ctl, clock, me.outcome);
   phase_looks looks(clock, false);
+  std::uint64_t until_look = 1;
   std::uint64_t n = 0, sum = 0;
   Item item{};
   while (pop(q, ws, item)) {
@@ -57,7 +59,7 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
     sum += t;
     ++n;
     if (work) spin_iterations(work);
-    if (looks.due()) [[unlikely]] looks.looked(), native_phase(ctl, me, n);
+    if (--until_look == 0) [[unlikely]] until_look = looks.looked(), native_phase(ctl, me, n);
   }
   native_phase(ctl, me, n);
   me.done = n;
@@ -113,10 +115,11 @@ void native_pinger(Out& out, wait_state<W>& out_ws, Back& back, wait_state<W>& b
   wait_for_start(ctl, clock, me.outcome);
   Item echo{};
   phase_looks looks(clock, false);
+  std::uint64_t until_look = 1;
   std::uint64_t s = 0, mismatches = 0;
   for (;; ++s) {
-    if (looks.due()) {
-      looks.looked();
+    if (--until_look == 0) {
+      until_look = looks.looked();
       native_phase(ctl, me, s);
       if (me.saw_stop) break;
     }
