@@ -1,6 +1,7 @@
 """`ringlab sweep --engine slurm` on a real one-node Slurm cluster that this test starts
 and stops itself (scripts/slurm-local, from Debian's slurm-wlm and munge): the quick
-experiment as a job array gives the local sweep's CSV shape; a killed task is the only
+experiment as a job array gives the local sweep's CSV shape (a small copy of it: 12
+runs, so the three sweeps here wait on Slurm seconds, not minutes); a killed task is the only
 one submitted again; bad input (no sbatch, an unknown partition, a part of another
 experiment) is one line and a non-zero exit. Exits 77 (meson: skipped), saying why,
 where the daemons cannot start.
@@ -18,8 +19,8 @@ import unittest
 
 RINGLAB = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-QUICK = os.path.join(ROOT, "experiments", "quick.toml")
-POINTS, REPS = 12, 5  # experiments/quick.toml
+QUICK = None  # setUpModule: experiments/quick.toml, cut to POINTS x REPS runs, in a temporary folder
+POINTS, REPS = 4, 3
 ENV = dict(os.environ)
 
 
@@ -39,6 +40,22 @@ def wait_until_queue_empty(limit=300):
             return True
         time.sleep(0.5)
     return False
+
+
+def small_quick(folder):
+    """experiments/quick.toml with two queues, two capacities and three repetitions."""
+    with open(os.path.join(ROOT, "experiments", "quick.toml")) as f:
+        text = f.read()
+    for anchor, small in [("repetitions = 5", f"repetitions = {REPS}"),
+                          ('queue = ["spsc_ring", "mpmc_ring", "mutex_ring", "moodycamel"]',
+                           'queue = ["spsc_ring", "mpmc_ring"]'),
+                          ("capacity = [16, 1024, 65536]", "capacity = [16, 1024]")]:
+        assert anchor in text, f"experiments/quick.toml no longer has {anchor!r}: update the test"
+        text = text.replace(anchor, small)
+    path = os.path.join(folder, "quick.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
 
 def merged_rows(results):
@@ -64,7 +81,7 @@ class SlurmEngine(unittest.TestCase):
                        *args, **kw)
 
     def test_the_quick_experiment_as_a_job_array_gives_the_local_shape(self):
-        r = self.sweep("--runs-per-task", "15", "--wait")
+        r = self.sweep("--runs-per-task", "3", "--wait")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("submitted job", r.stderr)
         self.assertIn("4 of 4 tasks", r.stderr)
@@ -77,12 +94,12 @@ class SlurmEngine(unittest.TestCase):
             prov = json.load(f)
         self.assertEqual(len(prov["sessions"]), 4, "one provenance entry per task (node session)")
         # Re-submitting a finished sweep submits nothing and merges again.
-        r = self.sweep("--runs-per-task", "15")
+        r = self.sweep("--runs-per-task", "3")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("every task is finished", r.stderr)
 
     def test_a_killed_task_is_the_only_one_submitted_again(self):
-        r = self.sweep("--runs-per-task", "10", "--max-parallel", "1")
+        r = self.sweep("--runs-per-task", "4", "--max-parallel", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
         job = r.stderr.split("submitted job ")[1].split(":")[0]
         victim = None
@@ -95,19 +112,19 @@ class SlurmEngine(unittest.TestCase):
         self.assertIsNotNone(victim, "task 1 never ran")
         status = ringlab("status", QUICK, "--results-dir", self.results)
         self.assertEqual(status.returncode, 0, status.stderr)
-        self.assertRegex(status.stdout, r"6 tasks: [01] done, 1 running, [34] pending, 0 failed")
+        self.assertRegex(status.stdout, r"3 tasks: [01] done, 1 running, [01] pending, 0 failed")
         subprocess.run(["scancel", victim], env=ENV, timeout=30)
         self.assertTrue(wait_until_queue_empty(), "the array and its merge job did not finish")
         status = ringlab("status", QUICK, "--results-dir", self.results)
-        self.assertIn("6 tasks: 5 done, 0 running, 0 pending, 1 failed", status.stdout)
+        self.assertIn("3 tasks: 2 done, 0 running, 0 pending, 1 failed", status.stdout)
         merge_log = os.path.join(self.results, "slurm-jobs", "quick", "merge.out")
         with open(merge_log) as f:
-            self.assertIn("tasks 1 of 6 are missing", f.read())
+            self.assertIn("tasks 1 of 3 are missing", f.read())
         self.assertEqual(merged_rows(self.results), [], "nothing merged while a task is missing")
-        r = self.sweep("--runs-per-task", "10", "--wait")
+        r = self.sweep("--runs-per-task", "4", "--wait")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("1 of 6 tasks", r.stderr)
-        self.assertIn("5 finished already", r.stderr)
+        self.assertIn("1 of 3 tasks", r.stderr)
+        self.assertIn("2 finished already", r.stderr)
         rows = merged_rows(self.results)
         self.assertEqual(len(rows), POINTS * REPS)
         self.assertEqual(len({(row["point"], row["repetition"]) for row in rows}), POINTS * REPS)
@@ -130,7 +147,7 @@ class SlurmEngine(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.results, "slurm-jobs", "quick", "job.sh")))
 
     def test_a_part_of_another_experiment_is_refused_by_name(self):
-        r = self.sweep("--runs-per-task", "30", "--wait")
+        r = self.sweep("--runs-per-task", "6", "--wait")
         self.assertEqual(r.returncode, 0, r.stderr)
         parts = sorted(glob.glob(os.path.join(self.results, "*", "quick.parts", "*.csv")))
         stranger = os.path.join(os.path.dirname(parts[0]), "7.csv")
@@ -168,8 +185,11 @@ def stop_cluster(env):
 if __name__ == "__main__":
     RINGLAB = os.path.abspath(sys.argv.pop(1))
     cluster = start_cluster()
+    folder = tempfile.mkdtemp(prefix="ringlab-slurm-quick-")
+    QUICK = small_quick(folder)
     try:
         result = unittest.main(verbosity=2, exit=False).result
     finally:
         stop_cluster(cluster)
+        shutil.rmtree(folder, ignore_errors=True)
     sys.exit(0 if result.wasSuccessful() else 1)
