@@ -93,7 +93,8 @@ def summary(spec, pts, sc, written):
     for p in pts:
         ci = (f"[{style.format_number(p.y.ci_low / sc.ydiv)}, {style.format_number(p.y.ci_high / sc.ydiv)}]"
               if p.y.n >= 2 else "n/a")
-        flag = f"NOISY (spread {p.y.spread:.0%})" if p.y.noisy else ""
+        flag = " ".join(([f"NOISY (spread {p.y.spread:.0%})"] if p.y.noisy else [])
+                        + (["BIMODAL (two regimes across runs)"] if p.y.bimodal else []))
         table.append([p.point, str(p.y.n), style.format_number(p.y.median / sc.ydiv), ci, flag])
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4] for r in table]

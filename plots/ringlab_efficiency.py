@@ -114,6 +114,28 @@ def first(rows, column):
     return value.item() if hasattr(value, "item") else value
 
 
+def regime(pair):
+    """Which side held the harness runs up (the commonest `bottleneck`, in how many runs),
+    how many changed speed mid-window, and which side's runs split into two regimes."""
+    rows, parts = pair.harness_rows, []
+    if "bottleneck" in rows.columns:
+        named = rows["bottleneck"].dropna().astype(str)
+        named = named[named != ""]
+        if len(named):
+            counts = named.value_counts()
+            parts.append(f"{counts.index[0]} {counts.iloc[0]}/{len(named)}")
+    if not parts:  # `block` (the queue's own calls never try first), or a CSV from before the column
+        parts.append("bottleneck not known")
+    if "regime_change" in rows.columns:
+        changed = int((pd.to_numeric(rows["regime_change"], errors="coerce") == 1).sum())
+        if changed:
+            parts.append(f"{changed} changed mid-run")
+    for side, side_rows in (("harness", pair.harness_rows), ("native", pair.native_rows)):
+        if stats.bimodal(stats.clean(side_rows[SOURCE])):
+            parts.append(f"{side} runs bimodal")
+    return "; ".join(parts)
+
+
 def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     """A Markdown table: one row per harness point of the CSV (valid, undisturbed rows)
     that has a native partner, queues in palette order; then one line naming the harness
@@ -125,7 +147,8 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     if not paired:
         why = f": {unpaired_line(unpaired)}" if unpaired else " (no harness points)"
         raise DataError(f"{results.path}: no harness point has a native partner{why}")
-    header = [*TABLE_COLUMNS, "native", "harness", "harness_efficiency [95% CI]", "n (harness/native)"]
+    header = [*TABLE_COLUMNS, "native", "harness", "harness_efficiency [95% CI]", "n (harness/native)",
+              "regime (bottleneck; stability)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for p in paired:
         eff = p.estimate(noisy_spread)
@@ -135,7 +158,7 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
         cells = [stats.text(v) if (v := first(p.harness_rows, c)) is not None else "" for c in TABLE_COLUMNS]
         cells += [style.prose_value(SOURCE, stats.median_ci(native)[0]),
                   style.prose_value(SOURCE, stats.median_ci(harness)[0]),
-                  style.three_digits(eff.median) + ci, f"{len(harness)}/{len(native)}"]
+                  style.three_digits(eff.median) + ci, f"{len(harness)}/{len(native)}", regime(p)]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     if unpaired:
         lines += ["", "Without a native partner (not in the table): " + unpaired_line(unpaired, limit=len(unpaired))

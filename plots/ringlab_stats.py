@@ -9,7 +9,10 @@ columns that vary in the file. A CSV from before the `mode` column is all harnes
 rows: it gets mode = "harness".
 
 Per point and metric: n (non-empty cells), the median, a 95% confidence interval of
-the median, spread = (max - min) / median, and noisy = spread > noisy_spread.
+the median, spread = (max - min) / median, noisy = spread > noisy_spread, and bimodal:
+the runs, sorted, fall into two groups of at least BIMODAL_MIN_RUNS each with a gap of
+at least BIMODAL_GAP times between them (two regimes, not scatter: its median is then
+the regime that happened to get more runs, and ranks nothing).
 
 The interval is a percentile bootstrap: RESAMPLES = 10000 resamples (with
 replacement, of the same size) of the point's values, the median of each, and the
@@ -86,6 +89,7 @@ class Estimate:
     ci_high: float
     spread: float
     noisy: bool
+    bimodal: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,19 @@ def median_ci(values):
     return (median, *interval(bootstrap_medians(values, np.random.default_rng(SEED))))
 
 
+BIMODAL_GAP = 1.3
+BIMODAL_MIN_RUNS = 2
+
+
+def bimodal(values):
+    """Two groups of runs with a gap of BIMODAL_GAP x between the sorted neighbours."""
+    v = np.sort(np.asarray(values, dtype=float))
+    if len(v) < 2 * BIMODAL_MIN_RUNS or v[0] <= 0:
+        return False
+    gaps = v[BIMODAL_MIN_RUNS:len(v) - BIMODAL_MIN_RUNS + 1] / v[BIMODAL_MIN_RUNS - 1:len(v) - BIMODAL_MIN_RUNS]
+    return bool(gaps.max() >= BIMODAL_GAP)
+
+
 def estimate(values, noisy_spread=DEFAULT_NOISY_SPREAD):
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
@@ -232,7 +249,7 @@ def estimate(values, noisy_spread=DEFAULT_NOISY_SPREAD):
         return Estimate(0, median, low, high, math.nan, False)
     width = float(values.max() - values.min())
     spread = width / abs(median) if median else (0.0 if width == 0 else math.inf)
-    return Estimate(len(values), median, low, high, spread, spread > noisy_spread)
+    return Estimate(len(values), median, low, high, spread, spread > noisy_spread, bimodal(values))
 
 
 def summarize(frame, metric, noisy_spread=DEFAULT_NOISY_SPREAD):

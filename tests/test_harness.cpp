@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -422,6 +423,68 @@ TEST(Payload, EverySizeIsCarriedAndChecked) {
   c.payload_bytes = 64;
   const auto small = run_typed<spsc_ring<item_of<64>>, yield, item_of<64>>(c, context());
   ASSERT_TRUE(small.valid) << small.validation_error;
+}
+
+// Which side held the other up: work on one side makes the other wait on it, and the
+// row names the side with the work (each case is the other's negative control).
+TEST(Regimes, TheSideWithTheWorkIsNamedTheBottleneck) {
+  auto c = quick("spsc_ring");
+  c.capacity = 64;
+  c.work_ns = 2000;
+  const auto slow_consumer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
+  ASSERT_TRUE(slow_consumer.valid) << slow_consumer.validation_error;
+  EXPECT_EQ(slow_consumer.bottleneck, "consumer") << describe(slow_consumer);
+  EXPECT_GT(slow_consumer.producer_waits_per_item, 0.5);
+  c.work_ns = 0;
+  c.producer_work_ns = 2000;
+  const auto slow_producer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
+  ASSERT_TRUE(slow_producer.valid) << slow_producer.validation_error;
+  EXPECT_EQ(slow_producer.bottleneck, "producer") << describe(slow_producer);
+  EXPECT_GT(slow_producer.consumer_waits_per_item, 0.5);
+  c.wait = "block";  // the queue's own blocking calls: nothing tries first, nothing known
+  const auto blocking = run_typed<mutex_ring<tag>, block, tag>(c, context());
+  EXPECT_EQ(blocking.bottleneck, "");
+  EXPECT_TRUE(std::isnan(blocking.producer_waits_per_item));
+}
+
+// spsc_ring whose consumer takes 20 us more per item once the run is past the middle of
+// its window: the same queue at two speeds within one run.
+template <class T>
+class slows_down_halfway {
+ public:
+  using value_type = T;
+  static constexpr queue_properties properties = spsc_ring<T>::properties;
+  explicit slows_down_halfway(std::size_t capacity) : inner_(capacity) {}
+  std::size_t capacity() const noexcept { return inner_.capacity(); }
+  bool try_push(const T& item) { return inner_.try_push(item); }
+  bool try_pop(T& item) {
+    const auto now = std::chrono::steady_clock::now();
+    if (first_ == std::chrono::steady_clock::time_point{}) first_ = now;
+    if (now - first_ > slow_after) std::this_thread::sleep_for(20us);
+    return inner_.try_pop(item);
+  }
+  static constexpr auto slow_after = 250ms;  // 50 ms warm-up, then half of a 0.4 s window
+
+ private:
+  spsc_ring<T> inner_;
+  std::chrono::steady_clock::time_point first_{};  // the consumer's alone
+};
+
+// A run whose speed changes mid-window is flagged (its slices' throughput spreads); the
+// same run without the change is not (the negative control, at the row's own threshold).
+TEST(Regimes, ARunThatChangesSpeedMidWindowIsFlagged) {
+  auto c = quick("spsc_ring", 0.4);
+  c.capacity = 64;
+  c.work_ns = 1000;  // steady and consumer-bound, so the change is the consumer's
+  const auto changed = run_typed<slows_down_halfway<tag>, yield, tag>(c, context());
+  ASSERT_TRUE(changed.valid) << changed.validation_error;
+  EXPECT_GT(changed.slice_rate_spread, 3) << describe(changed);
+  const auto steady = run_typed<spsc_ring<tag>, yield, tag>(c, context());
+  ASSERT_TRUE(steady.valid) << steady.validation_error;
+  EXPECT_LT(steady.slice_rate_spread, run_result::regime_change_spread) << describe(steady);
+  c.items = 10000;  // items mode has no timed window to slice: nothing claimed
+  const auto counted = run_typed<spsc_ring<tag>, yield, tag>(c, context());
+  EXPECT_TRUE(std::isnan(counted.slice_rate_spread));
 }
 
 }  // namespace

@@ -149,6 +149,12 @@ class Statistics(unittest.TestCase):
         points = stats.summarize(stats.load_results(CSV).rows, "throughput_items_per_s")
         self.assertEqual([p for p, e in points.items() if e.noisy], ["queue=spsc_ring wait=spin capacity=65536"])
 
+    def test_two_regimes_across_runs_are_bimodal_and_scatter_is_not(self):
+        self.assertTrue(stats.estimate([100, 104, 98, 160, 155]).bimodal)   # 2 runs 1.49x above 3
+        self.assertFalse(stats.estimate([100, 104, 98, 103, 160]).bimodal)  # one outlier is not a regime
+        self.assertFalse(stats.estimate([100, 115, 130, 145, 160]).bimodal)  # even steps: scatter, no gap
+        self.assertFalse(stats.estimate([100, 104, 98, 125, 122]).bimodal)   # a gap under 1.3x
+
     def test_disturbed_and_invalid_rows_are_left_out_by_default(self):
         rows = stats.load_results(CSV).rows
         self.assertEqual(len(rows), 52)                                        # 54 minus 1 disturbed, 1 invalid

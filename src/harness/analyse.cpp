@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "harness/interrupt.hpp"
@@ -28,6 +29,37 @@ run_result row_for(const run_config& cfg, const run_context& ctx, const pin_plan
   r.oversubscribed = plan.oversubscribed;
   r.warmup_s = cfg.effective_warmup_s();
   return r;
+}
+
+// The side the other waited for. A producer that found the queue full on at least 1 % of
+// its pushes, twice as often as the consumer found it empty, waited for the consumer;
+// and the reverse. Both rarely: neither (the queue sat part full); both often: mixed
+// (the run changed regime, or the sides took turns).
+// The consumers' slices summed slice by slice; their rates' 90th over 10th percentile
+// (one slice stalled by a preemption does not count; half the window at another speed does).
+double slice_rate_spread(const std::vector<consumer_state>& consumers) {
+  std::size_t n = ~std::size_t{0};
+  for (const auto& c : consumers) n = std::min(n, c.slice_popped.size());
+  if (n == ~std::size_t{0} || n < 6) return NAN;  // too short a trace to say
+  std::vector<double> rates(n - 1, 0.0);
+  for (const auto& c : consumers)
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto ticks = c.slice_end_ticks[k] - c.slice_end_ticks[k - 1];
+      if (ticks) rates[k - 1] += static_cast<double>(c.slice_popped[k] - c.slice_popped[k - 1]) / static_cast<double>(ticks);
+    }
+  std::sort(rates.begin(), rates.end());
+  const double low = rates[static_cast<std::size_t>(std::ceil(0.1 * static_cast<double>(rates.size() - 1)))];
+  const double high = rates[static_cast<std::size_t>(std::floor(0.9 * static_cast<double>(rates.size() - 1)))];
+  return low > 0 ? high / low : INFINITY;
+}
+
+std::string bottleneck_of(double producer_waits, double consumer_waits) {
+  if (!std::isfinite(producer_waits) || !std::isfinite(consumer_waits)) return "";
+  constexpr double often = 0.01;
+  if (producer_waits >= often && producer_waits > 2 * consumer_waits) return "consumer";
+  if (consumer_waits >= often && consumer_waits > 2 * producer_waits) return "producer";
+  if (producer_waits < often && consumer_waits < often) return "neither";
+  return "mixed";
 }
 }  // namespace
 
@@ -74,6 +106,15 @@ run_result analyse(const run_config& cfg, const run_context& ctx, const control_
   if (r.items_pushed) r.producer_cpu_ns_per_item = producer_cpu / static_cast<double>(r.items_pushed);
   if (r.items_popped) r.consumer_cpu_ns_per_item = consumer_cpu / static_cast<double>(r.items_popped);
   r.drain_ns = last_exit > last_push ? clock.to_ns(static_cast<double>(last_exit - last_push)) : 0;
+  if (cfg.wait != "block" && r.items_pushed && r.items_popped) {
+    double full = 0, empty = 0;
+    for (const auto& p : producers) full += static_cast<double>(p.outcome.waits);
+    for (const auto& c : consumers) empty += static_cast<double>(c.outcome.waits);
+    r.producer_waits_per_item = full / static_cast<double>(r.items_pushed);
+    r.consumer_waits_per_item = empty / static_cast<double>(r.items_popped);
+    r.bottleneck = bottleneck_of(r.producer_waits_per_item, r.consumer_waits_per_item);
+  }
+  r.slice_rate_spread = slice_rate_spread(consumers);
 
   {  // A transport whose pops are remote calls: their round trips (Little's law's W).
     histogram calls;

@@ -103,6 +103,11 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("voluntary_switches_per_item", number(r.voluntary_switches_per_item, 6));
   add("involuntary_switches_per_item", number(r.involuntary_switches_per_item, 6));
   add("drain_ns", number(r.drain_ns, 0));
+  add("producer_waits_per_item", number(r.producer_waits_per_item, 6));
+  add("consumer_waits_per_item", number(r.consumer_waits_per_item, 6));
+  add("bottleneck", r.bottleneck);
+  add("slice_rate_spread", number(r.slice_rate_spread, 4));
+  add("regime_change", std::isnan(r.slice_rate_spread) ? "" : r.slice_rate_spread > r.regime_change_spread ? "1" : "0");
   add("capacity_actual", r.capacity_actual ? std::to_string(r.capacity_actual) : "");
   add("limits_raised", r.limits_raised);
   add("detect_ns", number(r.detect_ns, 0));
@@ -165,6 +170,11 @@ std::string describe(const run_result& r) {
                         r.latency_censored ? fmt::format(", {} of them items still unsent at the stop", r.latency_censored) : "");
   for (const auto& [name, value] : r.metrics) text += fmt::format(", {} {}", name, value);
   text += fmt::format(", drain {}", us(r.drain_ns));
+  if (r.slice_rate_spread > r.regime_change_spread)
+    text += fmt::format(", REGIME CHANGE (slices' throughput p90/p10 {:.2f})", r.slice_rate_spread);
+  if (!r.bottleneck.empty())
+    text += fmt::format(", waits {:.3f} full / {:.3f} empty per item (bottleneck: {})", r.producer_waits_per_item,
+                        r.consumer_waits_per_item, r.bottleneck);
   if (r.oversubscribed) text += ", OVERSUBSCRIBED";
   if (r.disturbed) text += fmt::format(", DISTURBED ({})", r.disturbance);
   text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;

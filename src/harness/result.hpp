@@ -32,6 +32,14 @@ struct run_result {
   double producer_cpu_ns_per_item = 0, consumer_cpu_ns_per_item = 0;
   double voluntary_switches_per_item = NAN, involuntary_switches_per_item = NAN;  // every side, per item popped
   double drain_ns = 0;  // last push to last consumer exit
+  // Which side held the other up: the share of pushes that found the queue full and of
+  // pops that found it empty (NAN where the side never tries first: `block`, native loops).
+  double producer_waits_per_item = NAN, consumer_waits_per_item = NAN;
+  std::string bottleneck;  // consumer | producer | mixed | neither (see bottleneck_of); "" unknown
+  // The throughput of the window's slices (the consumers' trace): their 90th over their
+  // 10th percentile. Above regime_change_spread the run changed speed mid-window.
+  double slice_rate_spread = NAN;
+  static constexpr double regime_change_spread = 1.5;
   std::uint64_t capacity_actual = 0;  // what the queue really held (a kernel may round a buffer up); 0: not known
   std::string limits_raised;          // what --raise-limits changed for this run, if anything
   // The crash suite (config.fault != none): kill -> noticed, by whom and how, and what was left.

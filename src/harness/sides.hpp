@@ -118,6 +118,9 @@ struct thread_outcome {
   std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
   int pu = -1;
   std::uint64_t start_ticks = 0, end_ticks = 0;
+  // Its first try found the queue full (producer) or empty (consumer): it had to wait.
+  // Counted by the harness's sides that try first (not `block`), from start to end.
+  std::uint64_t waits = 0;
   std::uint64_t peer_lost_ns = 0;  // CLOCK_MONOTONIC when the transport told this side a peer had died
   std::string peer_lost_how;       // what it said ("EOF on the pipe: ...")
 
@@ -162,6 +165,12 @@ struct alignas(false_sharing_range) consumer_state {
   // measured window, in ticks (the first max_timed_calls), for the row's round trip.
   static constexpr std::size_t max_timed_calls = std::size_t{1} << 16;
   std::vector<std::uint64_t> call_ticks;
+  // Its throughput trace: when (ticks) and how many items it had popped at the end of
+  // each of the window's `slices` slices (timed windows only), taken at its phase looks:
+  // a run that changes regime mid-window shows as slices of two speeds.
+  static constexpr std::size_t slices = 20;
+  std::vector<std::uint64_t> slice_popped, slice_end_ticks;
+  std::uint64_t next_slice_ticks = 0, slice_ticks = 0;
   consumer_state(unsigned i, unsigned producers) : id(i), tally(producers) {}
 };
 
@@ -229,7 +238,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   std::uint32_t seen_phase = warmup;
   phase_looks looks(clock, open_loop);  // open loop: items are spaced out, look at every one
   std::uint64_t until_look = 1;
-  std::uint64_t s = 0;
+  std::uint64_t s = 0, waits = 0;
   std::atomic<std::uint64_t>* const ledger = me.published_ledger;
   bool peer_alive = true;
   try {
@@ -261,7 +270,13 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
         sample_from = me.log.first();
       }
       if (producer_work) spin_iterations(producer_work);
-      if (!push(q, ws, with_tag(prototype, make_tag(id, s)))) break;  // closed: the run was stopped
+      const Item item = with_tag(prototype, make_tag(id, s));
+      if constexpr (std::is_same_v<W, block>) {  // the queue's own blocking push, as its authors drive it
+        if (!push(q, ws, item)) break;            // closed: the run was stopped
+      } else if (!try_push(q, ws, item)) {
+        ++waits;  // full: the consumer is behind
+        if (!push(q, ws, item)) break;
+      }
       if constexpr (Ledgered) ledger->store(s + 1, std::memory_order_relaxed);
     }
     flush(q, ws);  // queues that publish in lines (floors) hold the last items back until told
@@ -270,6 +285,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
     peer_alive = false;
   }
   me.pushed = me.pushed_at_stop = s;
+  me.outcome.waits = waits;
   me.last_push_ticks = clock.ticks();
 
   // Termination. join: publish the count, then (in the control thread) wait for task_done.
@@ -310,6 +326,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
     return false;
   }();
   if constexpr (timed_calls) me.call_ticks.reserve(consumer_state::max_timed_calls);
+  me.slice_popped.reserve(consumer_state::slices + 1), me.slice_end_ticks.reserve(consumer_state::slices + 1);
   wait_for_start(ctl, clock, me.outcome);
   const bool join = plan.ending == termination::join;
   const bool check_order = plan.check_order;
@@ -323,7 +340,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   phase_looks looks(clock, plan.offered_items_per_tick > 0 || own_blocking);
   std::uint64_t until_look = 1;
   unsigned pills = 0;
-  std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0;
+  std::uint64_t popped = 0, unflushed = 0, corrupt = 0, torn = 0, waits = 0;
   std::uint64_t sample_mask = me.log.every() - 1;
   // The tally of the producer whose item came last, in registers; others wait in me.tally.
   std::uint32_t current = 0;
@@ -347,9 +364,19 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
     if (p >= measure && !me.saw_measure) {
       me.saw_measure = true;
       me.popped_at_measure = popped;
-      const double elapsed = static_cast<double>(clock.ticks() - ctl.plan.t0_ticks);
+      const std::uint64_t now = clock.ticks();
+      const double elapsed = static_cast<double>(now - ctl.plan.t0_ticks);
       me.log.start(plan.sampling_every(false, popped, elapsed));
       sample_mask = me.log.every() - 1;
+      me.slice_ticks = static_cast<std::uint64_t>(plan.window_ticks / consumer_state::slices);
+      me.next_slice_ticks = now + me.slice_ticks;
+      me.slice_popped.push_back(popped), me.slice_end_ticks.push_back(now);  // where the first slice starts
+    } else if (me.saw_measure && !me.saw_stop && me.slice_ticks && me.slice_popped.size() <= consumer_state::slices) {
+      const std::uint64_t now = clock.ticks();  // a slice ends when a look falls past its end
+      if (now >= me.next_slice_ticks) {
+        me.slice_popped.push_back(popped), me.slice_end_ticks.push_back(now);
+        me.next_slice_ticks = now + me.slice_ticks;
+      }
     }
     if (p >= stop && !me.saw_stop) me.saw_stop = true, me.popped_at_stop = popped;
     return sample_mask;
@@ -365,6 +392,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
       } else if constexpr (own_blocking) {
         if (!pop(q, ws, item)) break;  // closed: released by join, or the run was stopped
       } else if (!try_pop(q, ws, item)) {
+        ++waits;  // empty: the producers are behind
         if (join) flush(unflushed), unflushed = 0;
         sample_mask = check_phase(popped, sample_mask);
         Item waited{};
@@ -417,6 +445,7 @@ void run_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, consumer_s
   if (join) flush(unflushed);
   check_phase(popped, sample_mask);
   me.popped = popped;
+  if constexpr (!own_blocking) me.outcome.waits = waits;
   if (!me.saw_stop) me.popped_at_stop = popped;
   me.outcome.end_ticks = clock.ticks();
   me.outcome.finish_costs();

@@ -37,12 +37,13 @@ inline std::string load_text(harness::word_reader& in) {
 }
 inline void save(const harness::thread_outcome& o, std::vector<std::uint64_t>& out) {
   out.insert(out.end(), {o.cpu_ns, o.voluntary_switches, o.involuntary_switches, static_cast<std::uint64_t>(o.pu),
-                         o.start_ticks, o.end_ticks, o.peer_lost_ns});
+                         o.start_ticks, o.end_ticks, o.waits, o.peer_lost_ns});
   save_text(o.peer_lost_how, out);
 }
 inline void load(harness::thread_outcome& o, harness::word_reader& in) {
   o.cpu_ns = in.next(), o.voluntary_switches = in.next(), o.involuntary_switches = in.next();
-  o.pu = static_cast<int>(in.next()), o.start_ticks = in.next(), o.end_ticks = in.next(), o.peer_lost_ns = in.next();
+  o.pu = static_cast<int>(in.next()), o.start_ticks = in.next(), o.end_ticks = in.next(), o.waits = in.next();
+  o.peer_lost_ns = in.next();
   o.peer_lost_how = load_text(in);
 }
 // A consumer's delivery tally: how many producers, then each one's counts.
@@ -80,6 +81,9 @@ inline std::vector<std::uint64_t> image_of(const harness::consumer_state& c) {
   c.log.save(out);
   out.push_back(c.call_ticks.size());
   out.insert(out.end(), c.call_ticks.begin(), c.call_ticks.end());
+  out.push_back(c.slice_popped.size());
+  out.insert(out.end(), c.slice_popped.begin(), c.slice_popped.end());
+  out.insert(out.end(), c.slice_end_ticks.begin(), c.slice_end_ticks.end());
   return out;
 }
 
@@ -120,6 +124,11 @@ inline std::string load_image(const std::vector<std::uint64_t>& words, harness::
   if (calls > harness::consumer_state::max_timed_calls) return "its results were cut short (it died before it finished)";
   c.call_ticks.resize(calls);
   for (auto& t : c.call_ticks) t = in.next();
+  const std::uint64_t slices = in.next();
+  if (slices > harness::consumer_state::slices + 1) return "its results were cut short (it died before it finished)";
+  c.slice_popped.resize(slices), c.slice_end_ticks.resize(slices);
+  for (auto& n : c.slice_popped) n = in.next();
+  for (auto& t : c.slice_end_ticks) t = in.next();
   return in.ok && in.at == in.end ? "" : "its results were cut short (it died before it finished)";
 }
 
