@@ -215,7 +215,7 @@ TEST(Processes, EveryWaitStrategyAndBothTerminations) {
         run_config c = items_run(t, 1, above_kernel_limit(t, 64) ? 8 : std::min<std::uint64_t>(64, t.max_capacity), 8, wait);
         c.ending = ending;
         c.items = 0;
-        c.duration_s = 0.2, c.warmup_s = 0.05;  // a timed run: the phases cross the processes too
+        c.duration_s = 0.1, c.warmup_s = 0.03;  // a timed run: the phases cross the processes too
         const run_result r = t.run(c, context());
         SCOPED_TRACE(describe(r));
         EXPECT_TRUE(r.valid) << r.validation_error;

@@ -128,6 +128,7 @@ class Resume(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("line 4 is damaged (throughput_items_per_s is '12x'", r.stderr)
             self.assertIn("line 7 is damaged (unfinished", r.stderr)
+            self.assertEqual(r.stderr.count("is damaged"), 2, "a row as ringlab writes it is never damaged: " + r.stderr)
             every = rows(results)
             self.assertEqual(len(every), 6)
             self.assertEqual(len({row["point"] for row in every}), 6, "each point once: the damaged ones ran again")
