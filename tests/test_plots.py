@@ -338,6 +338,19 @@ class Efficiency(unittest.TestCase):
         self.assertEqual(style.axis_unit("harness_efficiency", 1e7), ("harness efficiency (harness / native)", 1.0))
 
 
+class Regime(unittest.TestCase):
+    def test_the_regime_column_names_the_bottleneck_and_the_unstable(self):
+        from types import SimpleNamespace
+        steady = pd.DataFrame({"throughput_items_per_s": [200, 201, 202, 199, 200]})
+        split = pd.DataFrame({"throughput_items_per_s": [100, 101, 99, 150, 152],
+                              "bottleneck": ["consumer"] * 4 + ["producer"], "regime_change": [0, 0, 1, 0, 0]})
+        self.assertEqual(efficiency.regime(SimpleNamespace(harness_rows=split, native_rows=steady)),
+                         "consumer 4/5; 1 changed mid-run; harness runs bimodal")
+        # The control: steady runs without the columns (block, or an older CSV) claim nothing.
+        self.assertEqual(efficiency.regime(SimpleNamespace(harness_rows=steady, native_rows=steady)),
+                         "bottleneck not known")
+
+
 class HarnessCost(unittest.TestCase):
     """The harness's cost as consumer work (ringlab_efficiency.work_table): the cost from the
     floor queue, each queue's native curve read at it, harness / that within 1.25."""

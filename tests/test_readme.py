@@ -141,11 +141,12 @@ class Regenerate(ReadmeCase):
             return f"{style.three_digits(e.median)} [{style.three_digits(e.ci_low)}, {style.three_digits(e.ci_high)}]"
         self.assertEqual(block.splitlines(), [
             "| queue | wait | pattern | capacity | native | harness | harness_efficiency [95% CI] "
-            "| n (harness/native) |",
-            "|---|---|---|---|---|---|---|---|",
-            f"| spsc_ring | spin | stream | 1024 | 400 M items/s | 300 M items/s | {eff('spsc_ring')} | 5/5 |",
+            "| n (harness/native) | regime (bottleneck; stability) |",
+            "|---|---|---|---|---|---|---|---|---|",
+            f"| spsc_ring | spin | stream | 1024 | 400 M items/s | 300 M items/s | {eff('spsc_ring')} | 5/5 "
+            "| bottleneck not known |",
             f"| aq.AtomicQueue.spsc | block | stream | 1024 | 300 M items/s | 150 M items/s | "
-            f"{eff('aq.AtomicQueue.spsc')} | 5/5 |",
+            f"{eff('aq.AtomicQueue.spsc')} | 5/5 | bottleneck not known |",
             "",
             "Without a native partner (not in the table): "
             "group=spsc queue=rwq.ReaderWriterQueue wait=spin mode=harness (no native partner); "
