@@ -87,7 +87,6 @@ class phase_looks {
   phase_looks(const clock_source& clock, bool every_item)
       : clock_(clock), fast_ticks_(clock.from_ns(1e5)), slow_ticks_(clock.from_ns(1e6)), every_item_(every_item) {}
   std::uint64_t looked() noexcept {  // the side looks now; returns the items until the next look
-
     if (!every_item_) {
       const std::uint64_t now = clock_.ticks(), took = now - last_ticks_;
       if (took > slow_ticks_) stride_ = 1;
@@ -166,10 +165,10 @@ struct alignas(false_sharing_range) consumer_state {
   static constexpr std::size_t max_timed_calls = std::size_t{1} << 16;
   std::vector<std::uint64_t> call_ticks;
   // Its throughput trace: when (ticks) and how many items it had popped at the end of
-  // each of the window's `slices` slices (timed windows only), taken at its phase looks:
-  // a run that changes regime mid-window shows as slices of two speeds. It looks at the
-  // clock every `items_per_slice_look` items only (a clock read, 23 ns here, once per
-  // item in the phase look cut `block` queues 5x); a slower run gets fewer marks.
+  // each of the window's `slices` slices (timed windows only): a run that changes regime
+  // mid-window shows as slices of two speeds. It looks at the clock every
+  // `items_per_slice_look` items only (a clock read, 23 ns here, once per item in the
+  // phase look cut `block` queues 5x); a slower run gets fewer marks (under 6: no spread).
   static constexpr std::size_t slices = 20;
   static constexpr std::uint64_t items_per_slice_look = 1024;
   std::vector<std::uint64_t> slice_popped, slice_end_ticks;
