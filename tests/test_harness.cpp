@@ -434,13 +434,11 @@ TEST(Regimes, TheSideWithTheWorkIsNamedTheBottleneck) {
   const auto slow_consumer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   ASSERT_TRUE(slow_consumer.valid) << slow_consumer.validation_error;
   EXPECT_EQ(slow_consumer.bottleneck, "consumer") << describe(slow_consumer);
-  EXPECT_GT(slow_consumer.producer_waits_per_item, 0.5);
   c.work_ns = 0;
   c.producer_work_ns = 2000;
   const auto slow_producer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   ASSERT_TRUE(slow_producer.valid) << slow_producer.validation_error;
   EXPECT_EQ(slow_producer.bottleneck, "producer") << describe(slow_producer);
-  EXPECT_GT(slow_producer.consumer_waits_per_item, 0.5);
   c.wait = "block";  // the queue's own blocking calls: nothing tries first, nothing known
   const auto blocking = run_typed<mutex_ring<tag>, block, tag>(c, context());
   EXPECT_EQ(blocking.bottleneck, "");
