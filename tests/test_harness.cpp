@@ -426,16 +426,17 @@ TEST(Payload, EverySizeIsCarriedAndChecked) {
 }
 
 // Which side held the other up: work on one side makes the other wait on it, and the
-// row names the side with the work (each case is the other's negative control).
+// row names the side with the work (each case is the other's negative control). 20 us
+// of work, so that the other side keeps up even sharing its PU (2 us did not, under load).
 TEST(Regimes, TheSideWithTheWorkIsNamedTheBottleneck) {
   auto c = quick("spsc_ring");
   c.capacity = 64;
-  c.work_ns = 2000;
+  c.work_ns = 20000;
   const auto slow_consumer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   ASSERT_TRUE(slow_consumer.valid) << slow_consumer.validation_error;
   EXPECT_EQ(slow_consumer.bottleneck, "consumer") << describe(slow_consumer);
   c.work_ns = 0;
-  c.producer_work_ns = 2000;
+  c.producer_work_ns = 20000;
   const auto slow_producer = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   ASSERT_TRUE(slow_producer.valid) << slow_producer.validation_error;
   EXPECT_EQ(slow_producer.bottleneck, "producer") << describe(slow_producer);
@@ -473,6 +474,7 @@ class slows_down_halfway {
 
 // A run whose speed changes mid-window is flagged (its slices' throughput spreads); the
 // same run without the change is not (the negative control, at the row's own threshold).
+// A machine busy with other work changes a run's speed too: this test runs alone (meson).
 TEST(Regimes, ARunThatChangesSpeedMidWindowIsFlagged) {
   auto c = quick("spsc_ring", 0.4);
   c.capacity = 64;
