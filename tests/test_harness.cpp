@@ -472,19 +472,23 @@ class slows_down_halfway {
   std::chrono::steady_clock::time_point first_{};  // the consumer's alone
 };
 
-// A run whose speed changes mid-window is flagged (its slices' throughput spreads); the
-// same run without the change is not (the negative control, at the row's own threshold).
-// A machine busy with other work changes a run's speed too: this test runs alone (meson).
+// A run whose speed changes mid-window spreads its slices' throughput far past the row's
+// flag (1.5); the same run without the change stays well under what the change gives
+// (the negative control). Not under the flag itself: on a 2-vCPU VM a steady run's
+// slices spread up to 1.7x (a fresh-clone run), and the flag says "not one steady
+// regime", whatever the cause. A machine busy with other work spreads them more: this
+// test runs alone (meson).
 TEST(Regimes, ARunThatChangesSpeedMidWindowIsFlagged) {
   auto c = quick("spsc_ring", 0.4);
   c.capacity = 64;
   c.work_ns = 1000;  // steady and consumer-bound, so the change is the consumer's
   const auto changed = run_typed<slows_down_halfway<tag>, yield, tag>(c, context());
   ASSERT_TRUE(changed.valid) << changed.validation_error;
-  EXPECT_GT(changed.slice_rate_spread, 3) << describe(changed);
+  EXPECT_GT(changed.slice_rate_spread, 5) << describe(changed);
+  EXPECT_GT(changed.slice_rate_spread, run_result::regime_change_spread);
   const auto steady = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   ASSERT_TRUE(steady.valid) << steady.validation_error;
-  EXPECT_LT(steady.slice_rate_spread, run_result::regime_change_spread) << describe(steady);
+  EXPECT_LT(steady.slice_rate_spread, 2.5) << describe(steady);
   c.items = 10000;  // items mode has no timed window to slice: nothing claimed
   const auto counted = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   EXPECT_TRUE(std::isnan(counted.slice_rate_spread));
