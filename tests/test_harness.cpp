@@ -486,8 +486,13 @@ TEST(Regimes, ARunThatChangesSpeedMidWindowIsFlagged) {
   ASSERT_TRUE(changed.valid) << changed.validation_error;
   EXPECT_GT(changed.slice_rate_spread, 5) << describe(changed);
   EXPECT_GT(changed.slice_rate_spread, run_result::regime_change_spread);
-  const auto steady = run_typed<spsc_ring<tag>, yield, tag>(c, context());
-  ASSERT_TRUE(steady.valid) << steady.validation_error;
+  // Noise only ever spreads a run's slices, never evens them: the steadiest of up to three
+  // runs is the control (CI spread one 2.67x, its clock stolen mid-window).
+  run_result steady;
+  for (int attempt = 0; attempt < 3 && !(steady.slice_rate_spread < 2.5); ++attempt) {
+    steady = run_typed<spsc_ring<tag>, yield, tag>(c, context());
+    ASSERT_TRUE(steady.valid) << steady.validation_error;
+  }
   EXPECT_LT(steady.slice_rate_spread, 2.5) << describe(steady);
   c.items = 10000;  // items mode has no timed window to slice: nothing claimed
   const auto counted = run_typed<spsc_ring<tag>, yield, tag>(c, context());
