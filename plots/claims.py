@@ -188,6 +188,9 @@ def judge(rows, left, claim):
     """(Ratio, disturbed rows used) for the claim on these rows, or ('not evaluable: why', 0)."""
     sides = [side_values(rows, s, claim.metric_of(s)) for s in (left, claim.right)]
     problems = [s for s in sides if isinstance(s, str)]
+    problems += [f"{s.name()}'s {claim.metric_of(s)} is censored (a lower bound), never ranked"
+                 for s in (left, claim.right)
+                 if stats.censored(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric_of(s))]
     if problems:
         return "not evaluable: " + "; ".join(problems), 0
     left, right = sides

@@ -1,4 +1,4 @@
-"""The instrument tables (README: Why instruments disagree): the same queues measured by
+"""The instrument tables (docs/results/<host>/instruments.md): the same queues measured by
 their author's own benchmark program and by `ringlab run --native`, on one machine,
 interleaved, from results/HOST/authors-NAME.csv (experiments/authors/NAME.py). A table
 shows throughput (throughput_items_per_s) or, for round-trip programs, the round trip

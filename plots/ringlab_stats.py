@@ -190,6 +190,23 @@ def matches(column, wanted):
     return hit
 
 
+TAIL = {"lat_p50_ns": 0.5, "lat_p90_ns": 0.1, "lat_p99_ns": 0.01, "lat_p999_ns": 0.001, "lat_p9999_ns": 0.0001,
+        "lat_max_ns": 0.0, "lat_mean_ns": 0.0}  # the share of samples above each figure
+
+
+def censored(frame, column="lat_p99_ns"):
+    """Whether a latency figure of the rows is only a lower bound. A censored sample (an
+    item due in the window and never sent by its end: `lat_censored_samples`) counts with
+    the time it had waited by then; its true latency is longer. A percentile stays
+    bounded while the censored samples fit in the tail above it (fewer than its share
+    of the samples); once they reach into it, as when every sample is censored, it is
+    written "≥ X" and never ranked. True when any row's is."""
+    if column not in TAIL or "lat_censored_samples" not in frame.columns or "lat_samples" not in frame.columns:
+        return False
+    censored_samples = frame["lat_censored_samples"].fillna(0)
+    return bool((censored_samples > TAIL[column] * frame["lat_samples"].fillna(0)).any())
+
+
 def select(frame, where):
     """The rows matching every column = value(s) in `where` (a dict)."""
     keep = pd.Series(True, index=frame.index)

@@ -1,4 +1,4 @@
-"""Two README tables computed from a results CSV (plots/update_readme.py):
+"""Tables for the result pages computed from a results CSV (plots/update_readme.py):
 
 ranking_table: every queue of an experiment ordered by closed-loop throughput, with CPU
 per item, p99 latency at the open-loop rate, and both figures as ratios to one queue
@@ -39,17 +39,21 @@ def ranking_table(csv_path, base, payload, where=None):
     for queue, group in closed.groupby("queue"):
         lat = opened[opened["queue"] == queue]
         table.append((queue, group["scope"].iloc[0], _median(group, "throughput_items_per_s"),
-                      _median(group, "cpu_ns_per_item"), _median(lat, "lat_p99_ns") if len(lat) else math.nan))
+                      _median(group, "cpu_ns_per_item"), _median(lat, "lat_p99_ns") if len(lat) else math.nan,
+                      stats.censored(lat, "lat_p99_ns")))
     table.sort(key=lambda r: -r[2])
     base_row = next(r for r in table if r[0] == base)
     rate = style.prose_value("offered_rate_items_per_s", float(opened["offered_rate_items_per_s"].iloc[0])) \
         if len(opened) else "n/a"
     lines = [f"| queue | scope | throughput | CPU per item | p99 latency at {rate} | throughput / {base} "
              f"| p99 / {base} |", "|---|---|---:|---:|---:|---:|---:|"]
-    for queue, scope, thr, cpu, p99 in table:
+    for queue, scope, thr, cpu, p99, lower_bound in table:
+        # A censored p99 is a lower bound: written "≥ X" and never put in a ratio.
+        p99_ratio = "not ranked (censored)" if lower_bound or base_row[5] else _ratio(p99, base_row[4])
         lines.append(f"| `{queue}` | {scope} | {style.prose_value('throughput_items_per_s', thr)} "
-                     f"| {style.prose_value('cpu_ns_per_item', cpu)} | {style.prose_value('lat_p99_ns', p99)} "
-                     f"| {_ratio(thr, base_row[2])} | {_ratio(p99, base_row[4])} |")
+                     f"| {style.prose_value('cpu_ns_per_item', cpu)} "
+                     f"| {'≥ ' if lower_bound else ''}{style.prose_value('lat_p99_ns', p99)} "
+                     f"| {_ratio(thr, base_row[2])} | {p99_ratio} |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 """Regenerate the README's measured numbers from the committed CSVs, so that none is
 typed in -- and refuse the ones that are.
 
-    update_readme.py [README.md] [--check] [--results-dir DIR] [--experiments-dir DIR]
+    update_readme.py [DOC.md ...] [--check] [--results-dir DIR] [--experiments-dir DIR]
 
 A marker block is replaced by what it names (EXP: an experiment, read from
 DIR/HOST/EXP.csv with experiments/EXP.toml; FILTER: col=value or col=v1,v2, rows must
@@ -26,10 +26,25 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- ringlab:value EXP HOST COLUMN [FILTER ...] -->...<!-- /ringlab:value -->
                                                  the median for a sentence: "312 M items/s"
 
-Typed-in numbers: in a section whose "## " heading starts with "Results" (subsections
-included), a number with a unit (ns, us, µs, ms, [k/M/G] items/s, M/s) or a ratio
-("1.5x", "2.3×") outside marker blocks and fenced code, on a line without
-<!-- not measured -->, is an error.
+    <!-- ringlab:provenance EXP HOST -->          where EXP's rows come from: commits, dates, commands,
+    <!-- /ringlab:provenance -->                  rows, runs per point (DIR/HOST/EXP.json + .csv)
+    <!-- ringlab:experiments HOST -->             every experiment: its question, its claims' verdicts,
+    <!-- /ringlab:experiments -->                 its results' commit and its page (docs/results/HOST/)
+
+A latency percentile whose rows' censored samples (items due in the window and never sent
+by its end: lower bounds) reach into its tail is written "≥ X", never as a plain value
+(ringlab_stats.censored).
+
+Typed-in numbers, anywhere in a document (every section): a number with a unit (ns, us,
+µs, ms, s, [k/M/G] items/s, M/s), a percentage, a ratio ("1.5x", "2.3×") or any decimal
+number ("0.963") outside marker blocks, fenced code, `inline code` and HTML comments is an
+error. A number that is not a measurement (a setting, a threshold) is exempted where it
+stands, one token at a time, saying why: `<!-- not measured: "10%" the default threshold -->`
+on its line. An exemption naming a token the line does not have, without a reason, or
+without a token (the whole line) is an error too.
+
+Without arguments every document is processed: README.md, docs/reference/*.md and
+docs/results/*/*.md.
 
 Without --check the README is rewritten (a temporary file renamed over it) when a block
 changed; --check writes nothing and prints a line per stale block. Either way a stale
@@ -47,6 +62,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import claims  # noqa: E402
+import ringlab_docs as docs  # noqa: E402
 import ringlab_efficiency as efficiency  # noqa: E402
 import ringlab_instruments as instruments  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
@@ -58,15 +74,19 @@ from ringlab_stats import DataError  # noqa: E402
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
          "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "campaign": "EXP HOST",
-         "instruments": "NAME HOST", "harness_cost": "EXP HOST"}
-TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments", "harness_cost")         # blocks of whole lines; the others sit inside a sentence
+         "instruments": "NAME HOST", "harness_cost": "EXP HOST", "provenance": "EXP HOST", "experiments": "HOST"}
+TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments", "harness_cost", "provenance",
+          "experiments")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*)")
-NOT_MEASURED = "<!-- not measured -->"
-UNIT = r"(?:[kMG] ?items/s|items/s|[kMG]/s|ns|us|µs|ms)"
-TYPED = re.compile(rf"(?<![\w.])\d+(?:\.\d+)?(?:\s*{UNIT}(?![\w/])|[x×](?!\w))")
+UNIT = r"(?:[kMG] ?items/s|items/s|[kMG]/s|ns|us|µs|ms|s)"
+TYPED = re.compile(rf"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*{UNIT}(?![\w/])|\s?%|[x×](?!\w))"  # with a unit, % or x
+                   r"|(?<![\w.,])\d*\.\d+(?![\w.])")                                 # or a decimal
+COMMENT = re.compile(r"<!--.*?-->")
+EXEMPTION = re.compile(r"<!--\s*not measured\b(.*?)-->")
+EXEMPTION_FORM = re.compile(r':\s*"([^"]+)"\s+(\S.*?)\s*$')
 
 
 class MarkerError(Exception):
@@ -175,6 +195,7 @@ class Sources:
     def __init__(self, results_dir, experiments_dir):
         self.results_dir, self.experiments_dir = Path(results_dir), Path(experiments_dir)
         self.cache = {}
+        self.doc_dir = REPO_ROOT  # the folder of the document being rendered (for its links)
 
     def once(self, key, make):
         if key not in self.cache:
@@ -214,10 +235,22 @@ class Sources:
             raise DataError(f"{shown(results.path)}: no valid, undisturbed row has a value of '{column}'{what}")
         return values
 
+    def censored(self, exp, host, column, where):
+        """A latency percentile some of whose samples are lower bounds (items due and never
+        sent by the run's end): its median is a lower bound too."""
+        return stats.censored(stats.select(self.results(exp, host).rows, where), column)
+
 
 def render(block, sources):
     """What belongs between the block's markers."""
+    if block.kind == "experiments":
+        host = block.args[0]
+        return ("\n" + docs.results_header(host, sources.results_dir) + "\n\n"
+                + docs.experiments_table(host, sources.results_dir, sources.experiments_dir, REPO_ROOT,
+                                         lambda exp: sources.claims(exp, host), sources.doc_dir) + "\n")
     exp, host, *rest = block.args
+    if block.kind == "provenance":
+        return "\n" + docs.provenance_table(sources.csv(exp, host)) + "\n"
     if block.kind == "claims":
         return "\n" + claims.markdown_table(sources.claims(exp, host)) + "\n"
     if block.kind == "efficiency":
@@ -240,27 +273,39 @@ def render(block, sources):
         return claims.inline(rows[n - 1])
     values = sources.values(exp, host, rest[0], filters(rest[1:]))
     median, low, high = stats.median_ci(values)
+    at_least = "≥ " if sources.censored(exp, host, rest[0], filters(rest[1:])) else ""
     if block.kind == "value":
-        return style.prose_value(rest[0], median)
-    return f"{median:.3g} (95% CI {low:.3g}-{high:.3g}, {len(values)} runs)"
+        return at_least + style.prose_value(rest[0], median)
+    return f"{at_least}{median:.3g} (95% CI {low:.3g}-{high:.3g}, {len(values)} runs)"
 
 
 def typed_numbers(text, blocks, fenced):
-    """(line, 'number unit') for each typed-in number in a Results section."""
+    """(line, message) for each typed-in number, and each malformed or idle exemption."""
     masked = list(text)
     for b in blocks:  # blank out each block, keeping its newlines so line numbers hold
         masked[b.start:b.end] = [c if c == "\n" else "\0" for c in text[b.start:b.end]]
     masked = "".join(masked)
-    in_results = False
     for number, (line, original) in enumerate(zip(masked.split("\n"), text.split("\n")), 1):
         if number in fenced:
             continue
-        heading = HEADING.match(original)
-        if heading and len(heading.group(1)) <= 2:
-            in_results = len(heading.group(1)) == 2 and heading.group(2).startswith("Results")
-        if in_results and NOT_MEASURED not in original:
-            for m in TYPED.finditer(line):
-                yield number, m.group(0)
+        exempt = []
+        line = re.sub(r"`[^`]*`", lambda m: " " * len(m.group(0)), line)  # inline code is text
+        for e in EXEMPTION.finditer(line):
+            form = EXEMPTION_FORM.match(e.group(1))
+            if not form:
+                yield number, (f"'{e.group(0)}': an exemption names one token and why: "
+                               '<!-- not measured: "TOKEN" WHY -->')
+            else:
+                exempt.append(form.group(1))
+        bare = COMMENT.sub(lambda m: " " * len(m.group(0)), line)
+        found = [m.group(0) for m in TYPED.finditer(bare)]
+        for token in exempt:
+            if token not in found:
+                yield number, f"the exemption of '{token}' names no typed number on this line"
+        for token in found:
+            if token not in exempt:
+                yield number, (f"typed-in number '{token}' (use a ringlab marker, or exempt it: "
+                               f'<!-- not measured: "{token}" WHY -->)')
 
 
 def write_atomically(path, text):
@@ -296,41 +341,62 @@ def regenerate(text, sources):
             stale.append(b)
         parts += [text[position:b.body_start], body]
         position = b.body_end
-    errors = [(line, f"typed-in number '{number}' (use a ringlab marker, or mark the line {NOT_MEASURED})")
-              for line, number in typed_numbers(text, blocks, fenced)]
+    errors = list(typed_numbers(text, blocks, fenced))
     return "".join(parts) + text[position:], stale, errors
 
 
+def documents():
+    """Every document with measured numbers, in a fixed order."""
+    docs = REPO_ROOT / "docs"
+    return [REPO_ROOT / "README.md", *sorted((docs / "reference").glob("*.md")),
+            *sorted((docs / "results").glob("*/*.md"))]
+
+
+def update(path, sources, check):
+    """Regenerate (or --check) one document: its error lines, and whether it changed."""
+    name = shown(path.resolve()) if path.is_absolute() else str(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        return [f"update_readme.py: {name}: cannot read: {getattr(e, 'strerror', None) or e}"], 0
+    sources.doc_dir = path.resolve().parent
+    new, stale, errors = regenerate(text, sources)
+    if check:
+        errors += [(b.line, f"{b.name()} is stale") for b in stale]
+    if errors:
+        return [f"{name}:{line}: {error}" for line, error in sorted(errors, key=lambda e: e[0])], 0
+    if new != text and not check:
+        try:
+            write_atomically(path, new)
+        except OSError as e:
+            return [f"update_readme.py: {name}: cannot write: {e.strerror or e}"], 0
+    return [], len(stale)
+
+
 def main(argv):
-    ap = argparse.ArgumentParser(prog="update_readme.py", description="Regenerate the README's measured numbers.")
-    ap.add_argument("readme", nargs="?", default=str(REPO_ROOT / "README.md"), metavar="README.md")
+    ap = argparse.ArgumentParser(prog="update_readme.py", description="Regenerate the documents' measured numbers.")
+    ap.add_argument("docs", nargs="*", metavar="DOC.md", help="default: README.md, docs/reference/*.md, "
+                    "docs/results/*/*.md")
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 when a block is stale")
     ap.add_argument("--results-dir", default=str(REPO_ROOT / "results"), metavar="DIR",
                     help="where HOST/EXP.csv are (default: results/)")
     ap.add_argument("--experiments-dir", default=str(REPO_ROOT / "experiments"), metavar="DIR",
                     help="where EXP.toml are (default: experiments/)")
     args = ap.parse_args(argv)
-    readme = Path(args.readme)
-    name = shown(readme.resolve()) if readme.is_absolute() else args.readme
-    try:
-        text = readme.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        print(f"update_readme.py: {name}: cannot read: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+    paths = [Path(d) for d in args.docs] or [p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p
+                                             for p in documents()]
+    sources = Sources(args.results_dir, args.experiments_dir)
+    failed, regenerated = False, 0
+    for path in paths:  # each document all or nothing: one with an error is left as it was
+        lines, stale = update(path, sources, args.check)
+        for line in lines:
+            print(line, file=sys.stderr)
+        failed |= bool(lines)
+        regenerated += stale
+    if failed:
         return 1
-    new, stale, errors = regenerate(text, Sources(args.results_dir, args.experiments_dir))
-    if args.check:
-        errors += [(b.line, f"{b.name()} is stale") for b in stale]
-    for line, error in sorted(errors, key=lambda e: e[0]):  # in the README's order
-        print(f"{name}:{line}: {error}", file=sys.stderr)
-    if errors:
-        return 1
-    if new != text and not args.check:
-        try:
-            write_atomically(readme, new)
-        except OSError as e:
-            print(f"update_readme.py: {name}: cannot write: {e.strerror or e}", file=sys.stderr)
-            return 1
-    print(f"{name}: {len(stale)} block(s) regenerated" if stale else f"{name}: every block up to date")
+    where = str(paths[0]) if len(paths) == 1 else f"{len(paths)} documents"
+    print(f"{where}: {regenerated} block(s) regenerated" if regenerated else f"{where}: every block up to date")
     return 0
 
 

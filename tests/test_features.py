@@ -1,9 +1,10 @@
-"""Every queue and transport the README's tables name is in this build's `ringlab list`.
+"""Every queue and transport the documents' tables name is in this build's `ringlab list`.
 
 A feature meson skipped (a missing package, a feature switched off) leaves its queues out
 of the binary; this test is what makes that loud. Usage:
-    test_features.py README.md path/to/ringlab [--switched-off grpc,zmq]   # must pass
-    test_features.py README.md path/to/ringlab --expect-missing rpc,rpc.batch,rpc.stream
+    test_features.py SOURCE_ROOT path/to/ringlab [--switched-off grpc,zmq]   # must pass
+    test_features.py SOURCE_ROOT path/to/ringlab --expect-missing rpc,rpc.batch,rpc.stream
+The documents: SOURCE_ROOT's README.md and docs/reference/*.md (or one file, given instead).
 The second form is the negative control: a binary built without one feature's registration
 (tests/meson.build) must fail the check, naming exactly what it lacks. A feature the user
 switched off on purpose (-Dgrpc=disabled) turns a failure into a skip (exit 77) that says so."""
@@ -17,8 +18,20 @@ FIRST_COLUMN_HEADERS = {"queue", "transport", "name"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def documented_names(readme: Path) -> dict[str, int]:
-    """name -> README line, for each backticked name in the first cell of a documenting table."""
+def documents(root: Path) -> list[Path]:
+    return [root] if root.is_file() else [root / "README.md", *sorted((root / "docs" / "reference").glob("*.md"))]
+
+
+def documented_names(root: Path) -> dict[str, str]:
+    """name -> 'document:line', for each backticked name in the first cell of a documenting table."""
+    names = {}
+    for doc in documents(root):
+        for name, number in names_in(doc).items():
+            names.setdefault(name, f"{doc}:{number}")
+    return names
+
+
+def names_in(readme: Path) -> dict[str, int]:
     names, in_table = {}, False
     for number, line in enumerate(readme.read_text().splitlines(), 1):
         if not line.startswith("|"):
@@ -62,7 +75,7 @@ def main() -> int:
         return 1
     missing = sorted(set(documented) - listed_names(ringlab))
     for name in missing:
-        print(f"{readme}:{documented[name]}: '{name}' is documented but not in `{ringlab} list` "
+        print(f"{documented[name]}: '{name}' is documented but not in `{ringlab} list` "
               "(its meson feature was skipped or switched off: see the meson summary)")
     if expect_missing:  # negative control: the check must fail, naming exactly these
         if set(missing) != expect_missing:

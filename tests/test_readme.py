@@ -22,7 +22,7 @@ README = textwrap.dedent(f"""\
 
     ## Goals
 
-    Outside a Results section numbers may be typed: 300 M items/s, 1.5x, 118 ns.
+    A goal, exempted token by token: 300 M items/s <!-- not measured: "300 M items/s" a goal, not a result -->.
 
     ## Results on {HOST}
 
@@ -41,7 +41,7 @@ README = textwrap.dedent(f"""\
     old table
     <!-- /ringlab:efficiency -->
 
-    The goal was 2x the textbook queue. <!-- not measured -->
+    The goal was 2x the textbook queue. <!-- not measured: "2x" the goal's ratio -->
 
     ```
     $ ringlab run     # 5 ns in code; so is <!-- ringlab:claims no such -->
@@ -51,7 +51,7 @@ README = textwrap.dedent(f"""\
 
     ## Layout
 
-    Past Results again: 3 ns.
+    Every section is checked: 3 ns. <!-- not measured: "3 ns" an example -->
     """)
 
 
@@ -121,6 +121,45 @@ class Regenerate(ReadmeCase):
         self.assertIn(f"-->274 (95% CI {low:.3g}-{high:.3g}, 10 runs)<!-- /ringlab:median --> ns", text)
         # Row 4 of the fixture's claims table (3 per-capacity rows come first).
         self.assertIn("-->0.300 [0.296, 0.305], not held<!-- /ringlab:claim -->.", text)
+
+    def test_a_censored_percentile_is_written_as_a_lower_bound(self):
+        import pandas as pd
+        csv = self.dir / "results" / HOST / "plot-fixture.csv"
+        frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        lamport = frame["queue"] == "spsc_ring.lamport"
+        p99 = f"<!-- ringlab:value plot-fixture {HOST} lat_p99_ns queue=spsc_ring.lamport capacity=16 -->"
+        p50 = f"<!-- ringlab:value plot-fixture {HOST} lat_p50_ns queue=spsc_ring.lamport capacity=16 -->"
+        for share, p99_bound, p50_bound in [(0.0, False, False),    # the control: nothing censored
+                                            (0.005, False, False),  # censored, within p99's tail: still bounded
+                                            (0.02, True, False),    # into p99's tail, not p50's
+                                            (1.0, True, True)]:     # every sample censored (rpc's case)
+            frame["lat_censored_samples"] = 0
+            frame.loc[lamport, "lat_censored_samples"] = (frame.loc[lamport, "lat_samples"] * share).astype(int)
+            frame.to_csv(csv, index=False)
+            self.readme.write_text(README + f"\n{p99}?<!-- /ringlab:value --> {p50}?<!-- /ringlab:value -->\n")
+            text = self.regenerated()
+            self.assertEqual(f"{p99}≥ " in text, p99_bound, share)
+            self.assertEqual(f"{p50}≥ " in text, p50_bound, share)
+
+    def test_a_claim_on_a_censored_percentile_is_not_ranked(self):
+        import claims
+        import pandas as pd
+        csv = self.dir / "results" / HOST / "plot-fixture.csv"
+        toml = self.dir / "censored.toml"
+        toml.write_text((DATA / "plot-fixture.toml").read_text().split("[[claim]]")[0] +
+                        '[[claim]]\nstatement = "spsc_ring lat_p99_ns <= 1 * spsc_ring.lamport"\n'
+                        'where = { capacity = 16 }\nsource = "fixture: censored"\n')
+        frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        verdicts = []
+        for share in (0.0, 1.0):  # the control, then every sample censored
+            frame["lat_censored_samples"] = 0
+            lamport = frame["queue"] == "spsc_ring.lamport"
+            frame.loc[lamport, "lat_censored_samples"] = (frame.loc[lamport, "lat_samples"] * share).astype(int)
+            frame.to_csv(csv, index=False)
+            verdicts.append(claims.evaluate_all(stats.load_results(csv), str(toml))[1][0].verdict)
+        self.assertNotIn("censored", verdicts[0])
+        self.assertEqual(claims.short(verdicts[1]), "not evaluable", verdicts[1])
+        self.assertIn("spsc_ring.lamport's lat_p99_ns is censored (a lower bound), never ranked", verdicts[1])
 
     def test_a_filter_value_may_hold_a_comma_and_an_equals_sign(self):
         import update_readme
@@ -229,30 +268,51 @@ class Check(ReadmeCase):
 
 class TypedNumbers(ReadmeCase):
     TYPED = ["1.43x", "2.3×", "118 ns", "3.4 us", "3.4 µs", "12 ms", "312 M items/s", "5 items/s", "150 M/s",
-             "2 k items/s"]
+             "2 k items/s", "0.963", "21 %", "31%", "0.3 s"]
 
-    def test_a_typed_number_in_results_fails_both_modes(self):
+    @staticmethod
+    def typed(token):
+        return f"typed-in number '{token}' (use a ringlab marker, or exempt it: <!-- not measured: \"{token}\" WHY -->)"
+
+    def test_a_typed_number_fails_both_modes(self):
         for typed in self.TYPED:
             text = README.replace("Not units:", f"We measured {typed} here. Not units:")
             line = line_of(text, "We measured")
-            expected = [f"README.md:{line}: typed-in number '{typed}' (use a ringlab marker, or mark the line "
-                        "<!-- not measured -->)"]
             for mode in (["--check"], []):
                 lines = self.fails_leaving_readme(text, *mode)
-                self.assertEqual([x for x in lines if "typed-in" in x], expected, (typed, mode))
+                self.assertEqual([x for x in lines if "typed-in" in x], [f"README.md:{line}: {self.typed(typed)}"],
+                                 (typed, mode))
 
-    def test_opted_out_lines_code_and_other_sections_pass(self):
-        # The base README has typed numbers outside Results, in code, on a <!-- not measured --> line,
-        # and look-alikes (p99.9, 4P4C, 0x10) in Results: after regeneration --check passes.
+    def test_exempted_tokens_code_and_look_alikes_pass(self):
+        # The base README has exempted numbers, numbers in code, and look-alikes (p99.9,
+        # 4P4C, 0x10, a date): after regeneration --check passes.
         self.regenerated()
         self.assertEqual(self.run_script("--check").returncode, 0)
 
-    def test_a_subsection_of_results_is_checked_and_the_next_section_is_not(self):
-        text = self.regenerated().replace("### Harness efficiency\n", "### Harness efficiency\n\nAbout 0.75x.\n")
-        self.assertIn("Past Results again: 3 ns.", text)   # under "## Layout": not checked
-        self.assertEqual(self.fails_leaving_readme(text, "--check"), [
-            f"README.md:{line_of(text, 'About 0.75x')}: typed-in number '0.75x' (use a ringlab marker, or mark "
-            "the line <!-- not measured -->)"])
+    def test_every_section_is_checked(self):
+        text = self.regenerated()
+        for heading in ("## Goals", "### Harness efficiency", "## Layout"):
+            with_number = text.replace(heading + "\n", heading + "\n\nAbout 0.75x.\n")
+            self.assertEqual(self.fails_leaving_readme(with_number, "--check"),
+                             [f"README.md:{line_of(with_number, 'About 0.75x')}: {self.typed('0.75x')}"], heading)
+
+    def test_an_exemption_covers_its_own_token_only(self):
+        text = self.regenerated()
+        line = 'Two: 4 ns and 5 ns. <!-- not measured: "4 ns" an example -->'
+        text = text.replace("## Layout\n", f"## Layout\n\n{line}\n")
+        self.assertEqual(self.fails_leaving_readme(text, "--check"),
+                         [f"README.md:{line_of(text, 'Two: 4 ns')}: {self.typed('5 ns')}"])
+
+    def test_a_whole_line_idle_or_unexplained_exemption_is_refused(self):
+        text = self.regenerated()
+        for line, error in [("Line: 4 ns. <!-- not measured -->", "an exemption names one token and why"),
+                            ('Line: 4 ns. <!-- not measured: "4 ns" -->', "an exemption names one token and why"),
+                            ('Line: none. <!-- not measured: "4 ns" a reason -->',
+                             "the exemption of '4 ns' names no typed number on this line")]:
+            bad = text.replace("## Layout\n", f"## Layout\n\n{line}\n")
+            lines = self.fails_leaving_readme(bad, "--check")
+            self.assertIn(error, lines[0], line)
+            self.assertTrue(lines[0].startswith(f"README.md:{line_of(bad, 'Line: ')}: "), lines)
 
 
 class Errors(ReadmeCase):

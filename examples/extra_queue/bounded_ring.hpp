@@ -1,5 +1,5 @@
 // An out-of-tree queue for ringlab: a bounded ring guarded by one mutex. Build it into
-// ringlab with `meson setup build -Dextra_queues=examples/extra_queue` (see README.md).
+// ringlab with `meson setup build -Dextra_queues=examples/extra_queue` (see README.md: Your own queue, out of tree).
 // ringlab compiles this header after its registry.hpp, so the last line registers it.
 #pragma once
 #include <cstddef>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Instruments on one machine: atomic_queue's own benchmark program, `ringlab run --native`
 and `ringlab run --native --loop author` (that program's loop inside ringlab), interleaved,
-on the same SPSC queues (README: Why instruments disagree).
+on the same SPSC queues (docs/results/<host>/instruments.md: Why instruments disagree).
 
     git clone https://github.com/max0x7ba/atomic_queue /tmp/atomic_queue
     git -C /tmp/atomic_queue checkout 83774a2        # the commit Debian packages

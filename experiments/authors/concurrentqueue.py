@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Instruments on one machine: moodycamel::ConcurrentQueue's own benchmark program
 (benchmarks/benchmarks.cpp) and `ringlab run --native`, interleaved, one producer and one
-consumer, moodycamel's queue against ringlab's mpmc_ring (README: Why instruments disagree).
+consumer, moodycamel's queue against ringlab's mpmc_ring (docs/results/<host>/instruments.md: Why instruments disagree).
 
     git clone https://github.com/cameron314/concurrentqueue /tmp/concurrentqueue
     git -C /tmp/concurrentqueue checkout v1.0.3      # the version Debian packages (libconcurrentqueue-dev)

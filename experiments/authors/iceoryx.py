@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Instruments on one machine: iceoryx's own benchmark program (iceoryx_examples/iceperf)
 and `ringlab run --native --pattern pingpong`, interleaved, round trips between two
-processes over iceoryx, a POSIX message queue and a Unix socket (README: Why instruments
+processes over iceoryx, a POSIX message queue and a Unix socket (docs/results/<host>/instruments.md: Why instruments
 disagree).
 
     git clone https://github.com/eclipse-iceoryx/iceoryx /tmp/iceoryx

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Instruments on one machine: libzmq's own throughput tools (perf/local_thr and
 perf/remote_thr) and `ringlab run --native --queue zmq.ipc`, interleaved, 8-byte messages
-over ipc:// (README: Why instruments disagree).
+over ipc:// (docs/results/<host>/instruments.md: Why instruments disagree).
 
     git clone https://github.com/zeromq/libzmq /tmp/libzmq
     git -C /tmp/libzmq checkout v4.3.4                # the version Debian packages (libzmq3-dev)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Instruments on one machine: readerwriterqueue's own benchmark program (its "Heavy
 concurrent" test), `ringlab run --native` and `ringlab run --native --loop author`,
-interleaved, on moodycamel's ReaderWriterQueue and ringlab's spsc_ring (README: Why
+interleaved, on moodycamel's ReaderWriterQueue and ringlab's spsc_ring (docs/results/<host>/instruments.md: Why
 instruments disagree).
 
     git clone https://github.com/cameron314/readerwriterqueue /tmp/readerwriterqueue

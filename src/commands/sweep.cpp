@@ -24,7 +24,7 @@ runner add_sweep(CLI::App& app) {
   cmd->add_option("--repetitions", o->repetitions, "Instead of the experiment's repetitions (a campaign's short form)")
       ->check(CLI::Range(1u, 1000u));
   cmd->add_option("--extra-runs", o->extra_runs, "Runs a point may add to replace disturbed ones (default: its repetitions)");
-  cmd->add_option("--engine", o->engine, "local (this machine) or slurm (a job array; see README: Running on a cluster)")->capture_default_str();
+  cmd->add_option("--engine", o->engine, "local (this machine) or slurm (a job array; see docs/reference/cluster.md)")->capture_default_str();
   cmd->add_option("--partition", o->partition, "slurm: the partition to submit to");
   cmd->add_option("--max-parallel", o->max_parallel, "slurm: at most this many tasks at once");
   cmd->add_option("--time-per-point", o->time_per_point_s, "slurm: seconds a run may take, for the job's time limit");
