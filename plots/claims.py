@@ -18,6 +18,14 @@ metric of its own on the right (another column of that side's rows), e.g.
 Within each `per` group (and the claim's `where`), each side must be the repetitions of
 exactly one point; the verdict comes from ringlab_stats.
 
+A prediction puts a model on the right: `rpc throughput_items_per_s within 1.2 *
+littles_law(rpc[consumers=1,service_ns=0])` predicts each left point's throughput from
+the round trip measured in another configuration (the right side, selected among all the
+claim's rows, not within the group): consumers x 1e9 / (that point's rtt_mean_ns + the
+left point's service_ns) -- Little's law with one call outstanding per consumer, which
+holds only while nothing else (a saturated server) adds to the round trip. The left
+point that is the configuration itself is not a prediction: not evaluable.
+
 Every claim is evaluated twice: on the valid undisturbed rows and on every valid row.
 The table shows the first (its n, plus "+k disturbed" when the second used k disturbed
 rows); when the two verdicts differ the verdict is inconclusive, saying both.
@@ -42,8 +50,10 @@ QUEUE = r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*"
 WILDCARD = "*"
 GRAMMAR = re.compile(rf"^\s*(\*|{QUEUE})(?:\[([^\]]*)\])?\s+([A-Za-z_][A-Za-z0-9_]*)"
                      rf"(?:\s*(>=|<=|>|<)\s*|\s+(within)\s+)"
-                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*({QUEUE})(?:\[([^\]]*)\])?"
-                     rf"(?:\s+([A-Za-z_][A-Za-z0-9_]*))?\s*$")
+                     rf"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*"
+                     rf"(?:({QUEUE})(?:\[([^\]]*)\])?(?:\s+([A-Za-z_][A-Za-z0-9_]*))?"
+                     rf"|(littles_law)\(\s*({QUEUE})(?:\[([^\]]*)\])?\s*\))\s*$")
+MODELS = {"littles_law": "rtt_mean_ns"}  # a model: the column it predicts from
 
 
 @dataclass
@@ -63,6 +73,7 @@ class Claim:
     factor: float
     right: Side
     right_metric: str  # the metric itself, or another column of the right side's rows
+    model: str = ""    # a prediction's model (MODELS): the right side is what it predicts from
 
     def metric_of(self, side):
         return self.right_metric if side is self.right else self.metric
@@ -74,7 +85,12 @@ def parse(statement):
     if not m:
         raise ValueError("expected '<queue or *>[col=value,...] <metric> <op> <factor> * <queue>[col=value,...] "
                          "[<metric>]' with op one of >= <= > < within")
-    lq, lf, metric, op, within, factor, rq, rf, right_metric = m.groups()
+    lq, lf, metric, op, within, factor, rq, rf, right_metric, model, mq, mf = m.groups()
+    if model:
+        if lq == WILDCARD:
+            raise ValueError("a prediction's left side is one queue, not *")
+        return Claim(Side(lq, parse_filters(lf)), metric, op or within, float(factor), Side(mq, parse_filters(mf)),
+                     MODELS[model], model)
     claim = Claim(Side(lq, parse_filters(lf)), metric, op or within, float(factor), Side(rq, parse_filters(rf)),
                   right_metric or metric)
     if efficiency.METRIC in (metric, right_metric) and claim.right_metric != metric:
@@ -113,7 +129,8 @@ class Sample:
 
 def evaluate(results, spec, claim, toml_path):
     needed = [*efficiency.columns_needed(claim.metric), *efficiency.columns_needed(claim.right_metric), "queue",
-              *spec.per, *spec.where, *claim.left.filters, *claim.right.filters]
+              *spec.per, *spec.where, *claim.left.filters, *claim.right.filters,
+              *(["consumers", "point"] if claim.model else [])]
     experiments.require_columns(results, needed, f"claim '{spec.statement}'", toml_path)
     try:
         for metric in {claim.metric, claim.right_metric}:
@@ -127,6 +144,9 @@ def evaluate(results, spec, claim, toml_path):
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         group_text = ", ".join(f"{c}={stats.text(v)}" for c, v in zip(spec.per, key))
+        if claim.model:
+            out.append(two_ways(group, claim.left, claim, Row(spec.statement, group_text, spec.source), rows))
+            continue
         if claim.left.queue != WILDCARD:
             out.append(two_ways(group, claim.left, claim, Row(spec.statement, group_text, spec.source)))
             continue
@@ -151,12 +171,14 @@ def wildcard(rows, claim):
     return [Side(q, claim.left.filters) for q in sorted(queues, key=style.queue_order)]
 
 
-def two_ways(rows, left, claim, row):
+def two_ways(rows, left, claim, row, model_rows=None):
     """Fill `row` from the undisturbed rows and from every valid row; a verdict that
-    depends on the disturbed rows is inconclusive."""
+    depends on the disturbed rows is inconclusive. `model_rows`: where a prediction's
+    right side is (all of the claim's rows)."""
     clean = stats.undisturbed(rows)
-    mine, _ = judge(clean, left, claim)
-    theirs, row.disturbed = judge(rows, left, claim) if len(clean) < len(rows) else (mine, 0)
+    clean_model = None if model_rows is None else stats.undisturbed(model_rows)
+    mine, _ = judge(clean, left, claim, clean_model)
+    theirs, row.disturbed = judge(rows, left, claim, model_rows) if len(clean) < len(rows) else (mine, 0)
     if isinstance(mine, stats.Ratio) and not isinstance(theirs, stats.Ratio):
         # The disturbed rows made a side ambiguous: count those its selector matches.
         row.disturbed = sum(disturbed_rows(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric_of(s))
@@ -184,8 +206,10 @@ def reported(mine, theirs):
     return f"inconclusive ({short(outcome(mine))} without disturbed rows, {short(outcome(theirs))} with them)"
 
 
-def judge(rows, left, claim):
+def judge(rows, left, claim, model_rows=None):
     """(Ratio, disturbed rows used) for the claim on these rows, or ('not evaluable: why', 0)."""
+    if claim.model:
+        return predict(rows, left, claim, model_rows)
     sides = [side_values(rows, s, claim.metric_of(s)) for s in (left, claim.right)]
     problems = [s for s in sides if isinstance(s, str)]
     problems += [f"{s.name()}'s {claim.metric_of(s)} is censored (a lower bound), never ranked"
@@ -195,6 +219,24 @@ def judge(rows, left, claim):
         return "not evaluable: " + "; ".join(problems), 0
     left, right = sides
     return stats.compare(left.parts, right.parts, claim.op, claim.factor), left.disturbed + right.disturbed
+
+
+def predict(rows, left, claim, model_rows):
+    """A prediction: the left point's measured values against the model's, made from the
+    right side's point (found among `model_rows`)."""
+    measured_side = side_values(rows, left, claim.metric)
+    source = side_values(model_rows, claim.right, claim.right_metric)
+    problems = [s for s in (measured_side, source) if isinstance(s, str)]
+    if problems:
+        return "not evaluable: " + "; ".join(problems), 0
+    target = stats.select(rows, {"queue": left.queue, **left.filters})
+    if set(target["point"]) == set(stats.select(model_rows, {"queue": claim.right.queue, **claim.right.filters})["point"]):
+        return "not evaluable: the configuration predicted from is not a prediction", 0
+    consumers = float(target["consumers"].iloc[0])
+    service_ns = float(target["service_ns"].fillna(0).iloc[0]) if "service_ns" in target.columns else 0.0
+    predicted = consumers * 1e9 / (source.parts[0] + service_ns)
+    return (stats.compare(measured_side.parts, [predicted], claim.op, claim.factor),
+            measured_side.disturbed + source.disturbed)
 
 
 def disturbed_rows(rows, metric):

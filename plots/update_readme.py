@@ -43,8 +43,8 @@ stands, one token at a time, saying why: `<!-- not measured: "10%" the default t
 on its line. An exemption naming a token the line does not have, without a reason, or
 without a token (the whole line) is an error too.
 
-Without arguments every document is processed: README.md, docs/reference/*.md and
-docs/results/*/*.md.
+Without arguments every document is processed: README.md, docs/ARCHITECTURE.md,
+docs/reference/*.md and docs/results/*/*.md.
 
 Without --check the README is rewritten (a temporary file renamed over it) when a block
 changed; --check writes nothing and prints a line per stale block. Either way a stale
@@ -348,7 +348,7 @@ def regenerate(text, sources):
 def documents():
     """Every document with measured numbers, in a fixed order."""
     docs = REPO_ROOT / "docs"
-    return [REPO_ROOT / "README.md", *sorted((docs / "reference").glob("*.md")),
+    return [REPO_ROOT / "README.md", docs / "ARCHITECTURE.md", *sorted((docs / "reference").glob("*.md")),
             *sorted((docs / "results").glob("*/*.md"))]
 
 

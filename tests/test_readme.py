@@ -360,6 +360,36 @@ class Errors(ReadmeCase):
         self.assertEqual(lines, [f"README.md:{len(text.splitlines())}: ringlab:value has no <!-- /ringlab:value -->"])
 
 
+class Predictions(unittest.TestCase):
+    """A prediction claim (claims.py: littles_law(...)) can hold and can fail: from the
+    round trip at 1 consumer, 2 consumers that double the throughput hold it; 4 whose
+    server saturates (the same throughput as 2) fail it -- the control."""
+
+    def test_a_prediction_holds_where_the_law_does_and_fails_where_it_does_not(self):
+        import claims
+        import numpy as np
+        rows = []
+        rng = np.random.default_rng(7)
+        for consumers, throughput in ((1, 1e4), (2, 2e4), (4, 2e4)):  # rtt 100 us: 1e4 a consumer
+            for rep in range(7):
+                rows.append({"experiment": "p", "point": f"queue=rpc consumers={consumers}", "repetition": rep,
+                             "queue": "rpc", "consumers": consumers, "service_ns": 0, "valid": 1, "disturbed": 0,
+                             "throughput_items_per_s": throughput * rng.uniform(0.98, 1.02),
+                             "rtt_mean_ns": 1e5 * consumers * 1e4 / throughput * rng.uniform(0.98, 1.02)})
+        with tempfile.TemporaryDirectory() as tmp:
+            csv, toml = Path(tmp) / "p.csv", Path(tmp) / "p.toml"
+            import pandas as pd
+            pd.DataFrame(rows).to_csv(csv, index=False)
+            toml.write_text('name = "p"\ndescription = "d"\nrepetitions = 7\n[axes]\nconsumers = [1, 2, 4]\n'
+                            '[[claim]]\nstatement = "rpc throughput_items_per_s within 1.2 * '
+                            'littles_law(rpc[consumers=1,service_ns=0])"\nper = ["consumers"]\n'
+                            'source = "Little 1961"\n')
+            verdicts = {r.group: r.verdict for r in claims.evaluate_all(stats.load_results(csv), str(toml))[1]}
+        self.assertEqual(verdicts["consumers=1"], "not evaluable: the configuration predicted from is not a prediction")
+        self.assertEqual(verdicts["consumers=2"], "held")
+        self.assertEqual(verdicts["consumers=4"], "not held")  # the control: the law's prediction fails
+
+
 class ProjectReadme(unittest.TestCase):
     """The project's own README: every generated number matches the committed results."""
 
