@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   runners["provenance"] = ringlab::commands::add_provenance(app);
   runners["sweep"] = ringlab::commands::add_sweep(app);
   runners["plot"] = ringlab::commands::add_plot(app);
+  runners["report"] = ringlab::commands::add_report(app);
   runners["reproduce"] = ringlab::commands::add_reproduce(app);
   runners["merge"] = ringlab::commands::add_merge(app);
   runners["status"] = ringlab::commands::add_status(app);

@@ -187,6 +187,59 @@ class Resume(unittest.TestCase):
             self.assertNotIn("fewer than", r.stderr)
 
 
+class Precision(unittest.TestCase):
+    """Adaptive repetitions: a point runs past its repetitions until its CIs meet the
+    experiment's [precision] targets, or its max_repetitions."""
+
+    ONE_POINT = ('name = "{name}"\ndescription = "precision"\nrepetitions = 2\n{adaptive}'
+                 '[fixed]\nwait = "yield"\nduration_s = 0.03\nwarmup_s = 0.01\nqueue = "mpmc_ring"\n'
+                 '[axes]\ncapacity = [64, 1024]\n')
+
+    def run_one(self, d, name, adaptive):
+        path = os.path.join(d, name + ".toml")
+        with open(path, "w") as f:
+            f.write(self.ONE_POINT.format(name=name, adaptive=adaptive))
+        results = os.path.join(d, name)
+        r = sweep(path, "--results-dir", results)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        host = os.listdir(results)[0]
+        with open(os.path.join(results, host, name + ".json")) as f:
+            return r, rows(results, name), json.load(f)["sessions"][-1]
+
+    def test_a_point_runs_until_its_target_or_its_cap(self):
+        with tempfile.TemporaryDirectory() as d:
+            # A target no run can meet: every point runs to its cap, and the JSON names them.
+            r, every, session = self.run_one(d, "tight", "max_repetitions = 7\n[precision]\nthroughput_items_per_s = 1e-9\n")
+            self.assertEqual(len(every), 2 * 7)
+            self.assertEqual(session["points_met_precision"], 0)
+            self.assertEqual([p["runs"] for p in session["points_at_cap"]], [7, 7])
+            self.assertIn("0 of 2 points met their [precision] targets; 2 stopped at 7 runs", r.stderr)
+            # A target any 6 runs meet (a 95% CI of a median needs 6): each stops at 6.
+            r, every, session = self.run_one(d, "loose", "max_repetitions = 9\n[precision]\nthroughput_items_per_s = 0.99\n")
+            self.assertEqual(len(every), 2 * 6)
+            self.assertEqual((session["points_met_precision"], session["points_at_cap"]), (2, []))
+            # The control: without max_repetitions, the repetitions and nothing more.
+            r, every, session = self.run_one(d, "plain", "")
+            self.assertEqual(len(every), 2 * 2)
+            self.assertNotIn("points_at_cap", session)
+
+    def test_a_bad_precision_is_one_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            for adaptive, words in [("max_repetitions = 1\n", "max_repetitions must be 2..1000"),
+                                    ("[precision]\nqueue = 0.1\n", "'queue' is not a column a target can be set on"),
+                                    ("[precision]\nlat_p99_ns = 5\n", "a relative half-width in (0, 1), not 5")]:
+                path = os.path.join(d, "bad.toml")
+                with open(path, "w") as f:
+                    f.write(self.ONE_POINT.format(name="bad", adaptive=adaptive))
+                r = sweep(path, "--results-dir", os.path.join(d, "r"))
+                self.assertNotEqual(r.returncode, 0)
+                lines = r.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertIn(words, lines[0])
+                self.assertIn("bad.toml", lines[0])
+                self.assertFalse(os.path.exists(os.path.join(d, "r")))
+
+
 class Reporting(unittest.TestCase):
     def test_dry_run_lists_points_and_time_and_runs_nothing(self):
         with tempfile.TemporaryDirectory() as d:

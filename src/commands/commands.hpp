@@ -26,6 +26,7 @@ runner add_topology(CLI::App& app);
 runner add_provenance(CLI::App& app);
 runner add_sweep(CLI::App& app);
 runner add_plot(CLI::App& app);
+runner add_report(CLI::App& app);
 runner add_reproduce(CLI::App& app);
 runner add_merge(CLI::App& app);
 runner add_status(CLI::App& app);

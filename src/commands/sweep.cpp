@@ -97,4 +97,18 @@ runner add_plot(CLI::App& app) {
   };
 }
 
+runner add_report(CLI::App& app) {
+  auto* cmd = app.add_subcommand("report", "The documents as a static HTML site: the map, a page per experiment, "
+                                           "the reference, with their figures (plots/report.py)");
+  auto out = std::make_shared<std::string>("report");
+  cmd->add_option("--out", *out, "the site's folder (written beside it, then renamed over it)")->capture_default_str();
+  auto no_check = std::make_shared<bool>(false);
+  cmd->add_flag("--no-check", *no_check, "do not first check that the documents' numbers are current");
+  return [out, no_check] {
+    std::vector<std::string> args{"--out", *out};
+    if (*no_check) args.push_back("--no-check");
+    return sweep::run_plot_script("report.py", args);
+  };
+}
+
 }  // namespace ringlab::commands

@@ -1,6 +1,7 @@
 #include "sweep/experiment.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -257,8 +258,8 @@ experiment load_experiment(const std::string& path) {
   experiment x;
   x.path = path;
   check_keys(path, root, "the experiment",
-             {"name", "description", "scenario", "repetitions", "noisy_spread", "noise_guards", "skip_unsupported", "fixed", "axes",
-              "group", "exclude", "plot", "claim"},
+             {"name", "description", "scenario", "repetitions", "max_repetitions", "precision", "noisy_spread", "noise_guards",
+              "skip_unsupported", "fixed", "axes", "group", "exclude", "plot", "claim"},
              {"name", "description"});
   x.name = std::get<std::string>(read_value(path, "name", *root.get("name"), kind::text));
   const std::string stem = std::filesystem::path(path).stem().string();
@@ -273,6 +274,28 @@ experiment load_experiment(const std::string& path) {
     if (r < 1 || r > 1000) fail(path, n->source(), "repetitions must be 1..1000 (statistics want at least 5)");
     x.repetitions = static_cast<unsigned>(r);
   }
+  if (const auto* n = root.get("max_repetitions")) {
+    const auto r = as_int(read_value(path, "max_repetitions", *n, kind::integer));
+    if (r < x.repetitions || r > 1000)
+      fail(path, n->source(), fmt::format("max_repetitions must be {}..1000 (at least the repetitions)", x.repetitions));
+    x.max_repetitions = static_cast<unsigned>(r);
+  }
+  if (const auto* n = root.get("precision")) {
+    if (!n->is_table()) fail(path, n->source(), "'precision' must be a table [precision]: column = relative CI half-width");
+    static const char* const columns[] = {"throughput_items_per_s", "lat_p50_ns", "lat_p99_ns", "lat_p999_ns",
+                                          "rtt_mean_ns", "rtt_p50_ns", "cpu_ns_per_item"};
+    for (const auto& [k, v] : *n->as_table()) {
+      const std::string key(k.str());
+      if (std::find(std::begin(columns), std::end(columns), key) == std::end(columns))
+        fail(path, k.source(), fmt::format("[precision]: '{}' is not a column a target can be set on ({})", key,
+                                           fmt::join(columns, ", ")));
+      const double half = as_number(read_value(path, key, v, kind::number));
+      if (!(half > 0 && half < 1)) fail(path, v.source(), fmt::format("[precision] {}: a relative half-width in (0, 1), not {}", key, half));
+      x.precision.emplace_back(key, half);
+    }
+  }
+  if (x.max_repetitions > x.repetitions && x.precision.empty())
+    x.precision = {{"throughput_items_per_s", 0.05}, {"lat_p99_ns", 0.20}};
   if (const auto* n = root.get("noisy_spread")) x.noisy_spread = as_number(read_value(path, "noisy_spread", *n, kind::number));
   if (const auto* n = root.get("noise_guards")) x.noise_guards = std::get<bool>(read_value(path, "noise_guards", *n, kind::boolean));
   if (const auto* n = root.get("skip_unsupported")) x.skip_unsupported = std::get<bool>(read_value(path, "skip_unsupported", *n, kind::boolean));

@@ -40,6 +40,11 @@ struct experiment {
   std::string path, name, description;
   std::string scenario = "run";  // "run": ringlab run points; "seed": the seed scenario
   unsigned repetitions = 5;
+  // Adaptive repetitions (precision.hpp): up to max_repetitions runs a point, until each
+  // column's median has a 95% CI within its relative half-width. max_repetitions equal to
+  // repetitions (the default): off.
+  unsigned max_repetitions = 0;                           // 0: = repetitions
+  std::vector<std::pair<std::string, double>> precision;  // column -> relative half-width
   double noisy_spread = 0.25;
   // false: its rows measure what survives, not how fast (a kill campaign), so no run waits
   // for a quiet machine or is repeated as disturbed.

@@ -1,6 +1,7 @@
 #include "sweep/sweep.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "registry.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"
+#include "sweep/precision.hpp"
 #include "sweep/slurm.hpp"
 
 namespace ringlab::sweep {
@@ -36,6 +38,7 @@ struct tally {
   std::set<unsigned> repetitions;  // every repetition with a row
   unsigned undisturbed = 0;        // valid, undisturbed rows: the n statistics will use
   unsigned extra = 0;              // rows beyond the promised repetitions (make-up runs)
+  std::vector<std::vector<double>> targets;  // per [precision] column: its valid, undisturbed values
   unsigned next_repetition() const { return repetitions.empty() ? 0 : *repetitions.rbegin() + 1; }
 };
 
@@ -100,6 +103,8 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     }
   const unsigned reps = options.repetitions ? options.repetitions : e.repetitions;
   const unsigned extra_allowed = options.extra_runs < 0 ? reps : static_cast<unsigned>(options.extra_runs);
+  const unsigned max_runs = std::max(reps, e.max_repetitions);  // adaptive repetitions: up to this many rows a point
+  const bool adaptive = max_runs > reps && !e.precision.empty();
   double total_estimate = 0;
   for (const auto& p : points) total_estimate += estimated_seconds(e, p) * reps;
 
@@ -107,8 +112,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     for (const auto& p : points) fmt::print("{}\n", p.id);
     for (const auto& s : skipped) fmt::print("skipped (unsupported): {}\n", s);
     fmt::print("{}: {} points x {} repetitions = {} runs, about {} (disturbed runs are repeated: up to {} more per "
-               "point); results in {}\n", e.name, points.size(), reps, points.size() * reps, minutes(total_estimate),
-               extra_allowed, csv);
+               "point{}); results in {}\n", e.name, points.size(), reps, points.size() * reps, minutes(total_estimate),
+               extra_allowed, adaptive ? fmt::format("; until its CIs meet [precision], up to {} runs a point", max_runs) : "",
+               csv);
     return 0;
   }
   for (const auto& s : skipped) fmt::print(stderr, "ringlab sweep: skipped (unsupported): {}\n", s);
@@ -136,6 +142,14 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   std::map<std::string, const point*> by_id;
   for (const auto& p : points) by_id[p.id] = &p;
   std::map<std::string, tally> have;
+  // A valid, undisturbed row's values of the [precision] columns, by the column's name.
+  auto note_targets = [&](tally& t, const auto& cell) {
+    t.targets.resize(e.precision.size());
+    for (std::size_t i = 0; i < e.precision.size(); ++i) {
+      const std::string text = cell(e.precision[i].first);
+      t.targets[i].push_back(text.empty() ? NAN : std::strtod(text.c_str(), nullptr));
+    }
+  };
   for (const auto& r : existing.rows) {
     const auto it = by_id.find(r.at("point"));
     if (it == by_id.end())
@@ -154,6 +168,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     t.repetitions.insert(rep);
     t.undisturbed += r.at("valid") == "1" && r.at("disturbed") != "1";
     t.extra += rep >= reps;
+    if (r.at("valid") == "1" && r.at("disturbed") != "1") note_targets(t, [&](const std::string& c) { return r.at(c); });
   }
   for (const auto& d : existing.damaged) fmt::print(stderr, "ringlab sweep: {}; it is dropped and run again\n", d);
   if (!existing.damaged.empty()) write_rows(csv, header, existing.rows);
@@ -164,8 +179,23 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   harness::noise_guard guard(guards, topo);
   const std::string top = fmt::format("\"experiment\": {}, \"experiment_file\": {}", harness::json_string(e.name),
                                       harness::json_string(e.path));
+  // What ended each point's runs, for the figures' footers: its targets met, or the cap.
+  auto ended_by = [&] {
+    if (!adaptive) return std::string();
+    std::vector<std::string> capped;
+    for (const auto& p : points)
+      if (const auto missed = first_missed(e.precision, have[p.id].targets); !missed.empty())
+        capped.push_back(fmt::format("{{\"point\": {}, \"wider_than_target\": {}, \"runs\": {}}}", harness::json_string(p.id),
+                                     harness::json_string(missed), have[p.id].repetitions.size()));
+    std::vector<std::string> targets;
+    for (const auto& [column, half] : e.precision) targets.push_back(fmt::format("{}: {}", harness::json_string(column), half));
+    return fmt::format(", \"max_repetitions\": {}, \"precision\": {{{}}}, \"points_met_precision\": {}, "
+                       "\"points_at_cap\": [{}]", max_runs, fmt::join(targets, ", "), points.size() - capped.size(),
+                       fmt::join(capped, ", "));
+  };
   auto provenance_extra = [&](std::size_t runs_now) {
-    return fmt::format("\"points\": {}, \"repetitions\": {}, \"rows_this_session\": {}", points.size(), reps, runs_now);
+    return fmt::format("\"points\": {}, \"repetitions\": {}, \"rows_this_session\": {}{}", points.size(), reps,
+                       runs_now, ended_by());
   };
   harness::write_provenance(csv, prov, provenance_extra(0), top);  // a CSV never exists without its JSON
 
@@ -210,6 +240,13 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     t.repetitions.insert(r);
     t.undisturbed += result.valid && !result.disturbed;
     t.extra += r >= reps;
+    if (result.valid && !result.disturbed) {
+      const auto header = harness::csv_header(result), values = harness::csv_values(result);
+      note_targets(t, [&](const std::string& c) {
+        const auto at = std::find(header.begin(), header.end(), c);
+        return at == header.end() ? std::string() : values[static_cast<std::size_t>(at - header.begin())];
+      });
+    }
     if (!terminal || !result.valid)
       fmt::print(stderr, "{}[{}/{}]{} {} rep {}: {}\n", terminal ? "\r\033[K" : "", finished, planned, pass, p.id, r,
                  harness::describe(result));
@@ -233,6 +270,23 @@ int run_sweep(const experiment& e, const sweep_options& options) {
       run_one(*p, have[p->id].next_repetition(), todo, " make-up");
     }
   }
+  // Precision passes: a point with its repetitions but a target's CI still too wide runs
+  // again, interleaved with the others, until it meets them or has max_runs rows.
+  for (unsigned pass = 0; adaptive && !interrupted; ++pass) {
+    std::vector<const point*> wide;
+    for (const auto& p : points) {
+      const auto& t = have[p.id];
+      if (t.undisturbed >= reps && t.repetitions.size() < max_runs && !first_missed(e.precision, t.targets).empty())
+        wide.push_back(&p);
+    }
+    if (wide.empty()) break;
+    std::shuffle(wide.begin(), wide.end(), std::mt19937(7919 + pass));
+    todo += wide.size();
+    for (const point* p : wide) {
+      if (interrupted) break;
+      run_one(*p, have[p->id].next_repetition(), todo, " precision");
+    }
+  }
   if (terminal) fmt::print(stderr, "\r\033[K");
   harness::write_provenance(csv, prov, provenance_extra(finished), top);
   if (interrupted) {
@@ -246,6 +300,12 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   fmt::print(stderr, "ringlab sweep: {}: {} runs in {}, {} invalid, {} disturbed (kept, left out of statistics, run again); {}\n",
              e.name, finished, minutes(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()),
              invalid, disturbed, csv);
+  if (adaptive) {
+    std::size_t capped = 0;
+    for (const auto& p : points) capped += !first_missed(e.precision, have[p.id].targets).empty();
+    fmt::print(stderr, "ringlab sweep: {} of {} points met their [precision] targets; {} stopped at {} runs "
+                       "(the JSON's points_at_cap names them)\n", points.size() - capped, points.size(), capped, max_runs);
+  }
   if (!short_points.empty()) {
     std::string list;
     for (std::size_t i = 0; i < short_points.size() && i < 5; ++i) list += (i ? "; " : "") + short_points[i];
