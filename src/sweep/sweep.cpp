@@ -80,6 +80,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     throw experiment_error("--repetitions: a Slurm sweep runs the experiment's own repetitions (--engine local)");
   if (options.engine == "slurm" && !options.connect.empty())
     throw experiment_error("--connect: a sweep split across two hosts runs from one of them (--engine local)");
+  if (options.engine == "slurm" && e.max_repetitions > e.repetitions)
+    fmt::print(stderr, "ringlab sweep: {}: max_repetitions and [precision] are for --engine local; the Slurm array "
+                       "runs the {} repetitions (and its replacements of disturbed runs)\n", e.path, e.repetitions);
   if (options.engine == "slurm") return slurm_sweep(e, options);
   if (options.engine != "local") throw experiment_error("--engine " + options.engine + ": local or slurm");
   const auto topo = harness::topology::this_machine();
