@@ -35,6 +35,10 @@ A latency percentile whose rows' censored samples (items due in the window and n
 by its end: lower bounds) reach into its tail is written "≥ X", never as a plain value
 (ringlab_stats.censored).
 
+A comparison word (faster, slower, more than, at least as, beats, ahead of, ...) in a
+sentence that cites a measured value (a value or median marker) and no claim is an error
+too: a verdict beside generated numbers must be a claim's. It is exempted as a number is.
+
 Typed-in numbers, anywhere in a document (every section): a number with a unit (ns, us,
 µs, ms, s, [k/M/G] items/s, M/s), a percentage, a ratio ("1.5x", "2.3×") or any decimal
 number ("0.963") outside marker blocks, fenced code, `inline code` and HTML comments is an
@@ -85,6 +89,9 @@ UNIT = r"(?:[kMG] ?items/s|items/s|[kMG]/s|ns|us|µs|ms|s)"
 TYPED = re.compile(rf"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s*{UNIT}(?![\w/])|\s?%|[x×](?!\w))"  # with a unit, % or x
                    r"|(?<![\w.,])\d*\.\d+(?![\w.])")                                 # or a decimal
 COMMENT = re.compile(r"<!--.*?-->")
+COMPARISON = re.compile(r"\b(?:faster|slower|fastest|slowest|more than|less than|fewer than|at least as|as fast as|"
+                        r"beats?|outperforms?|ahead of|better|worse|twice|half as)\b", re.IGNORECASE)
+SENTENCE = re.compile(r"(?:[^.;]|\.(?=\S))+[.;]?", re.DOTALL)  # up to a full stop or ; before a space
 EXEMPTION = re.compile(r"<!--\s*not measured\b(.*?)-->")
 EXEMPTION_FORM = re.compile(r':\s*"([^"]+)"\s+(\S.*?)\s*$')
 
@@ -279,12 +286,35 @@ def render(block, sources):
     return f"{at_least}{median:.3g} (95% CI {low:.3g}-{high:.3g}, {len(values)} runs)"
 
 
+def comparisons(text, blocks, fenced):
+    """{line: [word]}: comparison words in a sentence that cites measured values (a value or
+    median marker) and no claim -- a verdict typed beside generated numbers."""
+    kinds = {b.start: b.kind for b in blocks}
+    flagged = {}
+    for paragraph in re.finditer(r"(?:.+\n?)+", text):
+        start = paragraph.start()
+        if line_of(text, start) in fenced or paragraph.group(0).lstrip().startswith("|"):
+            continue  # code, or a table (tables are generated, or list settings)
+        for sentence in SENTENCE.finditer(paragraph.group(0)):
+            s0, s1 = start + sentence.start(), start + sentence.end()
+            cited = {kind for at, kind in kinds.items() if s0 <= at < s1}
+            if not cited & {"value", "median"} or cited & {"claim", "claims"}:
+                continue
+            inside = [(b.start, b.end) for b in blocks if b.start < s1 and b.end > s0]
+            for m in COMPARISON.finditer(text, s0, s1):
+                if not any(a <= m.start() < b for a, b in inside) and not in_inline_code(text, m.start()):
+                    flagged.setdefault(line_of(text, m.start()), []).append(m.group(0))
+    return flagged
+
+
 def typed_numbers(text, blocks, fenced):
-    """(line, message) for each typed-in number, and each malformed or idle exemption."""
+    """(line, message) for each typed-in number or uncited comparison, and each malformed or
+    idle exemption."""
     masked = list(text)
     for b in blocks:  # blank out each block, keeping its newlines so line numbers hold
         masked[b.start:b.end] = [c if c == "\n" else "\0" for c in text[b.start:b.end]]
     masked = "".join(masked)
+    compared = comparisons(text, blocks, fenced)
     for number, (line, original) in enumerate(zip(masked.split("\n"), text.split("\n")), 1):
         if number in fenced:
             continue
@@ -299,13 +329,18 @@ def typed_numbers(text, blocks, fenced):
                 exempt.append(form.group(1))
         bare = COMMENT.sub(lambda m: " " * len(m.group(0)), line)
         found = [m.group(0) for m in TYPED.finditer(bare)]
+        words = compared.get(number, [])
         for token in exempt:
-            if token not in found:
-                yield number, f"the exemption of '{token}' names no typed number on this line"
+            if token not in found and token not in words:
+                yield number, f"the exemption of '{token}' names no typed number or comparison on this line"
         for token in found:
             if token not in exempt:
                 yield number, (f"typed-in number '{token}' (use a ringlab marker, or exempt it: "
                                f'<!-- not measured: "{token}" WHY -->)')
+        for word in words:
+            if word not in exempt:
+                yield number, (f"'{word}' compares measured values with no claim in its sentence (cite one: "
+                               f'ringlab:claim, or exempt it: <!-- not measured: "{word}" WHY -->)')
 
 
 def write_atomically(path, text):

@@ -303,12 +303,27 @@ class TypedNumbers(ReadmeCase):
         self.assertEqual(self.fails_leaving_readme(text, "--check"),
                          [f"README.md:{line_of(text, 'Two: 4 ns')}: {self.typed('5 ns')}"])
 
+    def test_a_comparison_beside_measured_values_needs_a_claim(self):
+        text = self.regenerated()
+        value = f"<!-- ringlab:value plot-fixture {HOST} throughput_items_per_s queue=spsc_ring wait=spin capacity=1024 -->"
+        claim = f"<!-- ringlab:claim plot-fixture {HOST} 4 -->"
+        typed = text.replace("## Layout\n", f"## Layout\n\nspsc_ring is faster: {value}?<!-- /ringlab:value -->.\n")
+        lines = [line for line in self.fails_leaving_readme(typed, "--check") if "stale" not in line]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(f"README.md:{line_of(typed, 'is faster')}: 'faster' compares measured values with no claim", lines[0])
+        # The controls: the same sentence citing a claim, or saying why it is no verdict.
+        for ok in (f"spsc_ring is faster: {value}?<!-- /ringlab:value -->, {claim}?<!-- /ringlab:claim -->.",
+                   f'spsc_ring is faster <!-- not measured: "faster" a test --> : {value}?<!-- /ringlab:value -->.',
+                   "Without a measured value it is faster, and no number: prose."):
+            self.readme.write_text(text.replace("## Layout\n", f"## Layout\n\n{ok}\n"))
+            self.assertEqual(self.run_script().returncode, 0, ok)
+
     def test_a_whole_line_idle_or_unexplained_exemption_is_refused(self):
         text = self.regenerated()
         for line, error in [("Line: 4 ns. <!-- not measured -->", "an exemption names one token and why"),
                             ('Line: 4 ns. <!-- not measured: "4 ns" -->', "an exemption names one token and why"),
                             ('Line: none. <!-- not measured: "4 ns" a reason -->',
-                             "the exemption of '4 ns' names no typed number on this line")]:
+                             "the exemption of '4 ns' names no typed number or comparison on this line")]:
             bad = text.replace("## Layout\n", f"## Layout\n\n{line}\n")
             lines = self.fails_leaving_readme(bad, "--check")
             self.assertIn(error, lines[0], line)
