@@ -40,7 +40,7 @@ def documents(root):
     """The same documents as update_readme.py's, under `root`."""
     docs = root / "docs"
     return [root / "README.md", docs / "ARCHITECTURE.md", *sorted((docs / "reference").glob("*.md")),
-            *sorted((docs / "results").glob("*/*.md"))]
+            *sorted((docs / "results").glob("*.md")), *sorted((docs / "results").glob("*/*.md"))]
 
 
 def page_path(doc, root):

@@ -27,12 +27,13 @@ def provenance_table(csv_path):
     """Each session that wrote rows (commit, date, command, rows, machine) and the runs
     per point that count (valid, undisturbed)."""
     results = stats.load_results(csv_path)
-    lines = ["| commit | date (UTC) | command | rows | machine |", "|---|---|---|---|---|"]
+    lines = ["| commit | date (UTC) | command | rows | wall time | machine |", "|---|---|---|---|---|---|"]
     for s in sessions(Path(csv_path).with_suffix(".json")):
         commit = (s.get("git_commit") or "?")[:7] + (" (dirty)" if s.get("git_dirty") else "")
         machine = ", ".join(str(s[k]) for k in ("cpu_model", "topology", "kernel", "compiler") if s.get(k))
+        wall = f"{s['wall_s'] / 60:.1f} min" if isinstance(s.get("wall_s"), (int, float)) else "not recorded"
         lines.append(f"| {commit} | {s.get('date_utc', '?')} | `{s.get('command', '?')}` | "
-                     f"{s.get('rows_this_session', '?')} | {machine} |")
+                     f"{s.get('rows_this_session', '?')} | {wall} | {machine} |")
     per_point = results.rows.groupby("point").size() if "point" in results.rows.columns else None
     if per_point is not None and len(per_point):
         runs = f"{per_point.min()}" if per_point.min() == per_point.max() else f"{per_point.min()}-{per_point.max()}"
@@ -88,13 +89,54 @@ def experiments_table(host, results_dir, experiments_dir, root, claim_rows, link
 
 def results_header(host, results_dir):
     """'N experiments measured at K commits between D1 and D2': from the provenance."""
-    commits, dates = set(), []
+    commits, dates, wall, unrecorded = set(), [], 0.0, 0
     files = sorted((Path(results_dir) / host).glob("*.json"))
     for j in files:
         for s in sessions(j):
             commits.add((s.get("git_commit") or "?")[:7])
             if s.get("date_utc"):
                 dates.append(s["date_utc"])
+            if isinstance(s.get("wall_s"), (int, float)):
+                wall += s["wall_s"]
+            else:
+                unrecorded += 1
     span = f" between {min(dates)} and {max(dates)}" if dates else ""
+    walls = f"; sweeps' wall time {wall / 3600:.1f} h" if wall else ""
+    walls += f" ({unrecorded} sessions without one recorded)" if unrecorded and wall else \
+        ("; wall time not recorded" if unrecorded else "")
     return (f"{len(files)} result files on {host}, measured at {len(commits)} code "
-            f"commit{'s' if len(commits) != 1 else ''}{span} (each file's commit: below and in its JSON).")
+            f"commit{'s' if len(commits) != 1 else ''}{span}{walls} (each file's commit: below and in its JSON).")
+
+
+def cross_host_table(results_dir, experiments_dir, claim_rows):
+    """Each claim's verdict on each host with results for its experiment, and whether the
+    hosts' ratios fall on the same side of 1. `claim_rows(exp, host)` evaluates them."""
+    hosts = sorted(d.name for d in Path(results_dir).iterdir() if d.is_dir() and list(d.glob("*.json")))
+    lines = []
+    for toml in sorted(Path(experiments_dir).glob("*.toml")):
+        exp = toml.stem
+        on = [h for h in hosts if (Path(results_dir) / h / f"{exp}.csv").is_file()]
+        if len(on) < 2 or "[[claim]]" not in toml.read_text():
+            continue
+        by_host = {h: {(r.statement, r.group): r for r in claim_rows(exp, h)} for h in on}
+        keys = list(dict.fromkeys(k for h in on for k in by_host[h]))
+        if not lines:
+            lines = ["| experiment | claim | " + " | ".join(hosts) + " | direction |",
+                     "|---|---|" + "---|" * len(hosts) + "---|"]
+        for statement, group in keys:
+            cells, signs = [], set()
+            for h in hosts:
+                row = by_host.get(h, {}).get((statement, group))
+                if row is None:
+                    cells.append("—")
+                    continue
+                cells.append(claims.inline(row))
+                if row.ratio is not None and row.ratio.ratio != 1:
+                    signs.add(row.ratio.ratio > 1)
+            agree = "n/a" if sum(c != "—" for c in cells) < 2 or not signs else ("agrees" if len(signs) == 1 else "differs")
+            shown = f"`{statement}`" + (f" ({group})" if group else "")
+            lines.append(f"| {exp} | {shown} | " + " | ".join(cells) + f" | {agree} |")
+    if not lines:
+        return (f"Results on one host only ({', '.join(hosts) or 'none'}): no claim can be compared across hosts "
+                "until a second host's results are committed.")
+    return "\n".join(lines)

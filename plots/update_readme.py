@@ -30,6 +30,8 @@ match every one; medians are over the valid, undisturbed rows):
     <!-- /ringlab:provenance -->                  rows, runs per point (DIR/HOST/EXP.json + .csv)
     <!-- ringlab:experiments HOST -->             every experiment: its question, its claims' verdicts,
     <!-- /ringlab:experiments -->                 its results' commit and its page (docs/results/HOST/)
+    <!-- ringlab:cross_host -->                   each claim's verdict on every host with results for
+    <!-- /ringlab:cross_host -->                  it, and whether the hosts' ratios agree in direction
 
 A latency percentile whose rows' censored samples (items due in the window and never sent
 by its end: lower bounds) reach into its tail is written "≥ X", never as a plain value
@@ -48,7 +50,7 @@ on its line. An exemption naming a token the line does not have, without a reaso
 without a token (the whole line) is an error too.
 
 Without arguments every document is processed: README.md, docs/ARCHITECTURE.md,
-docs/reference/*.md and docs/results/*/*.md.
+docs/reference/*.md, docs/results/*.md and docs/results/*/*.md.
 
 Without --check the README is rewritten (a temporary file renamed over it) when a block
 changed; --check writes nothing and prints a line per stale block. Either way a stale
@@ -78,9 +80,10 @@ from ringlab_stats import DataError  # noqa: E402
 USAGE = {"claims": "EXP HOST", "efficiency": "EXP HOST", "claim": "EXP HOST N",
          "median": "EXP HOST COLUMN [col=value ...]", "value": "EXP HOST COLUMN [col=value ...]",
          "ranking": "EXP HOST BASE_QUEUE PAYLOAD [col=value ...]", "detection": "EXP HOST", "campaign": "EXP HOST",
-         "instruments": "NAME HOST", "harness_cost": "EXP HOST", "provenance": "EXP HOST", "experiments": "HOST"}
+         "instruments": "NAME HOST", "harness_cost": "EXP HOST", "provenance": "EXP HOST", "experiments": "HOST",
+         "cross_host": ""}
 TABLES = ("claims", "efficiency", "ranking", "detection", "campaign", "instruments", "harness_cost", "provenance",
-          "experiments")         # blocks of whole lines; the others sit inside a sentence
+          "experiments", "cross_host")         # blocks of whole lines; the others sit inside a sentence
 MARKER_START = re.compile(r"<!--\s*/?ringlab:")
 MARKER = re.compile(r"<!--\s*(/?)ringlab:([A-Za-z_]*)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -250,6 +253,8 @@ class Sources:
 
 def render(block, sources):
     """What belongs between the block's markers."""
+    if block.kind == "cross_host":
+        return "\n" + docs.cross_host_table(sources.results_dir, sources.experiments_dir, sources.claims) + "\n"
     if block.kind == "experiments":
         host = block.args[0]
         return ("\n" + docs.results_header(host, sources.results_dir) + "\n\n"
@@ -384,7 +389,7 @@ def documents():
     """Every document with measured numbers, in a fixed order."""
     docs = REPO_ROOT / "docs"
     return [REPO_ROOT / "README.md", docs / "ARCHITECTURE.md", *sorted((docs / "reference").glob("*.md")),
-            *sorted((docs / "results").glob("*/*.md"))]
+            *sorted((docs / "results").glob("*.md")), *sorted((docs / "results").glob("*/*.md"))]
 
 
 def update(path, sources, check):

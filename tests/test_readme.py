@@ -161,6 +161,25 @@ class Regenerate(ReadmeCase):
         self.assertEqual(claims.short(verdicts[1]), "not evaluable", verdicts[1])
         self.assertIn("spsc_ring.lamport's lat_p99_ns is censored (a lower bound), never ranked", verdicts[1])
 
+    def test_the_cross_host_table_says_where_hosts_agree(self):
+        import pandas as pd
+        other = self.dir / "results" / "other-host-4pu"
+        shutil.copytree(self.dir / "results" / HOST, other)
+        marker = "<!-- ringlab:cross_host -->\n<!-- /ringlab:cross_host -->\n"
+        self.readme.write_text(README + marker)
+        text = self.regenerated()
+        self.assertIn(f"| experiment | claim | {HOST} | other-host-4pu | direction |", text)
+        self.assertIn("agrees", text)
+        self.assertNotIn("differs", text)  # the control: the same rows on both hosts
+        frame = pd.read_csv(other / "plot-fixture.csv", keep_default_na=False, na_values=[""])
+        park = (frame["queue"] == "mpmc_ring") & (frame["wait"] == "park")
+        frame.loc[park, "throughput_items_per_s"] *= 10  # park now ahead of spin on the other host
+        frame.to_csv(other / "plot-fixture.csv", index=False)
+        self.readme.write_text(README + marker)
+        row = next(line for line in self.regenerated().splitlines()
+                   if line.startswith("| plot-fixture |") and "2 * mpmc_ring[wait=park]" in line)
+        self.assertTrue(row.endswith("| differs |"), row)
+
     def test_a_filter_value_may_hold_a_comma_and_an_equals_sign(self):
         import update_readme
         self.assertEqual(update_readme.filters(["net=veth,tbf=100mbit", "queue=a,b"]),

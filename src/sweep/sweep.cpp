@@ -196,11 +196,11 @@ int run_sweep(const experiment& e, const sweep_options& options) {
                        "\"points_at_cap\": [{}]", max_runs, fmt::join(targets, ", "), points.size() - capped.size(),
                        fmt::join(capped, ", "));
   };
-  auto provenance_extra = [&](std::size_t runs_now) {
-    return fmt::format("\"points\": {}, \"repetitions\": {}, \"rows_this_session\": {}{}", points.size(), reps,
-                       runs_now, ended_by());
+  auto provenance_extra = [&](std::size_t runs_now, double wall_s) {  // wall_s: this session's, so far
+    return fmt::format("\"points\": {}, \"repetitions\": {}, \"rows_this_session\": {}, \"wall_s\": {:.1f}{}",
+                       points.size(), reps, runs_now, wall_s, ended_by());
   };
-  harness::write_provenance(csv, prov, provenance_extra(0), top);  // a CSV never exists without its JSON
+  harness::write_provenance(csv, prov, provenance_extra(0, 0), top);  // a CSV never exists without its JSON
 
   std::size_t todo = 0, already = 0;
   for (const auto& p : points)
@@ -291,7 +291,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     }
   }
   if (terminal) fmt::print(stderr, "\r\033[K");
-  harness::write_provenance(csv, prov, provenance_extra(finished), top);
+  harness::write_provenance(
+      csv, prov, provenance_extra(finished, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()),
+      top);
   if (interrupted) {
     fmt::print(stderr, "ringlab sweep: interrupted after {} runs; {} holds only whole rows; run the same command to "
                        "resume\n", finished, csv);
