@@ -46,7 +46,7 @@ run_config items_run(const char* queue, unsigned producers, unsigned consumers, 
   c.capacity = capacity;
   c.payload_bytes = payload;
   c.wait = wait;
-  c.items = 5000 * producers;  // many runs, and zmq at capacity 1 with 3 producers is slow
+  c.items = 2000 * producers;  // many runs, each short: zmq at capacity 1 with 3 producers is the slowest
   c.drain_timeout_s = 20;
   return c;
 }
