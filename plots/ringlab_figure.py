@@ -10,9 +10,16 @@ CSV and the TOML (the footer's date is the data's, not today's).
 
 Medians are markers joined by lines (bars for kind = "bar"), the 95% intervals are
 whiskers, noisy points are hollow; colours and dashes come from ringlab_style.
+A latency figure whose rows carry the machine's floor (the noise guard's floor_p50_ns
+and floor_p99_ns) shades it as a band per panel and rings each point whose interval
+reaches down to it: "at the machine's floor", not to be ranked against another. A
+latency percentile whose censored samples reach into its tail (ringlab_stats.censored)
+gets an arrow up: a lower bound.
 """
 import math
 import os
+import re
+import statistics
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -43,6 +50,10 @@ METADATA = {"png": {"Software": None},
             "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
             "svg": {"Creator": None, "Date": None}}
 MAX_TICKS = 12        # up to this many distinct x values get a tick each
+LATENCY_Y = re.compile(r"^(lat|rtt)_(p\d+|max|mean)_ns$")   # what the machine's floor bounds from below
+FLOOR_COLOR, FLOOR_EDGE = "#d9d9d9", "#555555"
+AT_FLOOR = "at the machine's floor"
+CENSORED = "≥: censored, a lower bound"
 
 
 @dataclass
@@ -109,6 +120,7 @@ class Painter:
 
     def __init__(self, spec, points):
         self.spec = spec
+        self.at_floor = set()   # the points ringed as at the machine's floor (mark_floor)
         self.series = ordered(points, "series", spec.series) if spec.series is not None else []
         self.index = {text(s): i for i, s in enumerate(self.series)}
 
@@ -143,6 +155,10 @@ def draw_lines(ax, points, painter, sc, categories):
             face = "white" if p.y.noisy else color
             ax.plot([x], [y], linestyle="none", marker=mk, markersize=5, markerfacecolor=face,
                     markeredgecolor=color, markeredgewidth=1.2, zorder=3)
+            if p.point in painter.at_floor:
+                ring(ax, x, y)
+            if p.censored:
+                lower_bound(ax, x, y)
 
 
 def marker(painter, p):
@@ -162,6 +178,65 @@ def draw_bars(ax, points, painter, sc, categories):
                color="white" if p.y.noisy else color, edgecolor=color, linewidth=1.0,
                hatch="////" if painter.peer(p) else None, error_kw={"elinewidth": 0.9, "ecolor": "#333333"},
                zorder=2)
+        if p.point in painter.at_floor:
+            ring(ax, x, p.y.median / sc.ydiv)
+        if p.censored:
+            lower_bound(ax, x, p.y.median / sc.ydiv)
+
+
+def floor_band(spec, points):
+    """(p50, p99) in ns of the machine's floor under a latency panel: the medians of its
+    rows' floor_p50_ns and floor_p99_ns; None for another metric or rows without a floor."""
+    low = [v for p in points for v in p.floor_p50]
+    high = [v for p in points for v in p.floor_p99]
+    if not LATENCY_Y.match(spec.y) or not low or not high:
+        return None
+    return statistics.median(low), statistics.median(high)
+
+
+def at_floor(p, band):
+    """True when the point's interval (its median without one) reaches the floor's p99."""
+    lowest = p.y.ci_low if math.isfinite(p.y.ci_low) else p.y.median
+    return band is not None and lowest <= band[1]
+
+
+def mark_floor(spec, points, painter, sc):
+    """The panel's floor band (or None), its points at the floor noted in the painter."""
+    band = floor_band(spec, points)
+    if band is None or (sc.logy and not band[0] > 0):
+        return None
+    painter.at_floor |= {p.point for p in points if at_floor(p, band)}
+    return band
+
+
+def shade_floor(ax, band, sc):
+    if band is not None:
+        ax.axhspan(band[0] / sc.ydiv, band[1] / sc.ydiv, facecolor=FLOOR_COLOR, edgecolor="none", alpha=0.6, zorder=1,
+                   gid="machine-floor")
+
+
+def ring(ax, x, y):
+    ax.plot([x], [y], linestyle="none", marker="o", markersize=10, markerfacecolor="none", markeredgecolor=FLOOR_EDGE,
+            markeredgewidth=0.9, zorder=4, gid="at-floor")
+
+
+def lower_bound(ax, x, y):
+    """An arrow up from a censored point: the true value is at least this, never ranked."""
+    ax.plot([x], [y], linestyle="none", marker=6, markersize=9, color=FLOOR_EDGE, zorder=4, gid="censored")
+
+
+def censored_handles(points):
+    return [Line2D([], [], linestyle="none", marker=6, markersize=9, color=FLOOR_EDGE, label=CENSORED)] \
+        if any(p.censored for p in points) else []
+
+
+def floor_handles(banded, ringed):
+    """Legend entries for the floor band and the ring, when the figure has them."""
+    handles = [Patch(facecolor=FLOOR_COLOR, edgecolor="none", alpha=0.6, label="machine's floor (p50-p99)")] if banded else []
+    if ringed:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=10, markerfacecolor="none",
+                              markeredgecolor=FLOOR_EDGE, markeredgewidth=0.9, label=AT_FLOOR))
+    return handles
 
 
 def legend_handles(spec, painter, points, noisy_spread):
@@ -189,7 +264,10 @@ def draw(spec, points, sc, title, footer, noisy_spread):
     facets = ordered(points, "facet", spec.facet)
     categories = [text(v) for v in ordered(points, "x", spec.x)] if sc.categorical else []
     painter = Painter(spec, points)
+    bands = {text(f): mark_floor(spec, [p for p in points if text(p.facet) == text(f)], painter, sc) for f in facets}
     handles = legend_handles(spec, painter, points, noisy_spread)
+    handles += floor_handles(any(b is not None for b in bands.values()), bool(painter.at_floor))
+    handles += censored_handles(points)
     ncols = min(len(facets), 3)
     nrows = math.ceil(len(facets) / ncols)
     width = max(MIN_W, PANEL_W * ncols + (LEGEND_W if handles else 0))
@@ -202,6 +280,7 @@ def draw(spec, points, sc, title, footer, noisy_spread):
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, facet in zip(axes, facets):
         mine = [p for p in points if text(p.facet) == text(facet)]
+        shade_floor(ax, bands[text(facet)], sc)
         (draw_bars if spec.kind == "bar" else draw_lines)(ax, mine, painter, sc, categories)
         decorate(ax, spec, sc, categories, points)
         if spec.facet is not None:
@@ -237,6 +316,10 @@ def draw_metrics(panels, title, footer, noisy_spread):
     spec0, points0, _ = panels[0]
     painter = Painter(spec0, points0)
     handles = legend_handles(spec0, painter, [p for _, pts, _ in panels for p in pts], noisy_spread)
+    painters = [Painter(spec, pts) for spec, pts, _ in panels]
+    bands = [mark_floor(spec, pts, pa, sc) for (spec, pts, sc), pa in zip(panels, painters)]
+    handles += floor_handles(any(b is not None for b in bands), any(pa.at_floor for pa in painters))
+    handles += censored_handles([p for _, pts, _ in panels for p in pts])
     ncols = len(panels)
     width = max(MIN_W, PANEL_W * ncols + (LEGEND_W if handles else 0))
     footer = [part for line in footer for part in textwrap.wrap(line, int(width * FOOTER_CHARS_PER_IN))]
@@ -244,9 +327,10 @@ def draw_metrics(panels, title, footer, noisy_spread):
     height = TITLE_H + PANEL_H + footer_h
     fig = Figure(figsize=(width, height), dpi=DPI)
     axes = fig.subplots(1, ncols, squeeze=False).ravel()
-    for ax, (spec, pts, sc) in zip(axes, panels):
+    for ax, (spec, pts, sc), pa, band in zip(axes, panels, painters, bands):
         categories = [text(v) for v in ordered(pts, "x", spec.x)] if sc.categorical else []
-        (draw_bars if spec.kind == "bar" else draw_lines)(ax, pts, Painter(spec, pts), sc, categories)
+        shade_floor(ax, band, sc)
+        (draw_bars if spec.kind == "bar" else draw_lines)(ax, pts, pa, sc, categories)
         decorate(ax, spec, sc, categories, pts)
         ax.set_xlabel(sc.xlabel)
         ax.set_ylabel(sc.ylabel)

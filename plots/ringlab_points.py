@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+import ringlab_pooled as pooled
 import ringlab_stats as stats
 import ringlab_style as style
 from ringlab_stats import DataError
@@ -25,6 +26,9 @@ class PlotPoint:
     x_est: stats.Estimate     # None when x is a parameter
     y: stats.Estimate
     queue: object             # the point's queue, when it has one (for colours)
+    floor_p50: tuple = ()     # its rows' machine floor (floor_p50_ns, floor_p99_ns), where measured
+    floor_p99: tuple = ()
+    censored: bool = False    # its y is a latency percentile only bounded below (ringlab_stats.censored)
 
 
 def order_key(column, value):
@@ -67,14 +71,25 @@ def gather(rows, spec, noisy_spread):
             x = x_est.median
         else:
             raise DataError(f"column '{spec.x}' (x) varies within point '{point}'")
-        y = stats.estimate(group[spec.y], noisy_spread)
+        # A latency percentile pools the runs' histograms where the rows carry them.
+        y = pooled.estimate(group, spec.y, noisy_spread) or stats.estimate(group[spec.y], noisy_spread)
         one_queue = "queue" in group.columns and group["queue"].nunique(dropna=False) == 1
         queue = plain(group["queue"].iloc[0]) if one_queue else None
         points.append(PlotPoint(point, constant(group, spec.facet, point, "facet"),
-                                constant(group, spec.series, point, "series"), x, x_est, y, queue))
+                                constant(group, spec.series, point, "series"), x, x_est, y, queue,
+                                measured(group, "floor_p50_ns"), measured(group, "floor_p99_ns"),
+                                stats.censored(group, spec.y)))
     check_distinct(points, spec)
     return sorted(points, key=lambda p: (order_key(spec.facet, p.facet), order_key(spec.series, p.series),
                                          order_key(spec.x, p.x)))
+
+
+def measured(group, column):
+    """The column's finite values in the point's rows; none without the column (CSVs
+    written before it) or when it is empty (runs it was not measured for)."""
+    if column not in group.columns or not pd.api.types.is_numeric_dtype(group[column]):
+        return ()
+    return tuple(float(v) for v in group[column] if math.isfinite(v))
 
 
 def check_distinct(points, spec):

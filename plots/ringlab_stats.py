@@ -61,7 +61,7 @@ PARAMETER_COLUMNS = ["queue", "wait", "capacity", "producers", "consumers", "pay
                      "items_requested", "warmup_s", "latency_recorded", "service_ns", "work_ns", "producer_work_ns"]
 TEXT_COLUMNS = ["experiment", "point", "queue", "wait", "pin", "termination", "pattern", "mode", "scope",
                 "validation_error", "producer_pus", "consumer_pus", "disturbance", "clock_source", "host",
-                "commit", "build_id", "started_utc"]
+                "commit", "build_id", "started_utc", "lat_histogram"]
 HARNESS, NATIVE = "harness", "native"   # the values of `mode`
 OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 WITHIN = "within"                       # the claim operator for "ratio in [1/F, F]"

@@ -71,6 +71,7 @@ import claims  # noqa: E402
 import ringlab_docs as docs  # noqa: E402
 import ringlab_efficiency as efficiency  # noqa: E402
 import ringlab_instruments as instruments  # noqa: E402
+import ringlab_pooled as pooled  # noqa: E402
 import ringlab_stats as stats  # noqa: E402
 import ringlab_style as style  # noqa: E402
 import ringlab_tables as tables  # noqa: E402
@@ -285,6 +286,9 @@ def render(block, sources):
         return claims.inline(rows[n - 1])
     values = sources.values(exp, host, rest[0], filters(rest[1:]))
     median, low, high = stats.median_ci(values)
+    # A latency percentile pools the runs' histograms where the rows carry them.
+    if (merged := pooled.pooled(stats.select(sources.results(exp, host).rows, filters(rest[1:])), rest[0])):
+        median, low, high, _ = merged
     at_least = "≥ " if sources.censored(exp, host, rest[0], filters(rest[1:])) else ""
     if block.kind == "value":
         return at_least + style.prose_value(rest[0], median)

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <chrono>
+#include <cstdio>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,6 +18,7 @@
 #include <ringlab/queues/spsc_ring.hpp>
 
 #include "broken_queues.hpp"
+#include "harness/floor.hpp"
 #include "harness/noise.hpp"
 #include "harness/run.hpp"
 #include "harness/seed_scenario.hpp"
@@ -497,6 +500,74 @@ TEST(Regimes, ARunThatChangesSpeedMidWindowIsFlagged) {
   c.items = 10000;  // items mode has no timed window to slice: nothing claimed
   const auto counted = run_typed<spsc_ring<tag>, yield, tag>(c, context());
   EXPECT_TRUE(std::isnan(counted.slice_rate_spread));
+}
+
+// The machine's floor beside a guarded latency run: the five columns filled, the gaps'
+// percentiles in order (no ordering of wake and spin: timings may cross on a busy VM);
+// floor_s = 0, the negative control, leaves them empty. One guard for both runs: its
+// baseline of probes takes 2 s once.
+TEST(MachineFloor, AGuardedLatencyRunHasItsFloorAndFloorZeroHasNone) {
+  guard_options options;
+  options.quiet_wait_s = 0.1;
+  options.phase_wait_s = 0;
+  noise_guard guard(options, *context().topo);
+  const auto c = quick("spsc_ring", 0.1);
+  auto run = [&] { return run_typed<spsc_ring<tag>, yield, tag>(c, context()); };
+  auto column = [](const run_result& r, const std::string& name) {
+    const auto header = csv_header(r);
+    const auto at = std::find(header.begin(), header.end(), name);
+    return at == header.end() ? std::string("(no column)") : csv_values(r)[static_cast<std::size_t>(at - header.begin())];
+  };
+  const std::vector<std::string> columns = {"floor_p50_ns", "floor_p99_ns", "floor_max_ns", "floor_wake_ns", "floor_spin_ns"};
+  const auto r = guard.run(c, run);
+  ASSERT_TRUE(r.valid) << r.validation_error;
+  for (double v : {r.floor_p50_ns, r.floor_p99_ns, r.floor_max_ns, r.floor_wake_ns, r.floor_spin_ns})
+    EXPECT_TRUE(std::isfinite(v) && v >= 0) << describe(r);
+  EXPECT_LE(r.floor_p50_ns, r.floor_p99_ns);
+  EXPECT_LE(r.floor_p99_ns, r.floor_max_ns);
+  for (const auto& name : columns) EXPECT_NE(column(r, name), "") << name;
+  EXPECT_NE(describe(r).find("machine floor"), std::string::npos) << describe(r);
+
+  guard.options().floor_s = 0;
+  const auto none = guard.run(c, run);
+  ASSERT_TRUE(none.valid) << none.validation_error;
+  for (double v : {none.floor_p50_ns, none.floor_p99_ns, none.floor_max_ns, none.floor_wake_ns, none.floor_spin_ns})
+    EXPECT_TRUE(std::isnan(v)) << describe(none);
+  for (const auto& name : columns) EXPECT_EQ(column(none, name), "") << name;
+  EXPECT_EQ(describe(none).find("machine floor"), std::string::npos);
+
+  // The window: the run's duration up to 0.25 s; none without latency or without guards.
+  auto no_latency = c;
+  no_latency.record_latency = false;
+  auto counted = c;
+  counted.items = 1000;
+  guard_options defaults, off;
+  off.enabled = false;
+  EXPECT_DOUBLE_EQ(floor_window_s(defaults, c), 0.1);
+  EXPECT_DOUBLE_EQ(floor_window_s(defaults, quick("spsc_ring", 2)), 0.25);
+  EXPECT_DOUBLE_EQ(floor_window_s(defaults, counted), 0.25);
+  EXPECT_EQ(floor_window_s(defaults, no_latency), 0);
+  EXPECT_EQ(floor_window_s(off, c), 0);
+}
+
+// The hiccup recorder sees a stall in its loop: one deliberate 2 ms sleep is its longest
+// gap. Without it (the control) the longest gap need not reach 2 ms, nor stay under it on
+// a VM the host preempts; the median gap of a do-nothing loop stays far below either.
+TEST(MachineFloor, AStallInTheLoopShowsAsTheLongestGap) {
+  const clock_source& clock = *context().clock;
+  auto stalled = std::make_unique<histogram>(), plain = std::make_unique<histogram>();
+  record_gaps(clock, 0.02, *stalled, [](std::uint64_t i) {
+    if (i == 1000) std::this_thread::sleep_for(2ms);
+  });
+  record_gaps(clock, 0.02, *plain);
+  const auto with_stall = hiccup_figures(*stalled, clock), without = hiccup_figures(*plain, clock);
+  EXPECT_GE(with_stall.max_ns, 2e6);
+  EXPECT_LT(with_stall.p50_ns, 1e5);
+  EXPECT_LT(without.p50_ns, 1e5);
+  EXPECT_LE(without.p50_ns, without.p99_ns);
+  EXPECT_LE(without.p99_ns, without.max_ns);
+  std::printf("gaps without the stall: p50 %.0f p99 %.0f max %.0f ns; with: max %.0f ns\n", without.p50_ns, without.p99_ns,
+              without.max_ns, with_stall.max_ns);
 }
 
 }  // namespace

@@ -615,5 +615,83 @@ class Provenance(unittest.TestCase):
         self.assertEqual(stats.parameter_columns(results.rows)[:2], ["group", "queue"])
 
 
+class MachineFloor(unittest.TestCase):
+    """A latency figure over rows with the machine's floor (floor_p50_ns, floor_p99_ns):
+    the band from the median p50 to the median p99, and a ring on the point whose CI
+    reaches it; rows without the floor (every CSV before it) draw as they always did."""
+    SPEC = experiments.PlotSpec(name="t", x="capacity", y="lat_p99_ns", series="queue")
+
+    def figure(self, tmp, floor=True, spec=SPEC):
+        """Two points: spsc_ring's p99 (~100 ns) inside the floor (p50 20, p99 150 ns), mutex_ring's (~5 us) far above."""
+        rows = []
+        for queue, lat in (("spsc_ring", 100), ("mutex_ring", 5000)):
+            for rep, m in enumerate(STEADY):
+                row = {"experiment": "f", "point": queue, "repetition": rep, "queue": queue, "capacity": 1024, "valid": 1,
+                       "throughput_items_per_s": 1e6 * m, "lat_p99_ns": lat * m}
+                if floor is not None:
+                    row.update({"floor_p50_ns": 20 * m if floor else None, "floor_p99_ns": 150 * m if floor else None})
+                rows.append(row)
+        path = Path(tmp) / "f.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        pts = points.gather(stats.load_results(path).rows, spec, 0.25)
+        sc = plot.figure.scales(spec, pts)
+        ax = plot.figure.draw(spec, pts, sc, "t", [], 0.25).axes[0]
+        bands = [p for p in ax.patches if p.get_gid() == "machine-floor"]
+        rings = [line for line in ax.lines if line.get_gid() == "at-floor"]
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        in_ns = [sorted({round(y * sc.ydiv, 6) for _, y in b.get_xy()}) for b in bands]   # bottom and top
+        return in_ns, [tuple(r.get_ydata() * sc.ydiv) for r in rings], legend
+
+    def test_the_floor_is_a_band_and_a_point_inside_it_is_ringed(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bands, rings, legend = self.figure(tmp)
+        self.assertEqual(bands, [[20.0, 150.0]], "from the median floor_p50_ns to the median floor_p99_ns")
+        self.assertEqual(rings, [(100.0,)], "spsc_ring only: mutex_ring is far above")
+        self.assertIn(plot.figure.AT_FLOOR, legend)
+        self.assertIn("machine's floor (p50-p99)", legend)
+
+    def test_without_floor_values_or_for_another_metric_nothing_changes(self):
+        throughput = experiments.PlotSpec(name="t", x="capacity", y="throughput_items_per_s", series="queue")
+        with tempfile.TemporaryDirectory() as tmp:
+            for what, floor, spec in (("no columns", None, self.SPEC), ("empty columns", False, self.SPEC),
+                                      ("not a latency", True, throughput)):
+                bands, rings, legend = self.figure(tmp, floor, spec)
+                self.assertEqual((bands, rings), ([], []), what)
+                self.assertEqual(legend, ["mutex_ring", "spsc_ring"], what)
+
+
+
+class Censored(unittest.TestCase):
+    """A latency point whose censored samples reach into its tail gets an arrow up (a lower
+    bound) and a legend entry; below its tail, or without the column, nothing (the control)."""
+    SPEC = experiments.PlotSpec(name="t", x="capacity", y="lat_p99_ns", series="queue")
+
+    def arrows(self, tmp, censored_share):
+        rows = []
+        for queue, lat in (("spsc_ring", 100), ("mutex_ring", 5000)):
+            for rep, m in enumerate(STEADY):
+                row = {"experiment": "c", "point": queue, "repetition": rep, "queue": queue, "capacity": 1024,
+                       "valid": 1, "lat_p99_ns": lat * m, "lat_samples": 1000}
+                if censored_share is not None:
+                    row["lat_censored_samples"] = int(1000 * censored_share) if queue == "mutex_ring" else 0
+                rows.append(row)
+        path = Path(tmp) / "c.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        pts = points.gather(stats.load_results(path).rows, self.SPEC, 0.25)
+        sc = plot.figure.scales(self.SPEC, pts)
+        ax = plot.figure.draw(self.SPEC, pts, sc, "t", [], 0.25).axes[0]
+        marks = [tuple(line.get_ydata() * sc.ydiv) for line in ax.lines if line.get_gid() == "censored"]
+        return marks, [t.get_text() for t in ax.get_legend().get_texts()]
+
+    def test_a_censored_percentile_is_drawn_as_a_lower_bound(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            marks, legend = self.arrows(tmp, 0.5)
+            self.assertEqual(len(marks), 1, "mutex_ring's only")
+            self.assertIn(plot.figure.CENSORED, legend)
+            for share in (None, 0.005):  # no column; censored samples within the p99's tail
+                marks, legend = self.arrows(tmp, share)
+                self.assertEqual(marks, [], share)
+                self.assertNotIn(plot.figure.CENSORED, legend)
+
 if __name__ == "__main__":
     unittest.main()

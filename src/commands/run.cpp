@@ -55,13 +55,24 @@ struct run_options {
 }  // namespace
 
 void add_guard_options(CLI::App& cmd, harness::guard_options& g, bool& no_guards) {
-  cmd.add_flag("--no-guards", no_guards, "Skip the noise guards (quiet wait, probes, load checks)");
+  cmd.add_flag("--no-guards", no_guards, "Skip the noise guards (quiet wait, probes, load checks, floor)");
   cmd.add_option("--quiet-threshold", g.quiet_threshold, "Wait before a point until others use less than this share of the CPUs")->capture_default_str();
   cmd.add_option("--quiet-wait", g.quiet_wait_s, "... but at most this many seconds")->capture_default_str();
   cmd.add_option("--probe-tolerance", g.probe_tolerance, "Disturbed if a probe is this fraction above the usual one, or below it by 1/(1+t)")->capture_default_str();
   cmd.add_option("--foreign-threshold", g.foreign_threshold, "Disturbed if others used more than this share of the CPUs")->capture_default_str();
   cmd.add_option("--steal-threshold", g.steal_threshold, "Disturbed if the hypervisor stole more than this share")->capture_default_str();
   cmd.add_option("--phase-wait", g.phase_wait_s, "Before a run, wait up to this long for the usual round trip")->capture_default_str();
+  cmd.add_option("--floor", g.floor_s, "Before a run that records latency, measure the machine's latency floor on its PUs for "
+                 "this many seconds (default: the run's duration, at most 0.25; 0: none)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            return !text.empty() && *end == '\0' && std::isfinite(v) && v >= 0
+                       ? std::string()
+                       : fmt::format("{}: must be a number of seconds >= 0 (0: no floor)", text);
+          },
+          "SECONDS"));
 }
 
 harness::run_config to_run_config(const run_options& o) {

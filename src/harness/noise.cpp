@@ -15,6 +15,7 @@
 #include <ringlab/detail/platform.hpp>
 
 #include "harness/clock.hpp"
+#include "harness/floor.hpp"
 #include "harness/interrupt.hpp"
 #include "harness/run.hpp"
 
@@ -122,6 +123,13 @@ std::string probe_disturbance(double usual_ns, double probe_ns, double tolerance
   return "";
 }
 
+double floor_window_s(const guard_options& options, const run_config& cfg) {
+  if (!options.enabled || !cfg.record_latency || options.floor_s == 0) return 0;
+  if (options.floor_s > 0) return options.floor_s;
+  constexpr double longest_s = 0.25;
+  return cfg.items ? longest_s : std::min(cfg.duration_s, longest_s);  // items mode has no duration
+}
+
 noise_guard::noise_guard(const guard_options& options, const topology& topo) : options_(options), topo_(&topo) {}
 
 double noise_guard::reference_probe_ns(const std::vector<double>& probes) {
@@ -168,6 +176,8 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     before = probe_round_trip_ns(*topo_, pu_a, pu_b);
   }
+  // (d) The machine's floor, in the phase the run will have, just before it.
+  const floor_figures machine_floor = measure_floor(*topo_, pu_a, pu_b, floor_window_s(options_, cfg));
   const auto start = load_sample::now();
   run_result result = run();
   auto end = load_sample::now();
@@ -181,6 +191,11 @@ run_result noise_guard::run(const run_config& cfg, const std::function<run_resul
   result.probe_reference_ns = reference;
   result.foreign_busy_fraction = foreign;
   result.steal_fraction = steal;
+  result.floor_p50_ns = machine_floor.p50_ns;
+  result.floor_p99_ns = machine_floor.p99_ns;
+  result.floor_max_ns = machine_floor.max_ns;
+  result.floor_wake_ns = machine_floor.wake_ns;
+  result.floor_spin_ns = machine_floor.spin_ns;
   std::string why = probe_disturbance(reference, before, options_.probe_tolerance);
   if (why.empty()) why = probe_disturbance(reference, after, options_.probe_tolerance);
   if (why.empty() && foreign > options_.foreign_threshold)

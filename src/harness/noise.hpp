@@ -11,6 +11,8 @@
 // since a fast phase inflates a figure as a slow one deflates it — or a load over its
 // threshold marks the run disturbed=1: it is kept in the CSV, statistics leave it out,
 // and the sweep runs the point again until it has its undisturbed repetitions.
+// (d) Before a run that records latency, the machine's own latency floor on the same two
+// PUs (floor.hpp), so that a latency figure can be read against what no queue can beat.
 #pragma once
 #include <functional>
 #include <map>
@@ -30,7 +32,14 @@ struct guard_options {
   double foreign_threshold = 0.10;  // others' busy share of all PUs during the run
   double steal_threshold = 0.05;    // the hypervisor's steal share during the run
   double phase_wait_s = 20;         // before a run, wait up to this long for the usual round trip
+  // The floor's window: < 0 the run's own duration, at most 0.25 s (the same as the run,
+  // as the issue asks, would double every sweep); 0: no floor.
+  double floor_s = -1;
 };
+
+// How long the floor before this run is measured: 0 when the run records no latency,
+// the guards are off or floor_s is 0.
+double floor_window_s(const guard_options& options, const run_config& cfg);
 
 // The guards' memory across points: the usual round trip between two PUs is the median
 // of every probe between them so far (a baseline of 8 at the start), which neither a
@@ -41,6 +50,7 @@ class noise_guard {
   // Runs `run` under the guards and fills the result's noise columns.
   run_result run(const run_config& cfg, const std::function<run_result()>& run);
   const guard_options& options() const noexcept { return options_; }
+  guard_options& options() noexcept { return options_; }  // later runs follow a change (a test's control)
 
  private:
   guard_options options_;

@@ -92,6 +92,7 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("lat_samples", std::to_string(r.latency.samples));
   add("lat_censored_samples", std::to_string(r.latency_censored));
   add("lat_sample_every", r.latency_sample_every ? std::to_string(r.latency_sample_every) : "");
+  add("lat_histogram", r.latency_histogram);
   // How latency was taken: one machine's clock read by both sides, or round trips on one
   // side's clock; across two machines' clocks, half a call's round trip or none at all.
   add("latency_method", !r.latency_method.empty() ? r.latency_method
@@ -126,6 +127,11 @@ std::vector<std::pair<std::string, std::string>> columns(const run_result& r) {
   add("probe_reference_ns", number(r.probe_reference_ns, 1));
   add("foreign_busy_fraction", number(r.foreign_busy_fraction, 4));
   add("steal_fraction", number(r.steal_fraction, 4));
+  add("floor_p50_ns", number(r.floor_p50_ns, 1));
+  add("floor_p99_ns", number(r.floor_p99_ns, 1));
+  add("floor_max_ns", number(r.floor_max_ns, 1));
+  add("floor_wake_ns", number(r.floor_wake_ns, 1));
+  add("floor_spin_ns", number(r.floor_spin_ns, 1));
   add("disturbed", r.disturbed ? "1" : "0");
   add("disturbance", r.disturbance);
   add("clock_source", r.clock_name);
@@ -175,6 +181,9 @@ std::string describe(const run_result& r) {
   if (!r.bottleneck.empty())
     text += fmt::format(", waits {:.3f} full / {:.3f} empty per item (bottleneck: {})", r.producer_waits_per_item,
                         r.consumer_waits_per_item, r.bottleneck);
+  if (std::isfinite(r.floor_p50_ns))
+    text += fmt::format(", machine floor: gaps p50 {:.0f} p99 {:.0f} ns max {}, wake {:.0f} ns, spin {:.0f} ns", r.floor_p50_ns,
+                        r.floor_p99_ns, us(r.floor_max_ns), r.floor_wake_ns, r.floor_spin_ns);
   if (r.oversubscribed) text += ", OVERSUBSCRIBED";
   if (r.disturbed) text += fmt::format(", DISTURBED ({})", r.disturbance);
   text += r.valid ? ", valid" : ", INVALID: " + r.validation_error;

@@ -57,11 +57,15 @@ struct run_result {
   double rtt_mean_ns = NAN; // pingpong: window / round trips
   std::uint64_t latency_sample_every = 0;  // k after the run (0: latency off)
   std::uint64_t latency_censored = 0;      // samples of items due but never sent by the stop (lower bounds)
+  std::string latency_histogram;           // end-to-end, "MID_NS:COUNT ...", 16 buckets a power of two (pooling)
   std::string latency_method;              // how latency was taken when not the usual (a run across two clocks)
   double same_machine_cpu_s = 0;           // a split run's other half on this machine: CPU that is the run's own
   // Noise guards (filled by the sweep's guards; defaults when unguarded)
   double probe_before_ns = NAN, probe_after_ns = NAN, probe_reference_ns = NAN;
   double foreign_busy_fraction = NAN, steal_fraction = NAN;
+  // The machine's latency floor on the run's PUs just before it (floor.hpp; latency runs
+  // under the guards): a do-nothing loop's gaps, and null hand-offs' medians.
+  double floor_p50_ns = NAN, floor_p99_ns = NAN, floor_max_ns = NAN, floor_wake_ns = NAN, floor_spin_ns = NAN;
   bool disturbed = false;
   std::string disturbance;  // why it was flagged
   // Extra parameter columns a sweep adds (experiment, point, repetition, ...), first.

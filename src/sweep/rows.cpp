@@ -28,7 +28,7 @@ const std::set<std::string>& parameter_columns() {
 bool numeric_column(const std::string& name) {
   static const std::set<std::string> text = {"experiment", "point", "group", "queue", "wait", "pin", "termination",
                                              "pattern", "mode", "scope", "fault", "fault_at", "crash_guarantee", "validation_error", "producer_pus", "consumer_pus",
-                                             "limits_raised", "detected_by", "outcome", "net", "latency_method", "bottleneck",
+                                             "limits_raised", "detected_by", "outcome", "net", "latency_method", "bottleneck", "lat_histogram",
                                              "disturbance", "clock_source", "host", "commit", "build_id", "started_utc"};
   return !text.count(name);
 }
