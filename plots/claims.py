@@ -215,6 +215,9 @@ def judge(rows, left, claim, model_rows=None):
     problems += [f"{s.name()}'s {claim.metric_of(s)} is censored (a lower bound), never ranked"
                  for s in (left, claim.right)
                  if stats.censored(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric_of(s))]
+    problems += [f"{s.name()}'s {claim.metric_of(s)} is at the machine's floor, never ranked"
+                 for s in (left, claim.right)
+                 if stats.at_floor(stats.select(rows, {"queue": s.queue, **s.filters}), claim.metric_of(s))]
     if problems:
         return "not evaluable: " + "; ".join(problems), 0
     left, right = sides

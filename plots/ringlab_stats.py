@@ -40,6 +40,7 @@ with SEED) and the interval is that of (lh / ln) / (rh / rn).
 """
 import json
 import math
+import re
 import operator
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +193,16 @@ def matches(column, wanted):
 
 TAIL = {"lat_p50_ns": 0.5, "lat_p90_ns": 0.1, "lat_p99_ns": 0.01, "lat_p999_ns": 0.001, "lat_p9999_ns": 0.0001,
         "lat_max_ns": 0.0, "lat_mean_ns": 0.0}  # the share of samples above each figure
+
+
+def at_floor(frame, column):
+    """Whether a latency column's median over the rows is within the machine's floor
+    measured beside them (the median floor_p99_ns: a do-nothing loop's p99 gap on the
+    same PUs): no queue is told from another there, so it is never ranked."""
+    if not re.match(r"^(lat|rtt)_(p\d+|max|mean)_ns$", column) or "floor_p99_ns" not in frame.columns:
+        return False
+    floor, values = frame["floor_p99_ns"].dropna(), frame[column].dropna()
+    return bool(len(floor) and len(values) and values.median() <= floor.median())
 
 
 def censored(frame, column="lat_p99_ns"):

@@ -40,7 +40,7 @@ def ranking_table(csv_path, base, payload, where=None):
         lat = opened[opened["queue"] == queue]
         table.append((queue, group["scope"].iloc[0], _median(group, "throughput_items_per_s"),
                       _median(group, "cpu_ns_per_item"), _median(lat, "lat_p99_ns") if len(lat) else math.nan,
-                      stats.censored(lat, "lat_p99_ns")))
+                      stats.censored(lat, "lat_p99_ns") or stats.at_floor(lat, "lat_p99_ns")))
     table.sort(key=lambda r: -r[2])
     base_row = next(r for r in table if r[0] == base)
     rate = style.prose_value("offered_rate_items_per_s", float(opened["offered_rate_items_per_s"].iloc[0])) \
@@ -48,8 +48,10 @@ def ranking_table(csv_path, base, payload, where=None):
     lines = [f"| queue | scope | throughput | CPU per item | p99 latency at {rate} | throughput / {base} "
              f"| p99 / {base} |", "|---|---|---:|---:|---:|---:|---:|"]
     for queue, scope, thr, cpu, p99, lower_bound in table:
-        # A censored p99 is a lower bound: written "≥ X" and never put in a ratio.
-        p99_ratio = "not ranked (censored)" if lower_bound or base_row[5] else _ratio(p99, base_row[4])
+        # A censored p99 is a lower bound, one at the machine's floor no queue's own: neither
+        # is put in a ratio (a censored one is written "≥ X").
+        p99_ratio = "not ranked" if lower_bound or base_row[5] else _ratio(p99, base_row[4])
+        lower_bound = lower_bound and stats.censored(opened[opened["queue"] == queue], "lat_p99_ns")
         lines.append(f"| `{queue}` | {scope} | {style.prose_value('throughput_items_per_s', thr)} "
                      f"| {style.prose_value('cpu_ns_per_item', cpu)} "
                      f"| {'≥ ' if lower_bound else ''}{style.prose_value('lat_p99_ns', p99)} "

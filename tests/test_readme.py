@@ -180,6 +180,24 @@ class Regenerate(ReadmeCase):
                    if line.startswith("| plot-fixture |") and "2 * mpmc_ring[wait=park]" in line)
         self.assertTrue(row.endswith("| differs |"), row)
 
+    def test_a_claim_on_latency_at_the_machines_floor_is_not_ranked(self):
+        import claims
+        import pandas as pd
+        csv = self.dir / "results" / HOST / "plot-fixture.csv"
+        toml = self.dir / "floor.toml"
+        toml.write_text((DATA / "plot-fixture.toml").read_text().split("[[claim]]")[0] +
+                        '[[claim]]\nstatement = "spsc_ring lat_p99_ns <= 1 * spsc_ring.lamport"\n'
+                        'where = { capacity = 16 }\nsource = "fixture: floor"\n')
+        frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        verdicts = []
+        for floor in (10.0, 1000.0):  # the control: a floor far below both p99s; then above them
+            frame["floor_p99_ns"] = floor
+            frame.to_csv(csv, index=False)
+            verdicts.append(claims.evaluate_all(stats.load_results(csv), str(toml))[1][0].verdict)
+        self.assertNotIn("floor", verdicts[0])
+        self.assertEqual(claims.short(verdicts[1]), "not evaluable", verdicts[1])
+        self.assertIn("lat_p99_ns is at the machine's floor, never ranked", verdicts[1])
+
     def test_a_filter_value_may_hold_a_comma_and_an_equals_sign(self):
         import update_readme
         self.assertEqual(update_readme.filters(["net=veth,tbf=100mbit", "queue=a,b"]),
