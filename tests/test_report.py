@@ -134,5 +134,5 @@ if __name__ == "__main__":
     if not CHROMIUM:
         print("skipped: no chromium (scripts/test installs Debian's)")
         sys.exit(77)
-    RINGLAB = sys.argv.pop(1)
+    RINGLAB = str(Path(sys.argv.pop(1)).resolve())  # meson passes it relative to the build tree
     unittest.main()
