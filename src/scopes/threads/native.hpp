@@ -67,7 +67,7 @@ void native_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   me.outcome.end_ticks = clock.ticks();
   me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
+  detail::futex_wake(ctl.consumers_exited, detail::wake_everyone, shared_futex);  // the conductor and, in processes, the producers
 }
 
 // The author's loop (--loop author), as atomic_queue's src/benchmarks.cc at 83774a2 times a
@@ -106,7 +106,7 @@ void author_consumer(Endpoint& q, wait_state<W>& ws, control_block& ctl, native_
   me.outcome.end_ticks = me.last_pop_ticks;
   me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
+  detail::futex_wake(ctl.consumers_exited, detail::wake_everyone, shared_futex);  // the conductor and, in processes, the producers
 }
 
 template <class Item, class Out, class Back, class W>
@@ -147,7 +147,7 @@ void native_echo(In& in, wait_state<W>& in_ws, Back& back, wait_state<W>& back_w
   me.outcome.end_ticks = clock.ticks();
   me.outcome.finish_costs();
   ctl.consumers_exited.fetch_add(1, std::memory_order_acq_rel);
-  detail::futex_wake(ctl.consumers_exited, 1, shared_futex);
+  detail::futex_wake(ctl.consumers_exited, detail::wake_everyone, shared_futex);  // the conductor and, in processes, the producers
 }
 
 // Start both sides pinned as the harness pins them, conduct, join, analyse.
