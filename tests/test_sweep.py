@@ -286,6 +286,25 @@ class Reporting(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(len(rows(os.path.join(d, "r"))), 1, "only capacity 1 runs")
 
+    def test_a_two_host_experiment_runs_only_with_connect(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = write_experiment(d, reps=1)
+            with open(path) as f:
+                text = f.read().replace("skip_unsupported = false", "skip_unsupported = false\ntwo_hosts = true")
+            with open(path, "w") as f:
+                f.write(text)
+            results = os.path.join(d, "r")
+            r = sweep(path, "--results-dir", results)
+            self.assertEqual(r.returncode, 2)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("t.toml: two_hosts = true: run it with --connect HOST:PORT", r.stderr)
+            self.assertFalse(os.path.exists(results), "nothing written")
+            with open(path, "w") as f:  # the control: the same experiment on one host runs
+                f.write(text.replace("two_hosts = true", "two_hosts = false"))
+            r = sweep(path, "--results-dir", results)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(rows(results)), 6)
+
 
 class RaiseLimits(unittest.TestCase):
     """sweep --raise-limits: a posix_mq point above fs.mqueue.msg_max is refused with a line

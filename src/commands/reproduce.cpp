@@ -1,9 +1,14 @@
 // `ringlab reproduce`: regenerate every committed figure from the committed CSVs (the
 // micro-benchmarks' included) and evaluate every experiment's claims; with --rerun,
-// run the experiments again first.
+// run the experiments again first (a two-host experiment through scripts/split-netns).
 #include <fmt/core.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "commands/commands.hpp"
@@ -44,6 +49,18 @@ std::vector<std::string> committed_results(const std::string& name) {
   return csvs;
 }
 
+// A script of the project's, its output shown; its exit status (130 when interrupted).
+int run_script(const std::string& command) {
+  fmt::print("{}\n", command);
+  std::fflush(stdout);
+  const int s = std::system(command.c_str());
+  return WIFEXITED(s) ? WEXITSTATUS(s) : 130;
+}
+
+// The authors' programs (experiments/authors/*.py) whose upstream checkout DIR holds,
+// named as their scripts' usage lines clone them.
+const char* const author_checkouts[] = {"atomic_queue", "concurrentqueue", "readerwriterqueue", "libzmq", "iceoryx"};
+
 }  // namespace
 
 runner add_reproduce(CLI::App& app) {
@@ -51,8 +68,14 @@ runner add_reproduce(CLI::App& app) {
   auto names = std::make_shared<std::vector<std::string>>();
   auto rerun = std::make_shared<bool>(false);
   cmd->add_option("experiments", *names, "Only these (names or files; default: every experiments/*.toml)");
+  auto authors = std::make_shared<std::string>();
   cmd->add_flag("--rerun", *rerun, "Run the experiments again on this machine first (says how long that takes)");
-  return [names, rerun] {
+  cmd->add_option("--authors", *authors,
+                  "With --rerun: a folder holding the peers' upstream checkouts (atomic_queue, concurrentqueue, "
+                  "readerwriterqueue, libzmq, iceoryx); their programs run next to ringlab too")
+      ->check(CLI::ExistingDirectory);
+  return [names, rerun, authors] {
+    if (!authors->empty() && !*rerun) throw usage_error("--authors: only with --rerun");
     const auto files = experiment_files(*names);
     std::vector<sweep::experiment> experiments;
     try {
@@ -61,6 +84,7 @@ runner add_reproduce(CLI::App& app) {
       throw usage_error(err.what());
     }
     int status = 0;
+    const auto started = std::chrono::steady_clock::now();
     if (*rerun) {
       double total = 0;
       for (const auto& e : experiments)
@@ -69,6 +93,12 @@ runner add_reproduce(CLI::App& app) {
                  total / 60);
       for (const auto& e : experiments) {
         fmt::print("== sweep {}\n", e.name);
+        if (e.two_hosts) {  // its producers on another "host": two network namespaces of this machine
+          const int s = run_script(fmt::format("'{}' '{}' --fresh", sweep::source_path("scripts/split-netns"), e.path));
+          if (s == 130) return s;
+          status = std::max(status, s);
+          continue;
+        }
         sweep::sweep_options o;
         o.fresh = true;
         o.plot = false;
@@ -76,6 +106,28 @@ runner add_reproduce(CLI::App& app) {
         if (s == 130) return s;
         status = std::max(status, s);
       }
+      if (names->empty()) {  // the micro-benchmarks, and the authors' programs next to ringlab
+        fmt::print("== microbench\n");
+        if (const int s = run_script("'" + sweep::source_path("scripts/microbench") + "'"); s == 130) return s;
+        else status = std::max(status, s);
+      }
+      for (const char* name : author_checkouts) {
+        if (authors->empty()) break;
+        const fs::path checkout = fs::path(*authors) / name;
+        if (!fs::exists(checkout)) {
+          fmt::print("== authors-{}: no checkout in {} (its script's usage says which to clone)\n", name, *authors);
+          status = std::max(status, 1);
+          continue;
+        }
+        fmt::print("== authors-{}\n", name);
+        const int s = run_script(fmt::format("/usr/bin/python3 '{}' '{}'",
+                                             sweep::source_path(fmt::format("experiments/authors/{}.py", name)),
+                                             checkout.string()));
+        if (s == 130) return s;
+        status = std::max(status, s);
+      }
+      fmt::print("ringlab reproduce: measured for {:.0f} min\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 60);
     }
     for (const auto& e : experiments) {
       const auto csvs = committed_results(e.name);

@@ -259,7 +259,7 @@ experiment load_experiment(const std::string& path) {
   x.path = path;
   check_keys(path, root, "the experiment",
              {"name", "description", "scenario", "repetitions", "max_repetitions", "precision", "noisy_spread", "noise_guards",
-              "skip_unsupported", "fixed", "axes", "group", "exclude", "plot", "claim"},
+              "skip_unsupported", "two_hosts", "fixed", "axes", "group", "exclude", "plot", "claim"},
              {"name", "description"});
   x.name = std::get<std::string>(read_value(path, "name", *root.get("name"), kind::text));
   const std::string stem = std::filesystem::path(path).stem().string();
@@ -299,6 +299,7 @@ experiment load_experiment(const std::string& path) {
   if (const auto* n = root.get("noisy_spread")) x.noisy_spread = as_number(read_value(path, "noisy_spread", *n, kind::number));
   if (const auto* n = root.get("noise_guards")) x.noise_guards = std::get<bool>(read_value(path, "noise_guards", *n, kind::boolean));
   if (const auto* n = root.get("skip_unsupported")) x.skip_unsupported = std::get<bool>(read_value(path, "skip_unsupported", *n, kind::boolean));
+  if (const auto* n = root.get("two_hosts")) x.two_hosts = std::get<bool>(read_value(path, "two_hosts", *n, kind::boolean));
 
   auto table_at = [&](const char* name) -> const toml::table* {
     const auto* n = root.get(name);

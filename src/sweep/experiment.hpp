@@ -50,6 +50,7 @@ struct experiment {
   // for a quiet machine or is repeated as disturbed.
   bool noise_guards = true;
   bool skip_unsupported = false;  // drop points a queue refuses (fixed-size peers) instead of failing
+  bool two_hosts = false;  // its rows mean something only with --connect (the producers on another host)
   std::vector<std::pair<std::string, value>> fixed;  // for every group
   std::vector<point_group> groups;
   std::vector<std::vector<condition>> excludes;  // a point matching every condition of a rule is left out

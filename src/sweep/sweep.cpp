@@ -83,6 +83,9 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   if (options.engine == "slurm" && e.max_repetitions > e.repetitions)
     fmt::print(stderr, "ringlab sweep: {}: max_repetitions and [precision] are for --engine local; the Slurm array "
                        "runs the {} repetitions (and its replacements of disturbed runs)\n", e.path, e.repetitions);
+  if (e.two_hosts && options.connect.empty() && !options.dry_run)
+    throw experiment_error(e.path + ": two_hosts = true: run it with --connect HOST:PORT against a `ringlab serve` "
+                           "(scripts/split-netns runs both sides on this machine, in two network namespaces)");
   if (options.engine == "slurm") return slurm_sweep(e, options);
   if (options.engine != "local") throw experiment_error("--engine " + options.engine + ": local or slurm");
   const auto topo = harness::topology::this_machine();
