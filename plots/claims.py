@@ -16,7 +16,8 @@ metric of its own on the right (another column of that side's rows), e.g.
   efficiency (over its native partner, see ringlab_efficiency) and the ratio is of
   the two efficiencies.
 Within each `per` group (and the claim's `where`), each side must be the repetitions of
-exactly one point; the verdict comes from ringlab_stats.
+exactly one point; the verdict comes from ringlab_stats (a latency percentile on both
+sides, where every row has its histogram: from the pooled percentiles, ringlab_pooled).
 
 A prediction puts a model on the right: `rpc throughput_items_per_s within 1.2 *
 littles_law(rpc[consumers=1,service_ns=0])` predicts each left point's throughput from
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 
 import ringlab_efficiency as efficiency
 import ringlab_experiment as experiments
+import ringlab_pooled as pooled
 import ringlab_stats as stats
 import ringlab_style as style
 from ringlab_stats import DataError
@@ -125,6 +127,7 @@ class Row:
 class Sample:
     parts: list               # [values], or [harness values, native values] for harness_efficiency
     disturbed: int            # how many of those values come from disturbed rows
+    histograms: list = None   # a percentile's runs' lat_histogram texts, where every row has one
 
 
 def evaluate(results, spec, claim, toml_path):
@@ -221,6 +224,9 @@ def judge(rows, left, claim, model_rows=None):
     if problems:
         return "not evaluable: " + "; ".join(problems), 0
     left, right = sides
+    if left.histograms and right.histograms and claim.metric == claim.right_metric:  # pooled percentiles
+        return (pooled.compare(left.histograms, right.histograms, claim.metric, claim.op, claim.factor),
+                left.disturbed + right.disturbed)
     return stats.compare(left.parts, right.parts, claim.op, claim.factor), left.disturbed + right.disturbed
 
 
@@ -263,7 +269,9 @@ def side_values(rows, side, metric):
         shown = "; ".join(points[:3]) + ("; ..." if len(points) > 3 else "")
         return f"{side.name()} matches {len(points)} {what}s ({shown})"
     if metric != efficiency.METRIC:
-        return Sample([chosen[metric].to_numpy(dtype=float)], disturbed_rows(chosen, metric))
+        with_value = chosen[chosen[metric].notna()]
+        return Sample([chosen[metric].to_numpy(dtype=float)], disturbed_rows(chosen, metric),
+                      pooled.histograms(with_value, metric))
     pair = next(p for p in efficiency.pairs(rows) if p.harness == points[0])
     if pair.problem:
         return f"{side.name()}: {pair.problem}"

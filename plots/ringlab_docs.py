@@ -28,7 +28,8 @@ def provenance_table(csv_path):
     per point that count (valid, undisturbed)."""
     results = stats.load_results(csv_path)
     lines = ["| commit | date (UTC) | command | rows | wall time | machine |", "|---|---|---|---|---|---|"]
-    for s in sessions(Path(csv_path).with_suffix(".json")):
+    every = sessions(Path(csv_path).with_suffix(".json"))
+    for s in every:
         commit = (s.get("git_commit") or "?")[:7] + (" (dirty)" if s.get("git_dirty") else "")
         machine = ", ".join(str(s[k]) for k in ("cpu_model", "topology", "kernel", "compiler") if s.get(k))
         wall = f"{s['wall_s'] / 60:.1f} min" if isinstance(s.get("wall_s"), (int, float)) else "not recorded"
@@ -39,6 +40,7 @@ def provenance_table(csv_path):
         runs = f"{per_point.min()}" if per_point.min() == per_point.max() else f"{per_point.min()}-{per_point.max()}"
         lines += ["", f"Runs per point that count (valid, undisturbed): {runs}, over {len(per_point)} points; "
                       f"{results.all_rows} rows in `{Path(csv_path).name}`."]
+    lines += [f"Adaptive: {text}." for text in stats.adaptive_text(every)]
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ two: within 3.2%) is "MID:COUNT MID:COUNT ...", bucket midpoints in ns. A point'
 percentile is the percentile of the sum of its runs' histograms; its 95% interval is by
 bootstrap over runs (runs resampled with replacement, their histograms summed), so a
 noisy run widens it as it should. Rows without a histogram (older CSVs) give None: the
-caller falls back to the median of the runs' own percentiles."""
+caller falls back to the median of the runs' own percentiles. Claims on a percentile
+compare two points' pooled percentiles the same way (compare())."""
 import dataclasses
 import math
 
@@ -40,14 +41,8 @@ def percentile(mids, counts, q):
     return float(mids[np.searchsorted(np.cumsum(counts), rank)])
 
 
-def pooled(rows, column):
-    """(percentile, low, high, runs) of `column` pooled over the rows' histograms, or None
-    when the column is no percentile or a row has no histogram."""
-    if column not in QUANTILE or "lat_histogram" not in rows.columns or rows.empty:
-        return None
-    texts = rows["lat_histogram"]
-    if texts.isna().any() or (texts.astype(str).str.strip() == "").any():
-        return None
+def matrix_of(texts):
+    """(bucket midpoints, runs x buckets counts) of the runs' histogram texts."""
     runs = [parse(t) for t in texts]
     mids = np.array(sorted({m for r in runs for m in r}))
     index = {m: i for i, m in enumerate(mids)}
@@ -55,18 +50,61 @@ def pooled(rows, column):
     for i, r in enumerate(runs):
         for m, c in r.items():
             matrix[i, index[m]] = c
+    return mids, matrix
+
+
+def histograms(rows, column):
+    """The rows' histogram texts when `column` is a percentile they all carry, else None."""
+    if column not in QUANTILE or "lat_histogram" not in rows.columns or rows.empty:
+        return None
+    texts = rows["lat_histogram"]
+    if texts.isna().any() or (texts.astype(str).str.strip() == "").any():
+        return None
+    return list(texts)
+
+
+def draws(texts, column, rng):
+    """(pooled percentile, its bootstrap draws): the runs resampled with replacement and
+    their histograms summed, RESAMPLES times."""
+    mids, matrix = matrix_of(texts)
     q = QUANTILE[column]
     value = percentile(mids, matrix.sum(axis=0), q)
-    if len(runs) < 2:
-        return value, math.nan, math.nan, len(runs)
-    rng = np.random.default_rng(stats.SEED)
-    picks = rng.integers(0, len(runs), size=(stats.RESAMPLES, len(runs)))
-    sums = matrix[picks].sum(axis=1)                       # (resamples, buckets)
-    cumulative = np.cumsum(sums, axis=1)
+    picks = rng.integers(0, len(texts), size=(stats.RESAMPLES, len(texts)))
+    cumulative = np.cumsum(matrix[picks].sum(axis=1), axis=1)  # (resamples, buckets)
     ranks = np.maximum(1, np.ceil(q * cumulative[:, -1]))
-    draws = mids[np.argmax(cumulative >= ranks[:, None], axis=1)]
-    low, high = stats.interval(draws)
-    return value, low, high, len(runs)
+    return value, mids[np.argmax(cumulative >= ranks[:, None], axis=1)]
+
+
+def pooled(rows, column):
+    """(percentile, low, high, runs) of `column` pooled over the rows' histograms, or None
+    when the column is no percentile or a row has no histogram."""
+    texts = histograms(rows, column)
+    if texts is None:
+        return None
+    if len(texts) < 2:
+        mids, matrix = matrix_of(texts)
+        return percentile(mids, matrix.sum(axis=0), QUANTILE[column]), math.nan, math.nan, len(texts)
+    value, sample = draws(texts, column, np.random.default_rng(stats.SEED))
+    low, high = stats.interval(sample)
+    return value, low, high, len(texts)
+
+
+def compare(left, right, column, op, factor):
+    """A claim's Ratio of two points' pooled percentiles (each a list of histogram texts),
+    its interval by bootstrap over each side's runs."""
+    n_left, n_right = len(left), len(right)
+    rng = np.random.default_rng(stats.SEED)
+    (top, top_draws), (bottom, bottom_draws) = draws(left, column, rng), draws(right, column, rng)
+    ratio = top / bottom if bottom else math.nan
+    if min(n_left, n_right) < stats.MIN_REPETITIONS:
+        return stats.Ratio(ratio, math.nan, math.nan, "insufficient data", n_left, n_right)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = top_draws / bottom_draws
+    if not np.all(np.isfinite(ratios)) or not math.isfinite(ratio):
+        return stats.Ratio(ratio, math.nan, math.nan, "inconclusive (the right side's percentile can be 0)",
+                           n_left, n_right)
+    low, high = stats.interval(ratios)
+    return stats.Ratio(ratio, low, high, stats.verdict(low, high, op, factor), n_left, n_right)
 
 
 def estimate(rows, column, noisy_spread=stats.DEFAULT_NOISY_SPREAD):

@@ -373,3 +373,19 @@ def verdict(low, high, op, factor):
     if not test(low, factor) and not test(high, factor):
         return "not held"
     return "inconclusive"
+
+
+def adaptive_text(sessions):
+    """What ended the points' runs in sessions with adaptive repetitions (the JSON's
+    max_repetitions, precision, points_met_precision, points_at_cap), one phrase per
+    session that had them; [] when none had."""
+    out = []
+    for s in sessions:
+        if "max_repetitions" not in s:
+            continue
+        targets = ", ".join(f"{column} {half:.0%}" for column, half in s.get("precision", {}).items())
+        capped = len(s.get("points_at_cap", []))
+        out.append(f"runs repeated until each median's 95% CI was within its target ({targets}) or "
+                   f"{s['max_repetitions']} runs: {s.get('points_met_precision', '?')} points met their targets, "
+                   f"{capped} stopped at the cap")
+    return out

@@ -51,6 +51,21 @@ class Pooled(unittest.TestCase):
         (plain,) = points.gather(rows.drop(columns=["lat_histogram"]), spec, 0.25)
         self.assertEqual(plain.y.median, 100.0)  # the control: without histograms, the median of p99s
 
+    def test_a_claim_on_a_percentile_compares_pooled_percentiles(self):
+        import claims
+        quiet, tail, steady = [10] * 990 + [100] * 10, [10] * 800 + [5000] * 200, [10] * 980 + [200] * 20
+        rows = pd.DataFrame({"point": ["a"] * 7 + ["b"] * 7, "queue": ["q"] * 7 + ["r"] * 7,
+                             "valid": [1] * 14, "disturbed": [0] * 14,
+                             "lat_histogram": [histogram(quiet)] * 6 + [histogram(tail)] + [histogram(steady)] * 7,
+                             "lat_p99_ns": [100.0] * 6 + [5000.0] + [200.0] * 7})
+        claim = claims.parse("q lat_p99_ns <= 1 * r")
+        ratio, _ = claims.judge(rows, claim.left, claim)
+        self.assertEqual(ratio.ratio, 25.0, "q's pooled p99 (its tail run's) over r's")
+        self.assertNotEqual(ratio.verdict, "held")
+        plain, _ = claims.judge(rows.drop(columns=["lat_histogram"]), claim.left, claim)
+        self.assertEqual(plain.ratio, 0.5)  # the control: the medians of the runs' p99s hide q's tail
+        self.assertEqual(plain.verdict, "held")
+
     def test_without_histograms_there_is_no_pooled_figure(self):
         rows = pd.DataFrame({"lat_p99_ns": [1.0, 2.0]})
         self.assertIsNone(pooled.pooled(rows, "lat_p99_ns"))

@@ -180,6 +180,21 @@ class Regenerate(ReadmeCase):
                    if line.startswith("| plot-fixture |") and "2 * mpmc_ring[wait=park]" in line)
         self.assertTrue(row.endswith("| differs |"), row)
 
+    def test_the_provenance_says_what_ended_adaptive_points(self):
+        import json
+        marker = f"<!-- ringlab:provenance plot-fixture {HOST} -->\n<!-- /ringlab:provenance -->\n"
+        self.readme.write_text(README + marker)
+        self.assertNotIn("Adaptive:", self.regenerated())  # the control: the fixture's sessions were not adaptive
+        prov_path = self.dir / "results" / HOST / "plot-fixture.json"
+        prov = json.loads(prov_path.read_text())
+        prov.setdefault("sessions", [{}])[-1].update(
+            {"max_repetitions": 10, "precision": {"lat_p99_ns": 0.2}, "points_met_precision": 5,
+             "points_at_cap": [{"point": "x", "wider_than_target": "lat_p99_ns", "runs": 10}]})
+        prov_path.write_text(json.dumps(prov))
+        self.readme.write_text(README + marker)
+        text = self.regenerated()
+        self.assertIn("(lat_p99_ns 20%) or 10 runs: 5 points met their targets, 1 stopped at the cap.", text)
+
     def test_a_claim_on_latency_at_the_machines_floor_is_not_ranked(self):
         import claims
         import pandas as pd
