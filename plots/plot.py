@@ -174,7 +174,7 @@ def draw_all(args):
         every = [p for _, ps, _ in panels for p in ps]
         title = spec.title or f"{exp.name}: {sc.ylabel.split(' (')[0]} by {sc.xlabel.split(' (')[0]}"
         counts = counts_text([(one, pts) for one, pts, _ in panels])
-        footer = (noisy_line(spec, every, exp.noisy_spread) + stats.adaptive_text(results.provenance.get("sessions", []))
+        footer = (noisy_line(spec, every, exp.noisy_spread) + stats.adaptive_text(results.provenance)
                   + [provenance_line(results, counts)])
         fig = (figure.draw_metrics(panels, title, footer, exp.noisy_spread) if spec.metrics
                else figure.draw(one, pts, sc, title, footer, exp.noisy_spread))

@@ -40,7 +40,7 @@ def provenance_table(csv_path):
         runs = f"{per_point.min()}" if per_point.min() == per_point.max() else f"{per_point.min()}-{per_point.max()}"
         lines += ["", f"Runs per point that count (valid, undisturbed): {runs}, over {len(per_point)} points; "
                       f"{results.all_rows} rows in `{Path(csv_path).name}`."]
-    lines += [f"Adaptive: {text}." for text in stats.adaptive_text(every)]
+    lines += [f"Adaptive: {text}." for text in stats.adaptive_text(results.provenance)]
     return "\n".join(lines)
 
 

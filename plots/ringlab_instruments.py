@@ -42,13 +42,18 @@ def load(path):
     pair = {r.get("compare"): r["queue"] for r in rows if r.get("compare") in ("ours", "theirs")}
     ours, theirs = (pair["ours"], pair["theirs"]) if len(pair) == 2 else (OURS, THEIRS)
     queues = list(dict.fromkeys(r["queue"] for r in rows))  # in the order the script wrote them
-    taken = {}  # the author's program's consumer's share of the items (readerwriterqueue's), if it says
+    # What readerwriterqueue's program says of its passes, if it says: the consumer's share of
+    # the items (taken_fraction), and the median of every pass, not the fastest fifth it prints.
+    taken, median_pass = {}, {}
     for r in rows:
+        where = (r["config"] if labelled else r["element_bytes"], r["queue"])
         if r.get("taken_fraction"):
-            taken.setdefault((r["config"] if labelled else r["element_bytes"], r["queue"]), []).append(float(r["taken_fraction"]))
+            taken.setdefault(where, []).append(float(r["taken_fraction"]))
+        if r.get("median_pass_items_per_s"):
+            median_pass.setdefault(where, []).append(float(r["median_pass_items_per_s"]))
     return ({k: median(v) for k, v in values.items()}, {k: (min(v), max(v)) for k, v in values.items()},
             rows[0]["upstream_commit"][:7], queues, metric, (ours, theirs), "config" if labelled else threads,
-            {k: median(v) for k, v in taken.items()})
+            {k: median(v) for k, v in taken.items()}, {k: median(v) for k, v in median_pass.items()})
 
 
 def ratio(a, b):
@@ -69,7 +74,7 @@ def cell(metric, v, spread=None):
 
 
 def instrument_table(path):
-    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken = load(path)
+    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken, median_pass = load(path)
     what = "round trip" if metric == "rtt_mean_ns" else ""
     if layout == "config":
         head, rule = "| configuration | ", "|---|"
@@ -108,6 +113,10 @@ def instrument_table(path):
         shares = "; ".join(f"{queue} {share:.0%} ({where})" for (where, queue), share in taken.items())
         lines += ["", "The share of the items the author's program's consumer took inside its timed region (the rest "
                   f"were still in the queue when it stopped), median over runs: {shares}."]
+    if median_pass:
+        passes = "; ".join(f"{queue} {cell(metric, v).split(' (')[0]} ({where})" for (where, queue), v in median_pass.items())
+        lines += ["", "The author's program's median pass (every pass of a run, where its figure is the mean of the "
+                  f"fastest fifth), median over runs: {passes}."]
     return "\n".join(lines)
 
 

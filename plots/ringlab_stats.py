@@ -375,17 +375,24 @@ def verdict(low, high, op, factor):
     return "inconclusive"
 
 
-def adaptive_text(sessions):
-    """What ended the points' runs in sessions with adaptive repetitions (the JSON's
-    max_repetitions, precision, points_met_precision, points_at_cap), one phrase per
-    session that had them; [] when none had."""
+def adaptive_text(provenance):
+    """What ended the points' runs, from a results JSON: one phrase per local session with
+    adaptive repetitions (its max_repetitions, precision, points_met_precision,
+    points_at_cap), and one for a Slurm merge (the same at the top, ran_cap_up_front: the
+    array ran every point's cap); [] when nothing was adaptive."""
     out = []
-    for s in sessions:
+    merged = [provenance] if provenance.get("ran_cap_up_front") else []  # load_provenance's top: also the latest session
+    for s in [*merged, *provenance.get("sessions", [])]:
         if "max_repetitions" not in s:
             continue
         targets = ", ".join(f"{column} {half:.0%}" for column, half in s.get("precision", {}).items())
         capped = len(s.get("points_at_cap", []))
-        out.append(f"runs repeated until each median's 95% CI was within its target ({targets}) or "
-                   f"{s['max_repetitions']} runs: {s.get('points_met_precision', '?')} points met their targets, "
-                   f"{capped} stopped at the cap")
+        if s.get("ran_cap_up_front"):
+            out.append(f"every point ran its cap of {s['max_repetitions']} runs (a Slurm array's tasks cannot wait on "
+                       f"each other's results): {s.get('points_met_precision', '?')} points met their targets "
+                       f"({targets}), {capped} did not")
+        else:
+            out.append(f"runs repeated until each median's 95% CI was within its target ({targets}) or "
+                       f"{s['max_repetitions']} runs: {s.get('points_met_precision', '?')} points met their targets, "
+                       f"{capped} stopped at the cap")
     return out

@@ -167,6 +167,24 @@ class Output(unittest.TestCase):
             self.assertTrue(prov["sessions"][1]["git_commit"].startswith(row["commit"].split("-")[0]))
             self.assertGreater(float(row["clock_read_ns"]), 0)
 
+    def test_provenance_for_a_csv_made_elsewhere_records_its_command_and_wall_time(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "authors.csv")
+            with open(out, "w") as f:
+                f.write("x\n1\n")
+            sessions = {}
+            for wall in (["--wall-s", "12.34"], []):  # the control: no --wall-s, no wall_s
+                r = ringlab("provenance", out, "--command", "their-program --flag", *wall)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(os.path.join(d, "authors.json")) as f:
+                    sessions[bool(wall)] = json.load(f)["sessions"]
+            self.assertEqual([s["command"] for s in sessions[True]], ["their-program --flag"])
+            self.assertEqual(sessions[True][0]["wall_s"], 12.3)
+            self.assertNotIn("wall_s", sessions[False][0])
+            r = ringlab("provenance", out, "--wall-s", "-1")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("--wall-s", r.stderr)
+
     def test_work_per_item_is_done_on_the_side_it_is_asked_of(self):
         """--work-ns / --producer-work-ns: 2000 ns of work per item caps a run at about 0.5 M
         items/s, between threads and natively between processes (the calibrated loop no shorter

@@ -194,6 +194,18 @@ class Regenerate(ReadmeCase):
         self.readme.write_text(README + marker)
         text = self.regenerated()
         self.assertIn("(lat_p99_ns 20%) or 10 runs: 5 points met their targets, 1 stopped at the cap.", text)
+        self.assertEqual(text.count("Adaptive:"), 1, "the latest session is also at load_provenance's top: said once")
+        # A Slurm merge: the same members at the top of the file, every point run to its cap.
+        prov["sessions"][-1] = {k: v for k, v in prov["sessions"][-1].items() if k not in
+                                ("max_repetitions", "precision", "points_met_precision", "points_at_cap")}
+        prov.update({"max_repetitions": 10, "ran_cap_up_front": True, "precision": {"lat_p99_ns": 0.2},
+                     "points_met_precision": 4, "points_at_cap": []})
+        prov_path.write_text(json.dumps(prov))
+        self.readme.write_text(README + marker)
+        text = self.regenerated()
+        self.assertIn("every point ran its cap of 10 runs (a Slurm array's tasks cannot wait on each other's results): "
+                      "4 points met their targets (lat_p99_ns 20%), 0 did not.", text)
+        self.assertEqual(text.count("Adaptive:"), 1)
 
     def test_a_claim_on_latency_at_the_machines_floor_is_not_ranked(self):
         import claims
@@ -290,6 +302,16 @@ class Regenerate(ReadmeCase):
                                                                          "| 8 B unpinned", "| 8 B pinned"])
         self.assertIn("| 8 B unpinned | **r / q** | 0.50 | — | 2.00 | instruments differ by 4.00 | |", block)
         self.assertIn("median over runs: q 25% (4 B unpinned); q 50% (8 B unpinned); r 100% (8 B unpinned).", block)
+        self.assertNotIn("median pass", block)  # the control of the next test: no such column, no such line
+
+    def test_instrument_table_gives_the_programs_median_pass_where_the_script_kept_it(self):
+        head = "instrument,queue,config,element_bytes,capacity,run,throughput_items_per_s,upstream_commit,compare,median_pass_items_per_s\n"
+        rows = ["author's program,q,8 B unpinned,8,9,0,3e8,abc,theirs,1e8", "author's program,q,8 B unpinned,8,9,1,3e8,abc,theirs,3e8",
+                "author's program,q,8 B unpinned,8,9,2,3e8,abc,theirs,2e8", "ringlab --native,q,8 B unpinned,8,9,0,1e8,abc,theirs,"]
+        (self.dir / "results" / HOST / "authors-pass.csv").write_text(head + "\n".join(rows) + "\n")
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments pass {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments pass {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("fastest fifth), median over runs: q 200 M items/s (8 B unpinned).", block)
 
     def test_markers_in_code_are_left_alone(self):
         text = self.regenerated()

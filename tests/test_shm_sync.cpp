@@ -9,6 +9,7 @@
 // stuck test.
 #include <gtest/gtest.h>
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -508,6 +509,45 @@ int timed_lock_after_holder_died(bool robust) {
 TEST(ShmSync, WithoutARobustMutexTheDeadHoldersLockIsNeverReleased) {
   EXPECT_EQ(timed_lock_after_holder_died(false), ETIMEDOUT);
   EXPECT_EQ(timed_lock_after_holder_died(true), EOWNERDEAD);
+}
+
+// The state the kill campaign left a shm_condition consumer in, rebuilt: a side asleep in
+// the lock (its "waiters" bit set) while the lock is let go with no wake-up for it, as when
+// the one an unlock woke is killed before it takes the lock and another side comes and
+// goes on the fast path. Here the holder's word is cleared by hand (glibc's own field:
+// what those two unlocks leave). pthread_mutex_lock sleeps on for good (the control, in a
+// process under a deadline); lock_robust takes the lock within a slice or so.
+bool takes_a_lock_whose_wake_up_was_lost(int (*lock)(pthread_mutex_t&)) {
+  shared_memory shared(sizeof(pthread_mutex_t));
+  auto* m = shared.at<pthread_mutex_t>(0);
+  pthread_mutexattr_t ma;
+  ::pthread_mutexattr_init(&ma);
+  ::pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+  ::pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+  ::pthread_mutex_init(m, &ma);
+  ::pthread_mutexattr_destroy(&ma);
+  auto* word = reinterpret_cast<std::atomic<unsigned>*>(&m->__data.__lock);
+  const pid_t holder = spawn([&] {
+    ::pthread_mutex_lock(m);
+    ::pause();
+    return 0;
+  });
+  while (word->load() == 0) std::this_thread::sleep_for(1ms);
+  const pid_t sleeper = spawn([&] {
+    const int e = lock(*m);
+    if (e == 0) ::pthread_mutex_unlock(m);
+    return e;
+  });
+  while ((word->load() & FUTEX_WAITERS) == 0) std::this_thread::sleep_for(1ms);  // it is going to sleep
+  std::this_thread::sleep_for(50ms);                                              // and is asleep
+  word->store(0);  // let go, and no one wakes it
+  const bool took = wait_all({sleeper}, 1s).empty();
+  ::kill(holder, SIGKILL), ::waitpid(holder, nullptr, 0);
+  return took;
+}
+TEST(ShmSync, ALockWhoseWakeUpWasLostIsTakenWithinASlice) {
+  EXPECT_FALSE(takes_a_lock_whose_wake_up_was_lost([](pthread_mutex_t& m) { return ::pthread_mutex_lock(&m); }));
+  EXPECT_TRUE(takes_a_lock_whose_wake_up_was_lost([](pthread_mutex_t& m) { return lock_robust(m); }));
 }
 
 }  // namespace

@@ -93,10 +93,35 @@ class SlurmEngine(unittest.TestCase):
         with open(os.path.join(host_dir, "quick.json")) as f:
             prov = json.load(f)
         self.assertEqual(len(prov["sessions"]), 4, "one provenance entry per task (node session)")
+        # The control of the adaptive test below: the repetitions, no cap, no --floor passed on.
+        self.assertNotIn("ran_cap_up_front", prov)
+        with open(os.path.join(self.results, "slurm-jobs", "quick", "job.sh")) as f:
+            self.assertNotIn("--floor", f.read())
         # Re-submitting a finished sweep submits nothing and merges again.
         r = self.sweep("--runs-per-task", "3")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("every task is finished", r.stderr)
+
+    def test_an_adaptive_experiment_runs_every_points_cap_and_the_merge_says_which_met(self):
+        adaptive = os.path.join(self.dir, "adaptive")
+        os.makedirs(adaptive)
+        with open(QUICK) as f:
+            text = f.read().replace(f"repetitions = {REPS}\n", f"repetitions = {REPS}\nmax_repetitions = {REPS + 3}\n")
+        path = os.path.join(adaptive, "quick.toml")
+        with open(path, "w") as f:
+            f.write(text + "\n[precision]\nthroughput_items_per_s = 1e-9\n")  # a target no run meets
+        r = ringlab("sweep", path, "--engine", "slurm", "--results-dir", self.results, "--no-guards", "--no-plot",
+                    "--floor", "0.01", "--runs-per-task", str(REPS + 3), "--wait")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"runs every point {REPS + 3} times up front", r.stderr)
+        rows = merged_rows(self.results)
+        self.assertEqual(len({(row["point"], row["repetition"]) for row in rows}), POINTS * (REPS + 3))
+        with open(glob.glob(os.path.join(self.results, "*", "quick.json"))[0]) as f:
+            prov = json.load(f)
+        self.assertEqual((prov["ran_cap_up_front"], prov["max_repetitions"]), (True, REPS + 3))
+        self.assertEqual((prov["points_met_precision"], len(prov["points_at_cap"])), (0, POINTS))
+        with open(os.path.join(self.results, "slurm-jobs", "quick", "job.sh")) as f:
+            self.assertIn("'--floor' '0.01'", f.read(), "the tasks run with the submitting command's guards")
 
     def test_a_killed_task_is_the_only_one_submitted_again(self):
         r = self.sweep("--runs-per-task", "4", "--max-parallel", "1")

@@ -240,6 +240,44 @@ class Precision(unittest.TestCase):
                 self.assertFalse(os.path.exists(os.path.join(d, "r")))
 
 
+class Floor(unittest.TestCase):
+    """The machine's floor before each guarded latency run: for --floor seconds, else the
+    experiment's floor_s (0: none), else the run's duration."""
+
+    ONE_POINT = ('name = "{name}"\ndescription = "floor"\nrepetitions = 1\n{floor}'
+                 '[fixed]\nwait = "yield"\nduration_s = 0.03\nwarmup_s = 0.01\nqueue = "mpmc_ring"\n[axes]\ncapacity = [64]\n')
+    # Guards on, but nothing waits for a quiet machine or marks a run disturbed.
+    CALM = ["--quiet-wait", "0", "--phase-wait", "0", "--foreign-threshold", "2", "--steal-threshold", "2",
+            "--probe-tolerance", "1000"]
+
+    def floor_of(self, d, name, floor, *args):
+        path = os.path.join(d, name + ".toml")
+        with open(path, "w") as f:
+            f.write(self.ONE_POINT.format(name=name, floor=floor))
+        results = os.path.join(d, name)
+        r = sweep(path, "--results-dir", results, *self.CALM, *args, guards=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return rows(results, name)[0]["floor_p50_ns"]
+
+    def test_the_experiments_floor_s_sets_the_window_and_floor_overrides_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.assertEqual(self.floor_of(d, "none", "floor_s = 0\n"), "")
+            self.assertNotEqual(self.floor_of(d, "override", "floor_s = 0\n", "--floor", "0.01"), "")
+            # The control: no floor_s, the default window: the floor is there.
+            self.assertNotEqual(self.floor_of(d, "default", ""), "")
+
+    def test_a_bad_floor_s_is_one_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad.toml")
+            with open(path, "w") as f:
+                f.write(self.ONE_POINT.format(name="bad", floor="floor_s = -1\n"))
+            r = sweep(path, "--results-dir", os.path.join(d, "r"))
+            self.assertEqual(r.returncode, 2)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("bad.toml:4: floor_s must be 0..10 seconds (0: no floor), not -1", r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "r")))
+
+
 class Reporting(unittest.TestCase):
     def test_dry_run_lists_points_and_time_and_runs_nothing(self):
         with tempfile.TemporaryDirectory() as d:

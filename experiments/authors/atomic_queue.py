@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import sys
 import tempfile
 
@@ -93,6 +94,7 @@ def main():
     ap.add_argument("--ringlab", default=os.path.join(ROOT, "build", "src", "ringlab"))
     ap.add_argument("--out", help="default: results/<host>/authors-atomic_queue.csv")
     a = ap.parse_args()
+    started = time.monotonic()  # the wall time, for the provenance
     if not os.path.isfile(os.path.join(a.upstream, "src", "benchmarks.cc")):
         fail(f"{a.upstream}: no src/benchmarks.cc (a checkout of max0x7ba/atomic_queue?)")
     if not os.access(a.ringlab, os.X_OK):
@@ -157,7 +159,8 @@ def main():
         for row in rows:
             w.writerow({**row, "tsc_ghz": ghz, "program_ghz": divides_by, "upstream_commit": head, "items_per_run": a.items})
     os.replace(tmp, out)
-    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/atomic_queue.py", *sys.argv[1:]])],
+    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/atomic_queue.py", *sys.argv[1:]]),
+                    "--wall-s", f"{time.monotonic() - started:.1f}"],
                    check=True)
     summarise(rows)
     print(f"wrote {out}")

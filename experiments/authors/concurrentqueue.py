@@ -202,6 +202,7 @@ def main():
     ap.add_argument("--ringlab", default=os.path.join(ROOT, "build", "src", "ringlab"))
     ap.add_argument("--out", help="default: results/<host>/authors-concurrentqueue.csv")
     a = ap.parse_args()
+    started = time.monotonic()  # the wall time, for the provenance
     if not os.path.isfile(os.path.join(a.upstream, "benchmarks", "benchmarks.cpp")):
         fail(f"{a.upstream}: no benchmarks/benchmarks.cpp (a checkout of cameron314/concurrentqueue?)")
     if not os.access(a.ringlab, os.X_OK):
@@ -244,7 +245,8 @@ def main():
             config = f"{row['element_bytes']} B, {'unpinned' if row['placement'] == 'none' else 'pinned ' + row['placement']}"
             w.writerow({**row, "upstream_commit": head, "config": config})
     os.replace(tmp, out)
-    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/concurrentqueue.py", *sys.argv[1:]])],
+    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/concurrentqueue.py", *sys.argv[1:]]),
+                    "--wall-s", f"{time.monotonic() - started:.1f}"],
                    check=True)
     summarise([{**r, "queue": f"{r['queue']} [{r['placement']}]"} for r in rows])
     print(f"measured for {measured:.0f} s (waits for the lock included); wrote {out}")

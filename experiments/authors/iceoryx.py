@@ -309,6 +309,7 @@ def main():
     ap.add_argument("--ringlab", default=os.path.join(ROOT, "build", "src", "ringlab"))
     ap.add_argument("--out", help="default: results/<host>/authors-iceoryx.csv")
     a = ap.parse_args()
+    started = time.monotonic()  # the wall time, for the provenance
     if not os.path.isdir(os.path.join(a.upstream, "iceoryx_examples", "iceperf")):
         fail(f"{a.upstream}: no iceoryx_examples/iceperf (a checkout of eclipse-iceoryx/iceoryx?)")
     if not os.access(a.ringlab, os.X_OK):
@@ -356,7 +357,8 @@ def main():
             w.writerow({**row, "threads": "1P1C", "upstream_commit": head, "config": config,
                         "compare": {"posix_mq": "ours", "iceoryx": "theirs"}.get(row["queue"], "")})
     os.replace(tmp, out)
-    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/iceoryx.py", *sys.argv[1:]])],
+    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/iceoryx.py", *sys.argv[1:]]),
+                    "--wall-s", f"{time.monotonic() - started:.1f}"],
                    check=True)
     summarise(rows)
     print(f"wrote {out}")

@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--ringlab", default=os.path.join(ROOT, "build", "src", "ringlab"))
     ap.add_argument("--out", help="default: results/<host>/authors-libzmq.csv")
     a = ap.parse_args()
+    started = time.monotonic()  # the wall time, for the provenance
     for tool in ("local_thr", "remote_thr"):
         if not os.path.isfile(os.path.join(a.upstream, "perf", f"{tool}.cpp")):
             fail(f"{a.upstream}: no perf/{tool}.cpp (a checkout of zeromq/libzmq?)")
@@ -128,7 +129,8 @@ def main():
         for row in rows:
             w.writerow({**row, "upstream_commit": head, "items_per_run": a.messages})
     os.replace(tmp, out)
-    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/libzmq.py", *sys.argv[1:]])],
+    subprocess.run([a.ringlab, "provenance", out, "--command", " ".join(["experiments/authors/libzmq.py", *sys.argv[1:]]),
+                    "--wall-s", f"{time.monotonic() - started:.1f}"],
                    check=True)
     summarise(rows)
     print(f"wrote {out}")

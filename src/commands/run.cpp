@@ -63,7 +63,7 @@ void add_guard_options(CLI::App& cmd, harness::guard_options& g, bool& no_guards
   cmd.add_option("--steal-threshold", g.steal_threshold, "Disturbed if the hypervisor stole more than this share")->capture_default_str();
   cmd.add_option("--phase-wait", g.phase_wait_s, "Before a run, wait up to this long for the usual round trip")->capture_default_str();
   cmd.add_option("--floor", g.floor_s, "Before a run that records latency, measure the machine's latency floor on its PUs for "
-                 "this many seconds (default: the run's duration, at most 0.25; 0: none)")
+                 "this many seconds (default: in a sweep the experiment's floor_s, else the run's duration, at most 0.25; 0: none)")
       ->check(CLI::Validator(
           [](std::string& text) {
             char* end = nullptr;

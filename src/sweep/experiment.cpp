@@ -259,7 +259,7 @@ experiment load_experiment(const std::string& path) {
   x.path = path;
   check_keys(path, root, "the experiment",
              {"name", "description", "scenario", "repetitions", "max_repetitions", "precision", "noisy_spread", "noise_guards",
-              "skip_unsupported", "two_hosts", "fixed", "axes", "group", "exclude", "plot", "claim"},
+              "floor_s", "skip_unsupported", "two_hosts", "fixed", "axes", "group", "exclude", "plot", "claim"},
              {"name", "description"});
   x.name = std::get<std::string>(read_value(path, "name", *root.get("name"), kind::text));
   const std::string stem = std::filesystem::path(path).stem().string();
@@ -298,6 +298,11 @@ experiment load_experiment(const std::string& path) {
     x.precision = {{"throughput_items_per_s", 0.05}, {"lat_p99_ns", 0.20}};
   if (const auto* n = root.get("noisy_spread")) x.noisy_spread = as_number(read_value(path, "noisy_spread", *n, kind::number));
   if (const auto* n = root.get("noise_guards")) x.noise_guards = std::get<bool>(read_value(path, "noise_guards", *n, kind::boolean));
+  if (const auto* n = root.get("floor_s")) {
+    const double f = as_number(read_value(path, "floor_s", *n, kind::number));
+    if (!(f >= 0 && f <= 10)) fail(path, n->source(), fmt::format("floor_s must be 0..10 seconds (0: no floor), not {}", f));
+    x.floor_s = f;
+  }
   if (const auto* n = root.get("skip_unsupported")) x.skip_unsupported = std::get<bool>(read_value(path, "skip_unsupported", *n, kind::boolean));
   if (const auto* n = root.get("two_hosts")) x.two_hosts = std::get<bool>(read_value(path, "two_hosts", *n, kind::boolean));
 

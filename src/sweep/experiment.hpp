@@ -49,6 +49,9 @@ struct experiment {
   // false: its rows measure what survives, not how fast (a kill campaign), so no run waits
   // for a quiet machine or is repeated as disturbed.
   bool noise_guards = true;
+  // The machine's floor measured before each latency run (harness/noise.hpp), seconds;
+  // -1: the guard's default (the run's duration, at most 0.25 s). `--floor` overrides it.
+  double floor_s = -1;
   bool skip_unsupported = false;  // drop points a queue refuses (fixed-size peers) instead of failing
   bool two_hosts = false;  // its rows mean something only with --connect (the producers on another host)
   std::vector<std::pair<std::string, value>> fixed;  // for every group

@@ -3,6 +3,7 @@
 #include "sweep/merge.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,11 +20,42 @@
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
 #include "registry.hpp"
+#include "sweep/precision.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"
 
 namespace ringlab::sweep {
 namespace fs = std::filesystem;
+
+namespace {
+// An adaptive experiment's array ran every point's cap (precision.hpp): which points met
+// their [precision] targets, in the members the figures' footers read ("" if not adaptive).
+std::string precision_summary(const experiment& e, const std::vector<point>& points, const std::vector<row>& rows) {
+  if (!is_adaptive(e)) return "";
+  std::map<std::string, std::vector<std::vector<double>>> values;  // point -> per target column
+  for (const auto& r : rows) {
+    if (r.at("valid") != "1" || r.at("disturbed") == "1") continue;
+    auto& v = values[r.at("point")];
+    v.resize(e.precision.size());
+    for (std::size_t i = 0; i < e.precision.size(); ++i) {
+      const auto cell = r.fields.find(e.precision[i].first);
+      v[i].push_back(cell == r.fields.end() || cell->second.empty() ? NAN : std::strtod(cell->second.c_str(), nullptr));
+    }
+  }
+  std::vector<std::string> capped, targets;
+  std::size_t met = 0;
+  for (const auto& p : points) {
+    const auto missed = first_missed(e.precision, values[p.id]);
+    if (missed.empty()) ++met;
+    else capped.push_back(fmt::format("{{\"point\": {}, \"wider_than_target\": {}, \"runs\": {}}}", harness::json_string(p.id),
+                                      harness::json_string(missed), values[p.id].empty() ? 0 : values[p.id][0].size()));
+  }
+  for (const auto& [column, half] : e.precision) targets.push_back(fmt::format("{}: {}", harness::json_string(column), half));
+  return fmt::format(", \"max_repetitions\": {}, \"ran_cap_up_front\": true, \"precision\": {{{}}}, "
+                     "\"points_met_precision\": {}, \"points_at_cap\": [{}]", e.max_repetitions, fmt::join(targets, ", "),
+                     met, fmt::join(capped, ", "));
+}
+}  // namespace
 
 int merge_parts(const std::vector<std::string>& parts_dirs, const merge_options& options) {
   if (parts_dirs.empty()) throw experiment_error("no parts folder to merge (results/<host>/<experiment>.parts/)");
@@ -129,9 +161,9 @@ int merge_parts(const std::vector<std::string>& parts_dirs, const merge_options&
       if (p.dir == dir)
         for (auto& entry : harness::provenance_entries(fs::path(p.csv).replace_extension(".json").string()))
           if (std::find(entries.begin(), entries.end(), entry) == entries.end()) entries.push_back(entry);
-    harness::write_provenance_entries(csv, fmt::format("\"experiment\": {}, \"experiment_file\": {}, \"merged_from\": {}",
+    harness::write_provenance_entries(csv, fmt::format("\"experiment\": {}, \"experiment_file\": {}, \"merged_from\": {}{}",
                                                        harness::json_string(name), harness::json_string(experiment_file),
-                                                       harness::json_string(dir)),
+                                                       harness::json_string(dir), precision_summary(e, points, rows)),
                                       entries);
     std::size_t invalid = 0, disturbed = 0;
     for (const auto& r : rows) invalid += r.at("valid") != "1", disturbed += r.at("disturbed") == "1";

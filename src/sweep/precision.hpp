@@ -10,7 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "sweep/experiment.hpp"
+
 namespace ringlab::sweep {
+
+// Whether the experiment repeats points adaptively, and the runs a point may have.
+inline bool is_adaptive(const experiment& e) { return e.max_repetitions > e.repetitions && !e.precision.empty(); }
+// What a Slurm array runs a point: its cap when adaptive, since an array's tasks cannot
+// wait on each other's results to decide whether a point needs another run.
+inline unsigned runs_per_point(const experiment& e) { return is_adaptive(e) ? e.max_repetitions : e.repetitions; }
 
 // The relative half-width of the 95% CI of the median of `values` (NaN: too few values,
 // or a median of 0).

@@ -17,6 +17,7 @@
 #include "harness/interrupt.hpp"
 #include "harness/output.hpp"
 #include "registry.hpp"
+#include "sweep/precision.hpp"
 #include "sweep/python.hpp"
 #include "sweep/rows.hpp"
 
@@ -37,7 +38,7 @@ struct task_plan {
 };
 
 task_plan plan_tasks(const experiment& e, const std::vector<point>& points, unsigned per_task) {
-  task_plan plan{interleaved_runs(points, e.repetitions)};
+  task_plan plan{interleaved_runs(points, runs_per_point(e))};
   if (per_task == 0) {
     double total = 0;
     for (const auto& r : plan.runs) total += estimated_seconds(e, *r.p);
@@ -151,7 +152,15 @@ std::vector<std::string> task_arguments(const experiment& e, const sweep_options
                                         unsigned per_task) {
   std::vector<std::string> args{self_path(), "sweep", fs::absolute(e.path).string(), "--engine", "slurm",
                                 "--runs-per-task", std::to_string(per_task), "--results-dir", results};
-  if (!o.guards.enabled) args.push_back("--no-guards");
+  // Every noise guard's setting, so that a task guards its runs as this command would.
+  const auto& g = o.guards;
+  if (!g.enabled) args.push_back("--no-guards");
+  const std::pair<const char*, double> settings[] = {
+      {"--quiet-threshold", g.quiet_threshold}, {"--quiet-wait", g.quiet_wait_s},
+      {"--probe-tolerance", g.probe_tolerance}, {"--foreign-threshold", g.foreign_threshold},
+      {"--steal-threshold", g.steal_threshold}, {"--phase-wait", g.phase_wait_s}};
+  for (const auto& [option, v] : settings) args.insert(args.end(), {option, fmt::format("{}", v)});
+  if (g.floor_s >= 0) args.insert(args.end(), {"--floor", fmt::format("{}", g.floor_s)});  // else the experiment's floor_s
   if (o.extra_runs >= 0) args.insert(args.end(), {"--extra-runs", std::to_string(o.extra_runs)});
   if (o.allow_mixed) args.push_back("--allow-mixed");
   return args;
@@ -296,10 +305,8 @@ int run_task(const experiment& e, const sweep_options& o, unsigned task) {
   const auto& clock = harness::calibrated_clock();
   const harness::provenance prov = harness::collect_provenance(clock, topo);
   const harness::run_context ctx{&clock, &topo, prov.host, prov.short_commit(), prov.build_id()};
-  harness::guard_options guards = o.guards;
-  guards.enabled = guards.enabled && e.noise_guards;
-  harness::noise_guard guard(guards, topo);
-  const unsigned reps = e.repetitions, extra = o.extra_runs < 0 ? 2 : static_cast<unsigned>(o.extra_runs);
+  harness::noise_guard guard(guards_for(e, o), topo);
+  const unsigned reps = runs_per_point(e), extra = o.extra_runs < 0 ? 2 : static_cast<unsigned>(o.extra_runs);
   unsigned invalid = 0, rows = 0;
   // A run, and as many as `extra` replacements while it is disturbed; a replacement of
   // repetition r is repetition reps + r * extra + k, unique across every task.

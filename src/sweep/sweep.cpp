@@ -48,6 +48,13 @@ std::string results_csv(const std::string& results_dir, const std::string& host,
   return (fs::path(results_dir) / host / (name + ".csv")).string();
 }
 
+harness::guard_options guards_for(const experiment& e, const sweep_options& options) {
+  harness::guard_options guards = options.guards;
+  guards.enabled = guards.enabled && e.noise_guards;
+  if (guards.floor_s < 0) guards.floor_s = e.floor_s;  // --floor, else the experiment's floor_s, else the default
+  return guards;
+}
+
 double estimated_seconds(const experiment& e, const point& p) {
   constexpr double overhead_s = 0.2;  // threads, start, drain, analysis, noise guards
   if (e.scenario == "seed") return 12 * p.tick_ms / 1000 + overhead_s;
@@ -80,9 +87,10 @@ int run_sweep(const experiment& e, const sweep_options& options) {
     throw experiment_error("--repetitions: a Slurm sweep runs the experiment's own repetitions (--engine local)");
   if (options.engine == "slurm" && !options.connect.empty())
     throw experiment_error("--connect: a sweep split across two hosts runs from one of them (--engine local)");
-  if (options.engine == "slurm" && e.max_repetitions > e.repetitions)
-    fmt::print(stderr, "ringlab sweep: {}: max_repetitions and [precision] are for --engine local; the Slurm array "
-                       "runs the {} repetitions (and its replacements of disturbed runs)\n", e.path, e.repetitions);
+  if (options.engine == "slurm" && is_adaptive(e))
+    fmt::print(stderr, "ringlab sweep: {}: max_repetitions = {}: the Slurm array runs every point {} times up front "
+                       "(its tasks cannot wait on each other's results); the merge says which points met [precision]\n",
+               e.path, e.max_repetitions, e.max_repetitions);
   if (e.two_hosts && options.connect.empty() && !options.dry_run)
     throw experiment_error(e.path + ": two_hosts = true: run it with --connect HOST:PORT against a `ringlab serve` "
                            "(scripts/split-netns runs both sides on this machine, in two network namespaces)");
@@ -180,9 +188,7 @@ int run_sweep(const experiment& e, const sweep_options& options) {
   if (!existing.damaged.empty()) write_rows(csv, header, existing.rows);
 
   harness::install_interrupt_handler();
-  harness::guard_options guards = options.guards;
-  guards.enabled = guards.enabled && e.noise_guards;
-  harness::noise_guard guard(guards, topo);
+  harness::noise_guard guard(guards_for(e, options), topo);
   const std::string top = fmt::format("\"experiment\": {}, \"experiment_file\": {}", harness::json_string(e.name),
                                       harness::json_string(e.path));
   // What ended each point's runs, for the figures' footers: its targets met, or the cap.

@@ -39,6 +39,10 @@ struct sweep_options {
 // 2 the experiment cannot run as written, 130 interrupted.
 int run_sweep(const experiment& e, const sweep_options& options);
 
+// The noise guards a sweep's runs use: the options', off where the experiment says
+// noise_guards = false, the floor's window from --floor or the experiment's floor_s.
+harness::guard_options guards_for(const experiment& e, const sweep_options& options);
+
 // Seconds one run of `p` should take, for estimates.
 double estimated_seconds(const experiment& e, const point& p);
 

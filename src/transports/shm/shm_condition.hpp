@@ -44,6 +44,7 @@
 
 #include <ringlab/queue.hpp>
 
+#include "transports/plumbing/robust_lock.hpp"
 #include "transports/transport.hpp"
 
 namespace ringlab::ipc {
@@ -229,7 +230,9 @@ class shm_condition {
     hd.recovered_owner_deaths.fetch_add(1, std::memory_order_relaxed);
     return ::pthread_mutex_consistent(&hd.mutex);
   }
-  static int acquire(pthread_mutex_t& m, header& hd) noexcept { return recovered(::pthread_mutex_lock(&m), hd); }
+  // Never asleep for good in the lock (robust_lock.hpp: a woken side killed before it
+  // took the lock can leave the others asleep).
+  static int acquire(pthread_mutex_t& m, header& hd) noexcept { return recovered(lock_robust(m), hd); }
   [[noreturn]] static void lost(int e) {
     if (e == ENOTRECOVERABLE)
       throw peer_lost("shm_condition: the mutex is not recoverable (ENOTRECOVERABLE): a side died holding it and "

@@ -32,6 +32,7 @@
 
 #include <ringlab/queue.hpp>
 
+#include "transports/plumbing/robust_lock.hpp"
 #include "transports/transport.hpp"
 
 namespace ringlab::ipc {
@@ -139,7 +140,7 @@ class shm_semaphore_robust {
   T* slots() const noexcept { return reinterpret_cast<T*>(block_ + slots_offset); }
 
   void lock() {
-    int e = ::pthread_mutex_lock(&h().mutex);
+    int e = lock_robust(h().mutex);  // never asleep for good (robust_lock.hpp)
     if (e == EOWNERDEAD) {  // died holding it: the ring is consistent by construction
       h().recovered_owner_deaths.fetch_add(1, std::memory_order_relaxed);
       e = ::pthread_mutex_consistent(&h().mutex);
