@@ -4,7 +4,10 @@ interleaved, from results/HOST/authors-NAME.csv (experiments/authors/NAME.py). A
 shows throughput (throughput_items_per_s) or, for round-trip programs, the round trip
 (rtt_mean_ns); its bold row is our queue / the peer's per instrument (the CSV's `compare`
 column: ours, theirs; where the program runs none of ours, two of its own), the ratio a
-ranking rests on. A `config` column, when there, labels the rows compared on one line."""
+ranking rests on. A `config` column, when there, labels the rows compared on one line.
+Under the table, the pair's ratio taken within each round (the two queues measured moments
+apart, by the program in one invocation): the VM's phases last longer than a round, so a
+ratio within a round shows whether a ranking survives them when the figures do not."""
 import csv
 from pathlib import Path
 from statistics import median
@@ -53,7 +56,26 @@ def load(path):
             median_pass.setdefault(where, []).append(float(r["median_pass_items_per_s"]))
     return ({k: median(v) for k, v in values.items()}, {k: (min(v), max(v)) for k, v in values.items()},
             rows[0]["upstream_commit"][:7], queues, metric, (ours, theirs), "config" if labelled else threads,
-            {k: median(v) for k, v in taken.items()}, {k: median(v) for k, v in median_pass.items()})
+            {k: median(v) for k, v in taken.items()}, {k: median(v) for k, v in median_pass.items()},
+            paired_ratios(rows, metric, (ours, theirs), labelled, threads))
+
+
+def paired_ratios(rows, metric, pair, labelled, threads):
+    """{(config, instrument): [ours / theirs within each round (run, placement) that has both]}."""
+    rounds = {}
+    for r in rows:
+        if r[metric] == "" or r["queue"] not in pair:
+            continue
+        config = (r["config"],) if labelled else (int(r["element_bytes"]), int(r["capacity"]), r["threads"] if threads else "")
+        where = (config, r["instrument"])
+        rounds.setdefault(where, {}).setdefault((r["run"], r.get("placement", "")), {})[r["queue"]] = float(r[metric])
+    ours, theirs = pair
+    out = {}
+    for where, by_round in rounds.items():
+        ratios = [q[ours] / q[theirs] for q in by_round.values() if q.get(ours) and q.get(theirs)]
+        if ratios:
+            out[where] = ratios
+    return out
 
 
 def ratio(a, b):
@@ -74,7 +96,7 @@ def cell(metric, v, spread=None):
 
 
 def instrument_table(path):
-    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken, median_pass = load(path)
+    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken, median_pass, paired = load(path)
     what = "round trip" if metric == "rtt_mean_ns" else ""
     if layout == "config":
         head, rule = "| configuration | ", "|---|"
@@ -117,6 +139,14 @@ def instrument_table(path):
         passes = "; ".join(f"{queue} {cell(metric, v).split(' (')[0]} ({where})" for (where, queue), v in median_pass.items())
         lines += ["", "The author's program's median pass (every pass of a run, where its figure is the mean of the "
                   f"fastest fifth), median over runs: {passes}."]
+    if paired:
+        label = f"{NAMES.get(ours, ours)} / {strip(NAMES.get(theirs, theirs))}"
+        where = (lambda c: c[0]) if layout == "config" else (lambda c: f"{c[0]} B, {c[1]}{', ' + c[2] if c[2] else ''}")
+        parts = "; ".join(f"{instrument}, {where(config)}: {median(v):.2f} ({min(v):.2f}–{max(v):.2f}, {len(v)} rounds)"
+                          for (config, instrument), v in sorted(paired.items(), key=lambda kv: (str(kv[0][0]),
+                                                                INSTRUMENTS.index(kv[0][1]) if kv[0][1] in INSTRUMENTS else 9)))
+        lines += ["", f"{label} within each round (the two queues measured moments apart; by the author's program, "
+                  f"in one invocation), median (lowest–highest): {parts}."]
     return "\n".join(lines)
 
 

@@ -272,6 +272,28 @@ class Regenerate(ReadmeCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("authors-fixture.csv does not exist", lines[0])
 
+    def test_instrument_table_pairs_the_queues_within_each_round(self):
+        """Under the table: ours / theirs within each round (run, placement) per instrument; the
+        control: rounds that never hold both queues give no such line."""
+        target = self.dir / "results" / HOST / "authors-fixture.csv"
+        shutil.copy(DATA / "authors-fixture.csv", target)
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments fixture {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments fixture {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("spsc_ring / aq.AtomicQueue.spsc within each round", block)
+        self.assertIn("author's program, 8 B, 1024: 0.40 (0.25–0.75, 3 rounds); "
+                      "ringlab --native --loop author, 8 B, 1024: 0.50 (0.50–0.50, 1 rounds); "
+                      "ringlab --native, 8 B, 1024: 1.50 (1.50–1.50, 1 rounds).", block)
+        lines = target.read_text().splitlines()  # the control: the peer's rows in rounds of their own
+        fields = [line.split(",") for line in lines[1:]]
+        for f in fields:
+            if f[1] == "OptimistAtomicQueue":
+                f[5] = str(int(f[5]) + 10)  # the run
+        target.write_text("\n".join(lines[:1] + [",".join(f) for f in fields]) + "\n")
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments fixture {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments fixture {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("**spsc_ring / aq.AtomicQueue.spsc**", block)
+        self.assertNotIn("within each round", block)
+
     def test_instrument_table_of_round_trips(self):
         """A round-trip program's table (rtt_mean_ns), its pair from the CSV's `compare` column
         and a threads column; without the pair, no bold row (the control)."""

@@ -31,7 +31,12 @@ same time (throughput_items_per_s: items per run x runs kept / their summed time
 ringlab runs `--native` (tokens, spin) moodycamel.unbounded (enqueue: as the program),
 moodycamel (bounded), mpmc_ring and spsc_ring at --capacity, unpinned as the program runs
 and pinned compact as ringlab's experiments run (disturbed: ringlab's noise guards' verdict,
-1 = others used the CPUs meanwhile; empty for the program, which has none). Column compare: "ours" (mpmc_ring) over
+1 = others used the CPUs meanwhile; empty for the program, which has none). To tell the run's
+length from the loop, ringlab also runs the program's own shape on the compared pair: `--native
+--loop author --items N` (the producer pushes 1..N+1, the consumer takes until N+1, timed from
+the first push to the last pop), N the items per run the program chose for moodycamel's queue at
+8 bytes in the same round, ten runs kept as the program keeps its own (the fastest half: their
+items over their summed time; all ten in `runs_items_per_s`). Column compare: "ours" (mpmc_ring) over
 "theirs" (moodycamel's queue as the program drives it: with tokens, unbounded).
 Every run holds the lock /tmp/ringlab-bench.lock (flock). Writes
 results/<host>/authors-concurrentqueue.csv and its provenance JSON."""
@@ -64,6 +69,7 @@ NAMES = {("moodycamel::ConcurrentQueue", 1): ("moodycamel.unbounded", "theirs"),
 # ringlab --native: (queue, compare)
 RINGLAB = [("moodycamel.unbounded", "theirs"), ("moodycamel", ""), ("mpmc_ring", "ours"), ("spsc_ring", "")]
 ELEMENTS = [("int", 4), ("long", 8)]  # the program's own, and ringlab's 8-byte item
+PROGRAM_RUNS = 10  # the program runs each test ten times and keeps the fastest half
 
 
 def fail(message):
@@ -178,13 +184,15 @@ def run_program(exe, build, precise):
     return found
 
 
-def ringlab_native(ringlab, queue, capacity, pin, duration):
-    """ringlab run --native, 1P1C, spin, under the lock: (items/s, items popped, ringlab's disturbed flag)."""
+def ringlab_native(ringlab, queue, capacity, pin, duration, items=None):
+    """ringlab run --native, 1P1C, spin, under the lock: (items/s, items popped, ringlab's disturbed flag);
+    with `items`, the author's loop over that many items instead of `duration` seconds."""
+    how = ["--loop", "author", "--items", str(items)] if items else ["--duration", str(duration)]
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "r.csv")
         r = subprocess.run(["flock", LOCK, ringlab, "run", "--native", "--queue", queue, "--wait", "spin",
                             "--capacity", str(capacity), "--pin", pin, "--termination", "join",
-                            "--duration", str(duration), "--out", path], capture_output=True, text=True)
+                            *how, "--out", path], capture_output=True, text=True)
         if r.returncode != 0:
             fail(f"ringlab run --native --queue {queue} --pin {pin}: {r.stderr.strip()}")
         with open(path) as f:
@@ -214,8 +222,11 @@ def main():
         programs = build_program(a.upstream, build, a.capacity)
         started = time.monotonic()
         for run in range(a.runs):
+            program_items = None  # the items per run the program chose for moodycamel's queue, 8 B, this round
             for size, exe in programs.items():
                 for (name, tokens), (printed, items, value) in run_program(exe, build, a.precise).items():
+                    if size == 8 and (name, tokens) == ("moodycamel::ConcurrentQueue", 1):
+                        program_items = items
                     queue, compare = NAMES.get((name, tokens), (name, ""))
                     rows.append({"instrument": "author's program", "queue": queue, "placement": "none", "element_bytes": size,
                                  "capacity": a.capacity, "run": run, "printed_items_per_s": printed,
@@ -227,6 +238,18 @@ def main():
                                  "capacity": a.capacity, "run": run, "printed_items_per_s": value,
                                  "throughput_items_per_s": round(value), "items_per_run": items, "compare": compare,
                                  "disturbed": disturbed})
+            for queue, compare in RINGLAB:
+                for pin in ("none", "compact"):
+                    if compare and program_items:
+                        tries = [ringlab_native(a.ringlab, queue, a.capacity, pin, a.duration, program_items)
+                                 for _ in range(PROGRAM_RUNS)]
+                        kept = sorted((t[0] for t in tries), reverse=True)[:PROGRAM_RUNS // 2]
+                        value = len(kept) / sum(1 / v for v in kept)  # N x runs kept / their summed time
+                        rows.append({"instrument": "ringlab --native --loop author", "queue": queue, "placement": pin,
+                                     "element_bytes": 8, "capacity": a.capacity, "run": run, "printed_items_per_s": value,
+                                     "throughput_items_per_s": round(value), "items_per_run": program_items,
+                                     "compare": compare, "disturbed": max(t[2] for t in tries),
+                                     "runs_items_per_s": ";".join(str(round(t[0])) for t in tries)})
         measured = time.monotonic() - started
     finally:
         shutil.rmtree(build, ignore_errors=True)
@@ -239,7 +262,7 @@ def main():
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["instrument", "queue", "placement", "element_bytes", "capacity", "run",
                                           "printed_items_per_s", "throughput_items_per_s", "upstream_commit", "items_per_run",
-                                          "compare", "disturbed", "config"])
+                                          "compare", "disturbed", "config", "runs_items_per_s"])
         w.writeheader()
         for row in rows:  # config: what the README's table compares on one line
             config = f"{row['element_bytes']} B, {'unpinned' if row['placement'] == 'none' else 'pinned ' + row['placement']}"

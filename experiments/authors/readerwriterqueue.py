@@ -36,7 +36,9 @@ count (an enqueue and a try_dequeue per item: 2,000,000) / the same seconds, so 
 seconds are 2,000,000 / printed_items_per_s. The program does not pin its threads: ringlab
 runs them unpinned (--pin none) and pinned (compact), at capacity 1,000,000, `--loop
 author` with 1,000,000 items (pushed and all popped, timed from the first push to the last
-pop). Every measurement holds /tmp/ringlab-bench.lock (flock) while it runs.
+pop). To tell the queue's size from the loop's shape, both ringlab loops also run pinned at
+capacities 65,536 and 1,024 (rows labelled with their capacity; the program has no such
+setting). Every measurement holds /tmp/ringlab-bench.lock (flock) while it runs.
 Writes results/<host>/authors-readerwriterqueue.csv and its provenance JSON."""
 import argparse
 import contextlib
@@ -63,6 +65,8 @@ COLUMNS = [("RWQ", "rwq.ReaderWriterQueue"), ("BRWCB", "rwq.BlockingReaderWriter
 OURS, THEIRS = "spsc_ring", "rwq.ReaderWriterQueue"
 COMPARE = {OURS: "ours", THEIRS: "theirs"}
 ELEMENTS = [("int", 4), ("long long", 8)]  # the program's own element, and ringlab's size
+# ringlab's loops at smaller queues too (pinned only): the program's shape, another size
+SMALLER = [65536, 1024]
 INSTRUMENTS = [("ringlab --native", ["--duration", "0.5"]),
                ("ringlab --native --loop author", ["--loop", "author", "--items", str(ITEMS)])]
 RUN_OURS = """		for (int i = 0; i < TEST_COUNT; ++i) {
@@ -207,18 +211,17 @@ def main():
                 times, taken, median_pass_s = run_program(exe)
                 for queue, seconds in times.items():
                     rows.append({"instrument": "author's program", "queue": queue, "placement": "none",
-                                 "element_bytes": size, "run": run, "printed_items_per_s": round(2 * ITEMS / seconds),
+                                 "element_bytes": size, "capacity": ITEMS, "run": run, "printed_items_per_s": round(2 * ITEMS / seconds),
                                  "throughput_items_per_s": round(ITEMS / seconds), "items_per_run": ITEMS,
                                  "taken_fraction": round(taken[queue], 4),
                                  "median_pass_items_per_s": round(ITEMS / median_pass_s[queue])})
-            for pin in ("none", "compact"):
+            for pin, capacity in [("none", ITEMS), ("compact", ITEMS)] + [("compact", c) for c in SMALLER]:
                 for instrument, how in INSTRUMENTS:
                     for queue in (THEIRS, OURS):
-                        with bench_lock():
-                            value = ringlab_native(a.ringlab, queue, "spin", ITEMS, how, pin=pin)
+                        value = ringlab_native(a.ringlab, queue, "spin", capacity, how, pin=pin)  # under the lock
                         rows.append({"instrument": instrument, "queue": queue, "placement": pin, "element_bytes": 8,
-                                     "run": run, "printed_items_per_s": value, "throughput_items_per_s": round(value),
-                                     "items_per_run": ITEMS if "--items" in how else ""})
+                                     "capacity": capacity, "run": run, "printed_items_per_s": value,
+                                     "throughput_items_per_s": round(value), "items_per_run": ITEMS if "--items" in how else ""})
     finally:
         shutil.rmtree(build, ignore_errors=True)
     if not a.out:
@@ -235,13 +238,15 @@ def main():
         w.writeheader()
         for row in rows:  # config: what the README's table compares on one line
             config = f"{row['element_bytes']} B, {'unpinned' if row['placement'] == 'none' else 'pinned ' + row['placement']}"
-            w.writerow({**row, "capacity": ITEMS, "upstream_commit": head, "compare": COMPARE.get(row["queue"], ""),
+            if row["capacity"] != ITEMS:
+                config += f", capacity {row['capacity']}"
+            w.writerow({**row, "upstream_commit": head, "compare": COMPARE.get(row["queue"], ""),
                         "config": config})
     os.replace(tmp, out)
     subprocess.run([a.ringlab, "provenance", out, "--command",
                     " ".join(["experiments/authors/readerwriterqueue.py", *sys.argv[1:]]),
                     "--wall-s", f"{time.monotonic() - started:.1f}"], check=True)
-    summarise([{**r, "capacity": ITEMS, "queue": f"{r['queue']} ({r['placement']})"} for r in rows])
+    summarise([{**r, "queue": f"{r['queue']} ({r['placement']})"} for r in rows])
     ratios(rows)
     print(f"wrote {out}")
 
@@ -252,11 +257,11 @@ def ratios(rows):
     groups = {}
     for r in rows:
         if r["queue"] in COMPARE:
-            groups.setdefault((r["instrument"], r["element_bytes"], r["placement"]), {}).setdefault(
+            groups.setdefault((r["instrument"], r["element_bytes"], r["placement"], r["capacity"]), {}).setdefault(
                 r["queue"], []).append(r["throughput_items_per_s"])
-    for (instrument, size, placement), g in sorted(groups.items()):
+    for (instrument, size, placement, capacity), g in sorted(groups.items()):
         if OURS in g and THEIRS in g:
-            print(f"{instrument:30} {size} B {placement:8} spsc_ring / ReaderWriterQueue "
+            print(f"{instrument:30} {size} B {placement:8} cap {capacity:7} spsc_ring / ReaderWriterQueue "
                   f"{median(g[OURS]) / median(g[THEIRS]):.2f}")
 
 
