@@ -142,9 +142,11 @@ def instrument_table(path):
     if paired:
         label = f"{NAMES.get(ours, ours)} / {strip(NAMES.get(theirs, theirs))}"
         where = (lambda c: c[0]) if layout == "config" else (lambda c: f"{c[0]} B, {c[1]}{', ' + c[2] if c[2] else ''}")
-        parts = "; ".join(f"{instrument}, {where(config)}: {median(v):.2f} ({min(v):.2f}–{max(v):.2f}, {len(v)} rounds)"
-                          for (config, instrument), v in sorted(paired.items(), key=lambda kv: (str(kv[0][0]),
-                                                                INSTRUMENTS.index(kv[0][1]) if kv[0][1] in INSTRUMENTS else 9)))
+        def rounds(v):
+            return f"{median(v):.2f} ({min(v):.2f}–{max(v):.2f}, {len(v)} round{'s' if len(v) != 1 else ''})"
+        order = sorted(paired.items(), key=lambda kv: (str(kv[0][0]), INSTRUMENTS.index(kv[0][1])
+                                                       if kv[0][1] in INSTRUMENTS else len(INSTRUMENTS)))
+        parts = "; ".join(f"{instrument}, {where(config)}: {rounds(v)}" for (config, instrument), v in order)
         lines += ["", f"{label} within each round (the two queues measured moments apart; by the author's program, "
                   f"in one invocation), median (lowest–highest): {parts}."]
     return "\n".join(lines)

@@ -281,8 +281,8 @@ class Regenerate(ReadmeCase):
         block = self.regenerated().split(f"<!-- ringlab:instruments fixture {HOST} -->\n")[1].split("<!-- /")[0]
         self.assertIn("spsc_ring / aq.AtomicQueue.spsc within each round", block)
         self.assertIn("author's program, 8 B, 1024: 0.40 (0.25–0.75, 3 rounds); "
-                      "ringlab --native --loop author, 8 B, 1024: 0.50 (0.50–0.50, 1 rounds); "
-                      "ringlab --native, 8 B, 1024: 1.50 (1.50–1.50, 1 rounds).", block)
+                      "ringlab --native --loop author, 8 B, 1024: 0.50 (0.50–0.50, 1 round); "
+                      "ringlab --native, 8 B, 1024: 1.50 (1.50–1.50, 1 round).", block)
         lines = target.read_text().splitlines()  # the control: the peer's rows in rounds of their own
         fields = [line.split(",") for line in lines[1:]]
         for f in fields:
