@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -673,29 +674,48 @@ TEST(Crash, AnSpscSideKilledMidOperationIsTakenOverByRederivingItsPlace) {
     if (!q.try_push(make_tag(0, 1u << 30))) return "could not push";
     return q.try_pop(item) && item == make_tag(0, 1u << 30) ? "" : "its item never came out";
   };
+  // The survivor goes idle between two of its operations, as a live side would: stopped
+  // at an arbitrary instant (SIGSTOP) it could be mid-operation itself, which no take-over
+  // repairs and which is not what happens when one side dies.
+  struct idle_word {
+    std::atomic<int> asked{0}, idle{0};
+  };
+  auto* idle = static_cast<idle_word*>(
+      ::mmap(nullptr, sizeof(idle_word), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(static_cast<void*>(idle), MAP_FAILED);
   std::mt19937_64 rng(std::random_device{}());
   for (const bool producer_dies : {true, false}) {
     SCOPED_TRACE(producer_dies ? "producer killed" : "consumer killed");
     unsigned caught = 0, runs = 0;
     for (; caught < 3 && runs < 4000; ++runs) {
       ring built(capacity, shared);
+      ::new (idle) idle_word();
       pid_t sides[2];
       for (int s = 0; s < 2; ++s) {
         sides[s] = ::fork();
         if (sides[s] == 0) {
           ring q = ring::attach(shared);
           tag item = 0;
-          for (std::uint64_t n = 0;; ++n)
+          for (std::uint64_t n = 0;; ++n) {
+            if (idle->asked.load(std::memory_order_acquire)) {
+              idle->idle.store(1, std::memory_order_release);
+              for (;;) ::pause();
+            }
             if (s == 0) (void)q.try_push(make_tag(0, n));
             else (void)q.try_pop(item);
+          }
         }
       }
+      const pid_t victim = sides[producer_dies ? 0 : 1], survivor = sides[producer_dies ? 1 : 0];
       std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 800));
-      ::kill(sides[producer_dies ? 0 : 1], SIGKILL);
-      ::kill(sides[producer_dies ? 1 : 0], SIGSTOP);  // the other side idle from here
-      ::waitpid(sides[producer_dies ? 0 : 1], nullptr, 0);
-      ::kill(sides[producer_dies ? 1 : 0], SIGKILL);
-      ::waitpid(sides[producer_dies ? 1 : 0], nullptr, 0);
+      ::kill(victim, SIGKILL);
+      ::waitpid(victim, nullptr, 0);
+      idle->asked.store(1, std::memory_order_release);
+      for (int ms = 0; ms < 5000 && !idle->idle.load(std::memory_order_acquire); ++ms)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_EQ(idle->idle.load(), 1) << "the survivor never went idle (run " << runs << ")";
+      ::kill(survivor, SIGKILL);
+      ::waitpid(survivor, nullptr, 0);
       EXPECT_EQ(take_over(producer_dies, true), "") << "run " << runs;
       caught += !take_over(producer_dies, false).empty();
     }
@@ -703,6 +723,7 @@ TEST(Crash, AnSpscSideKilledMidOperationIsTakenOverByRederivingItsPlace) {
   }
   ::munmap(shared, bytes);
   ::munmap(copy, bytes);
+  ::munmap(idle, sizeof(idle_word));
 }
 #endif
 
