@@ -136,6 +136,17 @@ def regime(pair):
     return "; ".join(parts)
 
 
+def varying_columns(rows, paired):
+    """The parameters besides TABLE_COLUMNS in which paired harness points of the same
+    TABLE_COLUMNS differ (e.g. producer_work_ns): without them two rows would read alike."""
+    columns = [c for c in stats.parameter_columns(rows) if c not in (*TABLE_COLUMNS, "mode", "point")]
+    alike = {}
+    for p in paired:
+        alike.setdefault(tuple(stats.text(first(p.harness_rows, c)) for c in TABLE_COLUMNS), []).append(p)
+    return [c for c in columns
+            if any(len({stats.text(first(p.harness_rows, c)) for p in same}) > 1 for same in alike.values())]
+
+
 def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     """A Markdown table: one row per harness point of the CSV (valid, undisturbed rows)
     that has a native partner, queues in palette order; then one line naming the harness
@@ -147,7 +158,8 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     if not paired:
         why = f": {unpaired_line(unpaired)}" if unpaired else " (no harness points)"
         raise DataError(f"{results.path}: no harness point has a native partner{why}")
-    header = [*TABLE_COLUMNS, "native", "harness", "harness_efficiency [95% CI]", "n (harness/native)",
+    varying = varying_columns(results.rows, paired)
+    header = [*TABLE_COLUMNS, *varying, "native", "harness", "harness_efficiency [95% CI]", "n (harness/native)",
               "regime (bottleneck; stability)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for p in paired:
@@ -155,7 +167,7 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
         ci = (f" [{style.three_digits(eff.ci_low)}, {style.three_digits(eff.ci_high)}]"
               if math.isfinite(eff.ci_low) else "")
         harness, native = stats.clean(p.harness_rows[SOURCE]), stats.clean(p.native_rows[SOURCE])
-        cells = [stats.text(v) if (v := first(p.harness_rows, c)) is not None else "" for c in TABLE_COLUMNS]
+        cells = [stats.text(v) if (v := first(p.harness_rows, c)) is not None else "" for c in [*TABLE_COLUMNS, *varying]]
         cells += [style.prose_value(SOURCE, stats.median_ci(native)[0]),
                   style.prose_value(SOURCE, stats.median_ci(harness)[0]),
                   style.three_digits(eff.median) + ci, f"{len(harness)}/{len(native)}", regime(p)]

@@ -286,6 +286,20 @@ class Efficiency(unittest.TestCase):
         self.assertTrue(found["queue=moodycamel"].problem.startswith("2 native points with the same parameters"))
         self.assertIsNone(found["queue=moodycamel"].native)
 
+    def test_the_table_names_a_parameter_its_paired_points_differ_in(self):
+        rows = pd.read_csv(EFF_CSV)
+        rows = rows[rows["queue"] == "spsc_ring"].assign(producer_work_ns=0)
+        slower = rows.assign(producer_work_ns=10, point=rows["point"] + " producer_work_ns=10",
+                             throughput_items_per_s=rows["throughput_items_per_s"] / 2)
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = Path(tmp) / "work.csv"
+            pd.concat([rows, slower]).to_csv(csv, index=False)
+            lines = efficiency.efficiency_table(csv).splitlines()
+        self.assertTrue(lines[0].startswith("| queue | wait | pattern | capacity | producer_work_ns | native |"), lines[0])
+        self.assertEqual([line.split(" | ")[4] for line in lines[2:]], ["0", "10"])
+        # The control: where the paired points differ in nothing else, no column is added.
+        self.assertNotIn("producer_work_ns", efficiency.efficiency_table(EFF_CSV).splitlines()[0])
+
     def test_the_estimate_is_the_ratio_of_medians_with_a_bootstrap_interval(self):
         harness, native = [300 * m for m in STEADY], [400 * m for m in STEADY]
         e = stats.efficiency(harness, native)
