@@ -103,8 +103,8 @@ def gather(rows, spec, noisy_spread):
     return drawn, [p for p in found if p.problem]
 
 
-def table_order(pair):
-    return tuple(points.order_key(c, first(pair.harness_rows, c)) for c in TABLE_COLUMNS) + (pair.harness,)
+def table_order(pair, extra=()):
+    return tuple(points.order_key(c, first(pair.harness_rows, c)) for c in (*TABLE_COLUMNS, *extra)) + (pair.harness,)
 
 
 def first(rows, column):
@@ -153,12 +153,13 @@ def efficiency_table(csv, noisy_spread=stats.DEFAULT_NOISY_SPREAD):
     points without one, if any. DataError when no point has a partner."""
     results = stats.load_results(csv)
     found = pairs(results.rows)
-    paired = sorted((p for p in found if not p.problem), key=table_order)
+    paired = [p for p in found if not p.problem]
     unpaired = [p for p in found if p.problem]
     if not paired:
         why = f": {unpaired_line(unpaired)}" if unpaired else " (no harness points)"
         raise DataError(f"{results.path}: no harness point has a native partner{why}")
     varying = varying_columns(results.rows, paired)
+    paired.sort(key=lambda p: table_order(p, varying))  # by those too, numbers as numbers
     header = [*TABLE_COLUMNS, *varying, "native", "harness", "harness_efficiency [95% CI]", "n (harness/native)",
               "regime (bottleneck; stability)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

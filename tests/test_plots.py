@@ -289,14 +289,14 @@ class Efficiency(unittest.TestCase):
     def test_the_table_names_a_parameter_its_paired_points_differ_in(self):
         rows = pd.read_csv(EFF_CSV)
         rows = rows[rows["queue"] == "spsc_ring"].assign(producer_work_ns=0)
-        slower = rows.assign(producer_work_ns=10, point=rows["point"] + " producer_work_ns=10",
-                             throughput_items_per_s=rows["throughput_items_per_s"] / 2)
+        slower = [rows.assign(producer_work_ns=w, point=rows["point"] + f" producer_work_ns={w}",
+                              throughput_items_per_s=rows["throughput_items_per_s"] / 2) for w in (10, 2)]
         with tempfile.TemporaryDirectory() as tmp:
             csv = Path(tmp) / "work.csv"
-            pd.concat([rows, slower]).to_csv(csv, index=False)
+            pd.concat([rows, *slower]).to_csv(csv, index=False)
             lines = efficiency.efficiency_table(csv).splitlines()
         self.assertTrue(lines[0].startswith("| queue | wait | pattern | capacity | producer_work_ns | native |"), lines[0])
-        self.assertEqual([line.split(" | ")[4] for line in lines[2:]], ["0", "10"])
+        self.assertEqual([line.split(" | ")[4] for line in lines[2:]], ["0", "2", "10"], "in that order: numbers as numbers")
         # The control: where the paired points differ in nothing else, no column is added.
         self.assertNotIn("producer_work_ns", efficiency.efficiency_table(EFF_CSV).splitlines()[0])
 
