@@ -713,9 +713,10 @@ TEST(Crash, AnSpscSideKilledMidOperationIsTakenOverByRederivingItsPlace) {
       idle->asked.store(1, std::memory_order_release);
       for (int ms = 0; ms < 5000 && !idle->idle.load(std::memory_order_acquire); ++ms)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_EQ(idle->idle.load(), 1) << "the survivor never went idle (run " << runs << ")";
-      ::kill(survivor, SIGKILL);
+      const bool went_idle = idle->idle.load() == 1;
+      ::kill(survivor, SIGKILL);  // before any assertion: a failed one must leave no process behind
       ::waitpid(survivor, nullptr, 0);
+      ASSERT_TRUE(went_idle) << "the survivor never went idle (run " << runs << ")";
       EXPECT_EQ(take_over(producer_dies, true), "") << "run " << runs;
       caught += !take_over(producer_dies, false).empty();
     }
