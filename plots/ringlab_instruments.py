@@ -47,9 +47,11 @@ def load(path):
     queues = list(dict.fromkeys(r["queue"] for r in rows))  # in the order the script wrote them
     # What readerwriterqueue's program says of its passes, if it says: the consumer's share of
     # the items (taken_fraction), and the median of every pass, not the fastest fifth it prints.
-    taken, median_pass = {}, {}
+    taken, median_pass, lines_shared = {}, {}, {}
     for r in rows:
         where = (r["config"] if labelled else r["element_bytes"], r["queue"])
+        if r.get("item_lines_shared") and r[metric]:  # concurrentqueue's loop without tokens
+            lines_shared.setdefault(where, []).append((r["item_lines_shared"] == "1", float(r[metric])))
         if r.get("taken_fraction"):
             taken.setdefault(where, []).append(float(r["taken_fraction"]))
         if r.get("median_pass_items_per_s"):
@@ -57,7 +59,7 @@ def load(path):
     return ({k: median(v) for k, v in values.items()}, {k: (min(v), max(v)) for k, v in values.items()},
             rows[0]["upstream_commit"][:7], queues, metric, (ours, theirs), "config" if labelled else threads,
             {k: median(v) for k, v in taken.items()}, {k: median(v) for k, v in median_pass.items()},
-            paired_ratios(rows, metric, (ours, theirs), labelled, threads))
+            paired_ratios(rows, metric, (ours, theirs), labelled, threads), lines_shared)
 
 
 def paired_ratios(rows, metric, pair, labelled, threads):
@@ -96,7 +98,7 @@ def cell(metric, v, spread=None):
 
 
 def instrument_table(path):
-    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken, median_pass, paired = load(path)
+    medians, spreads, commit, queues, metric, (ours, theirs), layout, taken, median_pass, paired, lines_shared = load(path)
     what = "round trip" if metric == "rtt_mean_ns" else ""
     if layout == "config":
         head, rule = "| configuration | ", "|---|"
@@ -139,6 +141,17 @@ def instrument_table(path):
         passes = "; ".join(f"{queue} {cell(metric, v).split(' (')[0]} ({where})" for (where, queue), v in median_pass.items())
         lines += ["", "The author's program's median pass (every pass of a run, where its figure is the mean of the "
                   f"fastest fifth), median over runs: {passes}."]
+    if lines_shared:
+        def split(runs):
+            shared = [v for s, v in runs if s]
+            apart = [v for s, v in runs if not s]
+            medians = ", ".join(f"{what} {cell(metric, median(v)).split(' (')[0]}" for what, v in
+                                (("sharing", shared), ("apart", apart)) if v)
+            return f"{len(shared)} of {len(runs)} runs ({medians})"
+        parts = "; ".join(f"{NAMES.get(queue, queue)} {split(runs)} ({where})" for (where, queue), runs in lines_shared.items())
+        lines += ["", "The runs in which the author's program's consumer, in its loop without tokens, dequeued into a "
+                  "variable on the cache line of the item its producer enqueues (the two lie side by side in one stack "
+                  f"frame; whether on one line depends on where the process's stack starts), and the median each way: {parts}."]
     if paired:
         label = f"{NAMES.get(ours, ours)} / {strip(NAMES.get(theirs, theirs))}"
         where = (lambda c: c[0]) if layout == "config" else (lambda c: f"{c[0]} B, {c[1]}{', ' + c[2] if c[2] else ''}")

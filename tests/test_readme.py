@@ -324,7 +324,8 @@ class Regenerate(ReadmeCase):
                                                                          "| 8 B unpinned", "| 8 B pinned"])
         self.assertIn("| 8 B unpinned | **r / q** | 0.50 | — | 2.00 | instruments differ by 4.00 | |", block)
         self.assertIn("median over runs: q 25% (4 B unpinned); q 50% (8 B unpinned); r 100% (8 B unpinned).", block)
-        self.assertNotIn("median pass", block)  # the control of the next test: no such column, no such line
+        self.assertNotIn("median pass", block)  # the control of the next tests: no such column, no such line
+        self.assertNotIn("cache line", block)
 
     def test_instrument_table_gives_the_programs_median_pass_where_the_script_kept_it(self):
         head = "instrument,queue,config,element_bytes,capacity,run,throughput_items_per_s,upstream_commit,compare,median_pass_items_per_s\n"
@@ -334,6 +335,16 @@ class Regenerate(ReadmeCase):
         self.readme.write_text(README + f"\n<!-- ringlab:instruments pass {HOST} -->\n<!-- /ringlab:instruments -->\n")
         block = self.regenerated().split(f"<!-- ringlab:instruments pass {HOST} -->\n")[1].split("<!-- /")[0]
         self.assertIn("fastest fifth), median over runs: q 200 M items/s (8 B unpinned).", block)
+
+    def test_instrument_table_splits_the_programs_runs_by_a_shared_line_where_the_script_recorded_it(self):
+        head = "instrument,queue,config,element_bytes,capacity,run,throughput_items_per_s,upstream_commit,compare,item_lines_shared\n"
+        rows = ["author's program,q,8 B unpinned,8,9,0,3e8,abc,theirs,", "author's program,r,8 B unpinned,8,9,0,6e7,abc,,1",
+                "author's program,r,8 B unpinned,8,9,1,1.7e8,abc,,0", "author's program,r,8 B unpinned,8,9,2,5e7,abc,,1",
+                "ringlab --native,q,8 B unpinned,8,9,0,1e8,abc,theirs,"]
+        (self.dir / "results" / HOST / "authors-line.csv").write_text(head + "\n".join(rows) + "\n")
+        self.readme.write_text(README + f"\n<!-- ringlab:instruments line {HOST} -->\n<!-- /ringlab:instruments -->\n")
+        block = self.regenerated().split(f"<!-- ringlab:instruments line {HOST} -->\n")[1].split("<!-- /")[0]
+        self.assertIn("the median each way: r 2 of 3 runs (sharing 55 M items/s, apart 170 M items/s) (8 B unpinned).", block)
 
     def test_markers_in_code_are_left_alone(self):
         text = self.regenerated()

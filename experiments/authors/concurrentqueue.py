@@ -22,9 +22,18 @@ dequeue ramp-up to 10 ms, divided by 2^sqrt(3)), runs 10 times, keeps the fastes
 The patch (patched() below) also
 - makes the element type settable (the program's is int, 4 bytes; ringlab's items are 8),
 - adds ringlab's mpmc_ring and spsc_ring (ringlab_in_concurrentqueue.hpp), bounded at
-  --capacity, to the mpsc benchmark only, without tokens, with moodycamel's own item count
-  (their single-thread ramp-up would fill a ring),
-- prints a line after each of the program's own: the items per run and the items/s.
+  --capacity, to the mpsc benchmark only, with moodycamel's own item count (their
+  single-thread ramp-up would fill a ring), in both of the program's loops: with tokens (the
+  program's dummy token, so the same calls) and without,
+- adds a consumer that pauses after a failed try_dequeue (PausingConsumer, as ringlab's
+  `spin` does) around mpmc_ring and around moodycamel's queue: the one difference left
+  between the program's loop and ringlab's,
+- prints a line after each of the program's own: the items per run, the items/s, and
+  whether its consumer's item_rec (the variable the loop without tokens dequeues into, in
+  the frame that also holds the item its producer enqueues) shares a cache line with that
+  item in this process (item_lines_shared: 1 or 0; empty for the loop with tokens, whose
+  consumer dequeues into a variable of its own thread). Where they share one, the consumer
+  writes the line the producer reads before each enqueue.
 The program's figure, "Ops/s", counts every try_dequeue, the failed ones on an empty queue
 too, so it is no throughput: each row keeps it (printed_items_per_s) and the items over the
 same time (throughput_items_per_s: items per run x runs kept / their summed time).
@@ -37,7 +46,8 @@ length from the loop, ringlab also runs the program's own shape on the compared 
 the first push to the last pop), N the items per run the program chose for moodycamel's queue at
 8 bytes in the same round, ten runs kept as the program keeps its own (the fastest half: their
 items over their summed time; all ten in `runs_items_per_s`). Column compare: "ours" (mpmc_ring) over
-"theirs" (moodycamel's queue as the program drives it: with tokens, unbounded).
+"theirs" (moodycamel's queue as the program drives it: with tokens, unbounded), both in the
+program's loop with tokens.
 Every run holds the lock /tmp/ringlab-bench.lock (flock). Writes
 results/<host>/authors-concurrentqueue.csv and its provenance JSON."""
 import argparse
@@ -64,8 +74,14 @@ NAMES = {("moodycamel::ConcurrentQueue", 1): ("moodycamel.unbounded", "theirs"),
          ("moodycamel::BlockingConcurrentQueue", 0): ("moodycamel::BlockingConcurrentQueue (try_dequeue; no tokens)", ""),
          ("boost::lockfree::queue", 0): ("boost::lockfree::queue (vendored)", ""),
          ("tbb::concurrent_queue", 0): ("tbb::concurrent_queue (vendored)", ""),
-         ("ringlab::mpmc_ring", 0): ("mpmc_ring", "ours"),
-         ("ringlab::spsc_ring", 0): ("spsc_ring", "")}
+         ("ringlab::mpmc_ring", 1): ("mpmc_ring", "ours"),  # tokens: the loop moodycamel's queue is compared in
+         ("ringlab::mpmc_ring", 0): ("mpmc_ring (no tokens)", ""),
+         ("ringlab::spsc_ring", 1): ("spsc_ring", ""),
+         ("ringlab::spsc_ring", 0): ("spsc_ring (no tokens)", ""),
+         ("ringlab::mpmc_ring (pausing consumer)", 1): ("mpmc_ring (pausing consumer)", ""),
+         ("ringlab::mpmc_ring (pausing consumer)", 0): ("mpmc_ring (pausing consumer; no tokens)", ""),
+         ("moodycamel::ConcurrentQueue (pausing consumer)", 1): ("moodycamel.unbounded (pausing consumer)", ""),
+         ("moodycamel::ConcurrentQueue (pausing consumer)", 0): ("moodycamel.unbounded (pausing consumer; no tokens)", "")}
 # ringlab --native: (queue, compare)
 RINGLAB = [("moodycamel.unbounded", "theirs"), ("moodycamel", ""), ("mpmc_ring", "ours"), ("spsc_ring", "")]
 ELEMENTS = [("int", 4), ("long", 8)]  # the program's own, and ringlab's 8-byte item
@@ -91,32 +107,37 @@ def patched(source):
     # mpsc: one producer and one consumer only
     s = n_times(s, "\t{ 1, 3, 7, 15,  0,  0,  0,  0, 0 },\n\t{ 2, 4, 8, 16,  0,  0,  0,  0, 0 },\n",
                 "\t{ 1, 3, 7, 15,  0,  0,  0,  0, 0 },\n\t{ 2, 0, 0, 0,  0,  0,  0,  0, 0 },\n")
-    # ringlab's rings: two more queues, in the mpsc benchmark only, any threads / 1P1C
-    s = n_times(s, "\tqueue_dlib,\n\tQUEUE_COUNT", "\tqueue_dlib,\n\tqueue_ringlab_mpmc,\n\tqueue_ringlab_spsc,\n\tQUEUE_COUNT")
-    s = n_times(s, '\t"dlib::pipe"\n};', '\t"dlib::pipe",\n\t"ringlab::mpmc_ring",\n\t"ringlab::spsc_ring"\n};')
-    s = n_times(s, '\t"single thread only",\n\t""\n};', '\t"single thread only",\n\t"",\n\t"",\n\t""\n};')
-    s = n_times(s, "\t1,\n\t-1\n};", "\t1,\n\t-1,\n\t-1,\n\t2\n};")
+    # ringlab's rings, and a consumer that pauses around mpmc_ring and around moodycamel's
+    # queue (PausingConsumer): four queues, the mpsc benchmark only, each with and without tokens
+    s = n_times(s, "\tqueue_dlib,\n\tQUEUE_COUNT", "\tqueue_dlib,\n\tqueue_ringlab_mpmc,\n\tqueue_ringlab_spsc,\n"
+                "\tqueue_ringlab_mpmc_pausing,\n\tqueue_moodycamel_pausing,\n\tQUEUE_COUNT")
+    s = n_times(s, '\t"dlib::pipe"\n};', '\t"dlib::pipe",\n\t"ringlab::mpmc_ring",\n\t"ringlab::spsc_ring",\n'
+                '\t"ringlab::mpmc_ring (pausing consumer)",\n\t"moodycamel::ConcurrentQueue (pausing consumer)"\n};')
+    s = n_times(s, '\t"single thread only",\n\t""\n};', '\t"single thread only",\n\t""' + ',\n\t""' * 4 + '\n};')
+    s = n_times(s, "\tfalse,\n\tfalse\n};", "\tfalse,\n\tfalse" + ",\n\ttrue" * 4 + "\n};")  # dummy tokens: both loops
+    s = n_times(s, "\t1,\n\t-1\n};", "\t1,\n\t-1,\n\t-1,\n\t2,\n\t-1,\n\t-1\n};")
+    mpsc_only = "\t{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 }"
     s = n_times(s, "\t{ 1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 }\n};",
-                "\t{ 1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 },\n"
-                "\t{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 },\n"
-                "\t{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 }\n};")
+                "\t{ 1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1 },\n" + ",\n".join([mpsc_only] * 4) + "\n};")
     args = "((benchmark_type_t)benchmark, nthreads, (bool)useTokens, seed"
     old = f"maxOps = determineMaxOpsForBenchmark<DlibQueueWrapper<RINGLAB_T>, RINGLAB_T>{args});\n\t\t\t\t\t\tbreak;\n"
-    s = n_times(s, old, old + "\t\t\t\t\tcase queue_ringlab_mpmc:\n\t\t\t\t\tcase queue_ringlab_spsc:\n"
+    ours = ("queue_ringlab_mpmc", "queue_ringlab_spsc", "queue_ringlab_mpmc_pausing", "queue_moodycamel_pausing")
+    s = n_times(s, old, old + "".join(f"\t\t\t\t\tcase {q}:\n" for q in ours) +  # moodycamel's item count
                 f"\t\t\t\t\t\tmaxOps = determineMaxOpsForBenchmark<moodycamel::ConcurrentQueue<RINGLAB_T, Traits>, RINGLAB_T>{args});\n"
                 "\t\t\t\t\t\tbreak;\n")
     old = f"elapsed = runBenchmark<DlibQueueWrapper<RINGLAB_T>, RINGLAB_T>{args}, maxOps, maxThreads, ops);\n\t\t\t\t\t\t\tbreak;\n"
-    s = n_times(s, old, old + "\t\t\t\t\t\tcase queue_ringlab_mpmc:\n"
-                f"\t\t\t\t\t\t\telapsed = runBenchmark<RinglabMpmc<RINGLAB_T>, RINGLAB_T>{args}, maxOps, maxThreads, ops);\n"
-                "\t\t\t\t\t\t\tbreak;\n\t\t\t\t\t\tcase queue_ringlab_spsc:\n"
-                f"\t\t\t\t\t\t\telapsed = runBenchmark<RinglabSpsc<RINGLAB_T>, RINGLAB_T>{args}, maxOps, maxThreads, ops);\n"
-                "\t\t\t\t\t\t\tbreak;\n")
-    # the items it moved, and the line the script reads
+    types = ("RinglabMpmc<RINGLAB_T>", "RinglabSpsc<RINGLAB_T>", "PausingConsumer<RinglabMpmc<RINGLAB_T>>",
+             "PausingConsumer<moodycamel::ConcurrentQueue<RINGLAB_T, Traits>>")
+    s = n_times(s, old, old + "".join(f"\t\t\t\t\t\tcase {q}:\n\t\t\t\t\t\t\telapsed = runBenchmark<{t}, RINGLAB_T>{args}, "
+                                      "maxOps, maxThreads, ops);\n\t\t\t\t\t\t\tbreak;\n" for q, t in zip(ours, types)))
+    # the items it moved, whether the consumer's item_rec (no tokens) shares a line with the
+    # producer's item, and the line the script reads
     old = "\t\tcounter_t elementsToDequeue = maxOps * (nthreads - 1);\n\t\tstd::vector<SimpleThread> threads(nthreads);\n"
-    s = n_times(s, old, old + "\t\tringlab_items_per_run = elementsToDequeue;\n")
+    s = n_times(s, old, old + "\t\tringlab_items_per_run = elementsToDequeue;\n"
+                "\t\tringlab_item_lines_shared = ((std::uintptr_t)&item >> 6) == ((std::uintptr_t)&item_rec >> 6);\n")
     old = "pretty(opsPerSecond), pretty(opsst));\n"
-    return n_times(s, old, old + '\t\t\t\t\tstd::printf("ringlab-row\\t%s\\t%d\\t%d\\t%llu\\t%.17g\\n", QUEUE_NAMES[queue], useTokens, '
-                   "nthreads, (unsigned long long)ringlab_items_per_run, "
+    return n_times(s, old, old + '\t\t\t\t\tstd::printf("ringlab-row\\t%s\\t%d\\t%d\\t%llu\\t%d\\t%.17g\\n", QUEUE_NAMES[queue], useTokens, '
+                   "nthreads, (unsigned long long)ringlab_items_per_run, ringlab_item_lines_shared, "
                    "safe_divide((double)ringlab_items_per_run * consideredCount, time / 1000.0));\n")
 
 
@@ -170,15 +191,15 @@ def build_program(upstream, build, capacity):
 
 
 def run_program(exe, build, precise):
-    """One run of `--run mpsc`: {(queue, tokens): (printed Ops/s, items per run, items/s)} at 2 threads."""
+    """One run of `--run mpsc`: {(queue, tokens): (printed Ops/s, items per run, item lines shared, items/s)} at 2 threads."""
     r = subprocess.run(["flock", LOCK, exe, "--run", "mpsc", *(["--precise"] if precise else [])], cwd=build, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         fail(f"{os.path.basename(exe)} --run mpsc failed: {(r.stdout + r.stderr)[-1000:]}")
     found = {}
-    pattern = r"^\s*2\s+threads:.*?Ops/s:\s*([0-9.]+)([kMG]?)\s+Ops/s/t:.*\nringlab-row\t(.+?)\t([01])\t2\t([0-9]+)\t(\S+)$"
+    pattern = r"^\s*2\s+threads:.*?Ops/s:\s*([0-9.]+)([kMG]?)\s+Ops/s/t:.*\nringlab-row\t(.+?)\t([01])\t2\t([0-9]+)\t([01])\t(\S+)$"
     for m in re.finditer(pattern, r.stdout, re.M):
         printed = float(m.group(1)) * {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}[m.group(2)]
-        found[(m.group(3), int(m.group(4)))] = (printed, int(m.group(5)), float(m.group(6)))
+        found[(m.group(3), int(m.group(4)))] = (printed, int(m.group(5)), int(m.group(6)), float(m.group(7)))
     if not any(k[0] == "ringlab::mpmc_ring" for k in found) or not any(k[0] == "moodycamel::ConcurrentQueue" for k in found):
         fail(f"{os.path.basename(exe)} printed no 2-thread mpsc figures for both queues:\n{r.stdout[-1500:]}")
     return found
@@ -224,13 +245,14 @@ def main():
         for run in range(a.runs):
             program_items = None  # the items per run the program chose for moodycamel's queue, 8 B, this round
             for size, exe in programs.items():
-                for (name, tokens), (printed, items, value) in run_program(exe, build, a.precise).items():
+                for (name, tokens), (printed, items, shared, value) in run_program(exe, build, a.precise).items():
                     if size == 8 and (name, tokens) == ("moodycamel::ConcurrentQueue", 1):
                         program_items = items
                     queue, compare = NAMES.get((name, tokens), (name, ""))
                     rows.append({"instrument": "author's program", "queue": queue, "placement": "none", "element_bytes": size,
                                  "capacity": a.capacity, "run": run, "printed_items_per_s": printed,
-                                 "throughput_items_per_s": round(value), "items_per_run": items, "compare": compare})
+                                 "throughput_items_per_s": round(value), "items_per_run": items, "compare": compare,
+                                 "item_lines_shared": "" if tokens else shared})
             for queue, compare in RINGLAB:
                 for pin in ("none", "compact"):
                     value, items, disturbed = ringlab_native(a.ringlab, queue, a.capacity, pin, a.duration)
@@ -262,7 +284,7 @@ def main():
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["instrument", "queue", "placement", "element_bytes", "capacity", "run",
                                           "printed_items_per_s", "throughput_items_per_s", "upstream_commit", "items_per_run",
-                                          "compare", "disturbed", "config", "runs_items_per_s"])
+                                          "compare", "disturbed", "config", "runs_items_per_s", "item_lines_shared"])
         w.writeheader()
         for row in rows:  # config: what the README's table compares on one line
             config = f"{row['element_bytes']} B, {'unpinned' if row['placement'] == 'none' else 'pinned ' + row['placement']}"

@@ -6,12 +6,18 @@
 // Our rings are bounded (RINGLAB_CAPACITY items), so enqueue retries try_push with the
 // pause instruction while the ring is full, as `ringlab run --wait spin` does; the
 // consumer's loop is the program's own (a failed try_dequeue is retried at once).
-// The script lets them run in the mpsc benchmark only (the others enqueue more than a
-// ring holds on one thread), and without tokens (the program's dummy token type; the
-// token and bulk calls are never reached there and only have to compile).
-// ringlab_items_per_run: the items the running mpsc benchmark dequeues (the patch sets it),
-// printed in the script's line after each of the program's own (its Ops/s count every
-// try_dequeue, the failed ones too).
+// PausingConsumer changes that one thing: a failed try_dequeue pauses (cpu_relax, as
+// ringlab's `spin` does) before it returns, so the program's consumer retries after a
+// pause; the script runs it around mpmc_ring and around the author's queue.
+// The script runs them in the mpsc benchmark only (the others enqueue more than a ring
+// holds on one thread), with and without tokens: a token here is the program's dummy type
+// and the calls are the same, but in the program's loop with tokens the consumer takes each
+// item into a variable of its own thread, and without tokens into one in the frame that
+// also holds the item the producer reads before every enqueue (see ringlab_item_lines_shared).
+// ringlab_items_per_run: the items the running mpsc benchmark dequeues, and
+// ringlab_item_lines_shared: whether those two variables lie on one cache line in this process
+// (the patch sets both), printed in the script's line after each of the program's own (its
+// Ops/s count every try_dequeue, the failed ones too).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +33,7 @@
 #endif
 
 inline std::uint64_t ringlab_items_per_run = 0;
+inline int ringlab_item_lines_shared = -1;
 
 template <class Ring>
 struct RinglabProgramQueue {
@@ -44,11 +51,12 @@ struct RinglabProgramQueue {
   }
   bool try_dequeue(T& item) { return ring.try_pop(item); }
 
-  // Not used by the mpsc benchmark without tokens; present because the program's switch
-  // instantiates every benchmark for every queue type.
-  bool enqueue(producer_token_t const&, T const&) { return false; }
+  // With the program's dummy tokens: the same calls.
+  bool enqueue(producer_token_t const&, T const& item) { return enqueue(item); }
+  bool try_dequeue(consumer_token_t const&, T& item) { return ring.try_pop(item); }
+  // Never reached in the mpsc benchmark; present because the program's switch instantiates
+  // every benchmark for every queue type.
   bool try_enqueue(producer_token_t, T const&) { return false; }
-  bool try_dequeue(consumer_token_t, T&) { return false; }
   template <class It> bool enqueue_bulk(It, std::size_t) { return false; }
   template <class It> bool enqueue_bulk(producer_token_t const&, It, std::size_t) { return false; }
   template <class It> std::size_t try_dequeue_bulk(It, std::size_t) { return 0; }
@@ -61,3 +69,22 @@ template <class T>
 using RinglabMpmc = RinglabProgramQueue<ringlab::mpmc_ring<T>>;
 template <class T>
 using RinglabSpsc = RinglabProgramQueue<ringlab::spsc_ring<T>>;
+
+// Queue as the program drives it, except that a failed try_dequeue pauses before it
+// returns (with or without the program's consumer token); everything else is Queue's own.
+template <class Queue>
+struct PausingConsumer : Queue {
+  using Queue::Queue;
+  template <class U>
+  bool try_dequeue(U& item) {
+    if (Queue::try_dequeue(item)) return true;
+    ringlab::cpu_relax();
+    return false;
+  }
+  template <class Token, class U>
+  bool try_dequeue(Token& token, U& item) {
+    if (Queue::try_dequeue(token, item)) return true;
+    ringlab::cpu_relax();
+    return false;
+  }
+};
