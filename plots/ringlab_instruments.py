@@ -149,9 +149,10 @@ def instrument_table(path):
                                 (("sharing", shared), ("apart", apart)) if v)
             return f"{len(shared)} of {len(runs)} runs ({medians})"
         parts = "; ".join(f"{NAMES.get(queue, queue)} {split(runs)} ({where})" for (where, queue), runs in lines_shared.items())
-        lines += ["", "The runs in which the author's program's consumer, in its loop without tokens, dequeued into a "
-                  "variable on the cache line of the item its producer enqueues (the two lie side by side in one stack "
-                  f"frame; whether on one line depends on where the process's stack starts), and the median each way: {parts}."]
+        lines += ["", "The runs in which the author's program's consumer dequeued into a variable on a cache line "
+                  "of a neighbour in its stack frame that the other side uses (which neighbour: the script's docstring; "
+                  "whether on one line depends on where the process's stack starts), and the median each way: "
+                  f"{parts}."]
     if paired:
         label = f"{NAMES.get(ours, ours)} / {strip(NAMES.get(theirs, theirs))}"
         where = (lambda c: c[0]) if layout == "config" else (lambda c: f"{c[0]} B, {c[1]}{', ' + c[2] if c[2] else ''}")

@@ -18,7 +18,10 @@ after its four (ReaderWriterQueue, BlockingReaderWriterCircularBuffer, 1024cores
 spsc_queue, folly's ProducerConsumerQueue) and reported as they are
 (ringlab_in_readerwriterqueue.hpp), makes the element type settable (its own: int, 4 bytes;
 and 8 bytes, what ringlab moves) and prints its seconds with 7 decimals instead of 4
-(0.0001 s is 5% of a 2 ms test).
+(0.0001 s is 5% of a 2 ms test). It also prints, per queue, whether the variable the test's
+consumer dequeues into (`element`, beside the queue object in the test's stack frame) lies on
+one of the queue object's cache lines in this process (item_lines_shared: 1 or 0; where the
+process's stack starts decides it): then every dequeue writes a line of the queue object.
 
 Its "Heavy concurrent" test constructs the queue for all 1,000,000 items (the capacity
 used here throughout), starts a consumer thread that calls try_dequeue 1,000,000 times
@@ -138,7 +141,7 @@ def run_program(exe):
     seconds[OURS] = float(ours.group(3))
     if min(seconds.values()) <= 0:
         fail(f"{os.path.basename(exe)}: a Heavy concurrent time of 0 s: {m.group(0)}")
-    return (seconds, *taken_fractions(r.stderr, os.path.basename(exe)))
+    return (seconds, *taken_fractions(r.stderr, os.path.basename(exe)))  # taken, median pass, lines shared
 
 
 # The queue's C++ type (typeid's name) holds one of these; the order matters (the first that is in it).
@@ -150,21 +153,22 @@ TYPES = [("RinglabSpsc", OURS), ("BlockingReaderWriterCircularBuffer", "rwq.Bloc
 def taken_fractions(stderr, program):
     """{queue: the share of the items its consumer took inside the timed region}, over the runs
     the program's figure averages (its fastest fifth), from our patch's `ringlab-taken` lines."""
-    runs = {}
+    runs, shared = {}, {}
     for line in stderr.splitlines():
         if line.startswith("ringlab-taken "):
-            _, kind, time, taken = line.split()
+            _, kind, time, taken, lines_shared = line.split()
             queue = next((q for t, q in TYPES if t in kind), None)
             if queue is None:
                 fail(f"{program}: a Heavy concurrent run of an unknown queue type {kind}")
             runs.setdefault(queue, []).append((float(time), int(taken)))
+            shared[queue] = max(shared.get(queue, 0), int(lines_shared))  # one frame per queue per process
     if set(runs) != {q for _, q in TYPES}:
         fail(f"{program}: no taken count for {sorted({q for _, q in TYPES} - set(runs))}")
     fastest = {q: sorted(r)[:max(2, len(r) * 20 // 100)] for q, r in runs.items()}  # its FASTEST_PERCENT_CONSIDERED
     taken = {q: sum(t for _, t in r) / len(r) / ITEMS for q, r in fastest.items()}
     # Every pass, not its fastest fifth; the patch prints the program's own times, in ms.
     median_pass_s = {q: sorted(r)[len(r) // 2][0] / 1000 for q, r in runs.items()}
-    return taken, median_pass_s
+    return taken, median_pass_s, shared
 
 
 @contextlib.contextmanager
@@ -208,13 +212,14 @@ def main():
         programs = [(size, build_program(build, element)) for element, size in ELEMENTS]
         for run in range(a.runs):
             for size, exe in programs:
-                times, taken, median_pass_s = run_program(exe)
+                times, taken, median_pass_s, shared = run_program(exe)
                 for queue, seconds in times.items():
                     rows.append({"instrument": "author's program", "queue": queue, "placement": "none",
                                  "element_bytes": size, "capacity": ITEMS, "run": run, "printed_items_per_s": round(2 * ITEMS / seconds),
                                  "throughput_items_per_s": round(ITEMS / seconds), "items_per_run": ITEMS,
                                  "taken_fraction": round(taken[queue], 4),
-                                 "median_pass_items_per_s": round(ITEMS / median_pass_s[queue])})
+                                 "median_pass_items_per_s": round(ITEMS / median_pass_s[queue]),
+                                 "item_lines_shared": shared[queue]})
             for pin, capacity in [("none", ITEMS), ("compact", ITEMS)] + [("compact", c) for c in SMALLER]:
                 for instrument, how in INSTRUMENTS:
                     for queue in (THEIRS, OURS):
@@ -234,7 +239,7 @@ def main():
         w = csv.DictWriter(f, fieldnames=["instrument", "queue", "placement", "element_bytes", "capacity", "run",
                                           "printed_items_per_s", "throughput_items_per_s", "upstream_commit",
                                           "items_per_run", "compare", "taken_fraction", "median_pass_items_per_s",
-                                          "config"])
+                                          "config", "item_lines_shared"])
         w.writeheader()
         for row in rows:  # config: what the README's table compares on one line
             config = f"{row['element_bytes']} B, {'unpinned' if row['placement'] == 'none' else 'pinned ' + row['placement']}"

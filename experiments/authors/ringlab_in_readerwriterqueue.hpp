@@ -8,6 +8,7 @@
 // so a push never finds it full), try_dequeue is one try_pop.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 
 #include <ringlab/queues/spsc_ring.hpp>
@@ -24,11 +25,15 @@ struct RinglabSpsc : ringlab::spsc_ring<T> {
 
 // After the "Heavy concurrent" test's timed region: how many items its consumer took in it
 // (the rest are still in the queue), on stderr with the queue's type and the run's time, so
-// that the script can tell a transfer from enqueues alone in the runs the program reports.
+// that the script can tell a transfer from enqueues alone in the runs the program reports;
+// and whether `element`, which the consumer dequeues into and which sits beside the queue
+// object in the test's stack frame, lies on one of the object's cache lines (1) or not (0).
 template <class Q, class T>
 int ringlab_report_taken(const char* queue_type, double time, Q& q, T& element, unsigned long long items) {
+  const auto line = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+  const bool shared = line(&element) >= line(&q) && line(&element) <= line(reinterpret_cast<const char*>(&q) + sizeof(Q) - 1);
   unsigned long long left = 0;
   while (q.try_dequeue(element)) ++left;
-  std::fprintf(stderr, "ringlab-taken %s %.9f %llu\n", queue_type, time, items - left);
+  std::fprintf(stderr, "ringlab-taken %s %.9f %llu %d\n", queue_type, time, items - left, shared ? 1 : 0);
   return static_cast<int>(left);
 }
