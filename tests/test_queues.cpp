@@ -91,6 +91,40 @@ TYPED_TEST(Contract, CloseWakesABlockedConsumerAfterDraining) {
   }
 }
 
+#if RINGLAB_HAVE_ATOMIC_QUEUE
+// close() releases each consumer with one release item (release_on_close.hpp). A consumer
+// that takes one with try_pop and then calls pop must not take a second: a consumer that
+// claimed its slot in the library's own pop before close() would wait on it for ever (a
+// TSan stress run hung so). Here that consumer claims its slot after the other's calls.
+TEST(ReleaseOnClose, AConsumerTakesOneReleaseItemOnly) {
+  using Q = peers::aq_AtomicQueueB<item>;
+  struct exposed : Q {
+    using Q::Q;
+    using Q::apply;  // the library's own pop, which no close() flag stops
+  };
+  exposed q(64, thread_counts{1, 2});
+  q.close();
+  std::thread other([&] {
+    item out;
+    EXPECT_FALSE(q.try_pop(out));  // its release item
+    EXPECT_FALSE(q.pop(out));      // closed: it must leave the second one
+  });
+  other.join();
+  std::atomic<bool> released{false};
+  std::thread waiting([&] {
+    const item got = q.apply([](auto& library) { return library.pop(); });
+    EXPECT_TRUE(release_item<item>::is(got));
+    released = true;
+  });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!released && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const bool in_time = released;
+  if (!in_time) q.apply([](auto& library) { return library.try_push(release_item<item>::get()); });  // let it go
+  waiting.join();
+  EXPECT_TRUE(in_time) << "the second consumer's release item was taken: it waited on its slot for 2 s";
+}
+#endif
+
 // The counters really do wrap: a narrow index type, many laps, order kept.
 TEST(MpmcRingWrap, SixteenBitIndexWrapsManyTimes) {
   for (std::size_t capacity : {1u, 3u, 100u, 4096u}) {

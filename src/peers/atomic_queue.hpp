@@ -87,7 +87,7 @@ class atomic_queue_adapter : public Sized {
     return release_.real(this->apply([&](auto& q) { return q.try_pop(item); }), item);
   }
 
-  // The optimist forms. After close() they only try.
+  // The optimist forms. After close() they only try (a pop by a released thread not even that).
   bool push(const T& item) {
     if (release_.closed()) return try_push(item);
     refuse(item);
@@ -95,7 +95,7 @@ class atomic_queue_adapter : public Sized {
     return true;
   }
   bool pop(T& item) {
-    if (release_.closed()) return try_pop(item);
+    if (release_.closed()) return !release_.released_here() && try_pop(item);
     item = this->apply([](auto& q) { return q.pop(); });
     return release_.real(true, item);
   }

@@ -9,9 +9,13 @@
 // queue; if it stays full for `patience`, nobody is popping (a consumer waiting in pop
 // holds a slot, so the queue cannot look full), and close() calls `stuck` (TBB: abort()
 // frees producers waiting for room) and gives up instead of hanging.
+// A thread that has had a release item (from try_pop or pop) is released: its later pops
+// take no other, or a consumer already waiting on its slot would wait for ever (a thread
+// that mixes try_pop and pop took two, and a TSan stress run hung).
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <sched.h>
 
 #include <ringlab/detail/platform.hpp>
@@ -25,11 +29,17 @@ class release_on_close {
 
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
-  // True when `item` is real; false when it is a release item (or nothing was popped).
+  // True when `item` is real; false when nothing was popped, or a release item (this
+  // thread is then released).
   template <class T>
-  static bool real(bool popped, const T& item) noexcept {
-    return popped && !release_item<T>::is(item);
+  bool real(bool popped, const T& item) noexcept {
+    if (!popped) return false;
+    if (!release_item<T>::is(item)) [[likely]] return true;
+    released_by_this_thread_ = id_;
+    return false;
   }
+  // After close(): whether this thread has had its release item (its pops then only say closed).
+  bool released_here() const noexcept { return released_by_this_thread_ == id_; }
 
   template <class T, class TryPush, class Stuck>
   void close(TryPush&& try_push, Stuck&& stuck, std::chrono::milliseconds patience = std::chrono::seconds(1)) {
@@ -47,6 +57,10 @@ class release_on_close {
  private:
   alignas(false_sharing_range) std::atomic<bool> closed_{false};  // read by every blocking call, written once
   unsigned consumers_;
+  // This queue's number, and the one whose release item this thread last had.
+  static inline std::atomic<std::uint64_t> queues_made_{0};
+  static inline thread_local std::uint64_t released_by_this_thread_ = 0;
+  const std::uint64_t id_ = queues_made_.fetch_add(1, std::memory_order_relaxed) + 1;
 };
 
 }  // namespace ringlab::peers

@@ -64,7 +64,7 @@ class tbb_bounded_queue {
     }
   }
   bool pop(T& item) {
-    if (release_.closed()) return try_pop(item);
+    if (release_.closed()) return !release_.released_here() && try_pop(item);
     try {
       queue_.pop(item);
     } catch (const tbb::user_abort&) {  // close() aborts only when no pop waits, but to be safe
