@@ -50,7 +50,7 @@ def load(path):
     taken, median_pass, lines_shared = {}, {}, {}
     for r in rows:
         where = (r["config"] if labelled else r["element_bytes"], r["queue"])
-        if r.get("item_lines_shared") and r[metric]:  # concurrentqueue's loop without tokens
+        if r.get("item_lines_shared") and r[metric]:  # the consumer's variable beside the other side's (the scripts say which)
             lines_shared.setdefault(where, []).append((r["item_lines_shared"] == "1", float(r[metric])))
         if r.get("taken_fraction"):
             taken.setdefault(where, []).append(float(r["taken_fraction"]))
