@@ -3,9 +3,10 @@
     test_campaign.py RINGLAB CAMPAIGN_TOML REPETITIONS
 
 Every kill must be learnt of by the survivor itself, the transport taken over by a
-replacement, no item doubled, the declared guarantee held, nothing hung, and every row
+replacement that attached to the run by name, no item doubled, the declared guarantee held, nothing hung, and every row
 valid. The checker first proves it can fail: on doctored copies of a good row (doubled,
-hung, an item lost beyond the guarantee, a survivor that never knew) it must object.
+hung, an item lost beyond the guarantee, a survivor that never knew, a replacement that
+did not attach by name) it must object.
 """
 import csv
 import subprocess
@@ -22,6 +23,8 @@ def problems(rows):
             found.append(f"{where}: invalid: {r['validation_error']}")
         if r["outcome"] != "recovered":
             found.append(f"{where}: outcome {r['outcome'] or 'none'}, not recovered")
+        if r["outcome"] == "recovered" and "replacement that attached to the run by name" not in r["validation_error"]:
+            found.append(f"{where}: the replacement did not attach to the run by name")
         if not r["survivor_detect_ns"]:
             found.append(f"{where}: the survivor never learnt of the death by itself")
         if r["items_lost"] == "" or r["items_doubled"] == "":
@@ -38,7 +41,9 @@ def controls(good):
     """Each doctored row must be objected to: the check can fail."""
     doctored = {"doubled": {"items_doubled": "1"}, "hung": {"outcome": "hung"},
                 "lost beyond the guarantee": {"items_lost": "2"}, "never knew": {"survivor_detect_ns": ""},
-                "invalid": {"valid": "0"}}
+                "invalid": {"valid": "0"},
+                "not by name": {"validation_error": good["validation_error"].replace(
+                    "a replacement that attached to the run by name", "a new process")}}
     missed = [name for name, change in doctored.items() if not problems([{**good, **change}])]
     return [f"control: a row {name} passed the check" for name in missed]
 

@@ -626,6 +626,53 @@ TEST(SideRegistry, AKilledOrVanishedSideIsDeadAndALeftOneIsNot) {
   ::munmap(memory, ipc::side_registry::bytes(4));
 }
 
+// After a kill the replacement attaches to the run by name (probe_after_fault with
+// run_by_name), after unmapping what it inherited: it takes the dead side's place and
+// carries on. It refuses, with one line and taking nothing, a side that lives, one that
+// never joined or that left, a side the run does not have, a name that is no segment, and
+// a segment not ready (another layout version). The refusals are the controls: a
+// replacement that used its inherited mapping, or took any place, would pass them.
+TEST(Replacement, AttachesByNameAndTakesOnlyADeadSidesPlace) {
+  using Item = item_of<8>;
+  using ring = ipc::watched_ring<spsc_ring<Item>>;
+  constexpr std::size_t capacity = 64, at_ring = 4096;  // the registry (3 sides) before the ring
+  ASSERT_LE(ipc::side_registry::bytes(3), at_ring);
+  ipc::segment seg = ipc::segment::create(at_ring + ring::block_bytes(capacity));
+  auto* base = static_cast<std::byte*>(seg.data());
+  ipc::side_registry& registry = *ipc::side_registry::build(base, 3);
+  ring q(capacity, base + at_ring);
+  seg.mark_ready();
+  const Item prototype = prototype_item<Item>();
+  const pid_t producer = ::fork();  // side 0 pushes two items and dies in its place
+  if (producer == 0) {
+    registry.join(0, "producer 0");
+    for (std::uint32_t n = 0; n < 2; ++n) (void)q.try_push(with_tag(prototype, make_tag(0, n)));
+    ::_exit(0);
+  }
+  ASSERT_EQ(::waitpid(producer, nullptr, 0), producer);
+  registry.join(1, "consumer 0");  // side 1 lives: this process
+  ipc::segment not_ready = ipc::segment::create(4096);
+  auto replace = [&](unsigned side, const std::string& name) {
+    const ipc::run_by_name by_name{&seg, name, 0, 0, at_ring, 1, 1, side, false};
+    return ipc::probe_after_fault(q, prototype, side == 0, nullptr, &by_name);
+  };
+  auto refused = [](const std::string& answer, const std::string& why) {
+    return answer.rfind("the replacement could not take over: ", 0) == 0 && answer.find(why) != std::string::npos;
+  };
+  std::string a = replace(1, seg.name());
+  EXPECT_TRUE(refused(a, "consumer 0 (pid " + std::to_string(::getpid()) + ") is alive and holds its place")) << a;
+  EXPECT_TRUE(refused(a = replace(2, seg.name()), "side 2 never joined")) << a;
+  EXPECT_TRUE(refused(a = replace(7, seg.name()), "names side 7, and this run has 3 sides")) << a;
+  EXPECT_TRUE(refused(a = replace(0, "/ringlab-no-such-run"), "/ringlab-no-such-run: cannot open it")) << a;
+  EXPECT_TRUE(refused(a = replace(0, not_ready.name()), "layout version 0")) << a;
+  EXPECT_EQ(replace(0, seg.name()), "") << "the dead producer's place, by name";
+  Item left{};
+  EXPECT_FALSE(q.try_pop(left)) << "the replacement took out both items and its own";
+  EXPECT_TRUE(refused(a = replace(0, seg.name()), "left when its work was done")) << a;
+  registry.leave(1);
+  registry.destroy();
+}
+
 // Negative controls: a transport that swallows the probe's item is not "recovered"; a
 // survivor stuck inside its transport (deaf to close) is "hung" and the row invalid.
 template <class T>

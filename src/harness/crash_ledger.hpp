@@ -32,6 +32,11 @@ class crash_ledger {
     for (std::size_t i = 0; i < bytes(producers, consumers) / sizeof(word); ++i) ::new (&words_[i]) word(0);
   }
 
+  // The ledger built in `memory` (mapped again, by name: the replacement's view); counts kept.
+  static crash_ledger view(void* memory, unsigned producers, unsigned consumers) noexcept {
+    return crash_ledger(static_cast<word*>(memory), producers, consumers);
+  }
+
   word* published(unsigned p) const noexcept { return words_ + line_words * p; }  // one word
   word* finished(unsigned c) const noexcept {  // one word per producer
     return words_ + line_words * producers_ + lines_for(producers_) * c;
@@ -56,6 +61,8 @@ class crash_ledger {
   }
 
  private:
+  crash_ledger(word* words, unsigned producers, unsigned consumers) noexcept
+      : words_(words), producers_(producers), consumers_(consumers) {}
   word* words_;
   unsigned producers_, consumers_;
 };

@@ -12,6 +12,7 @@
 #include <string>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include <ringlab/peer_lost.hpp>
 #include <ringlab/wait.hpp>
@@ -120,6 +121,8 @@ inline const char* to_string(delivery d) {
 template <class Ring>
 struct watched_ring : Ring {
   using Ring::Ring;
+  explicit watched_ring(Ring&& view) : Ring(std::move(view)) {}
+  static watched_ring attach(void* memory) { return watched_ring(Ring::attach(memory)); }
   static constexpr bool watches_peers = true;
   static constexpr bool notices_dead_peers = true;  // through the registry
   static constexpr crash_guarantee after_crash = published_items_once;

@@ -132,7 +132,9 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   r.outcome = survivors_without_results ? "hung" : !probed ? "not-probed" : probe.empty() ? "recovered" : "failed-clean";
   r.valid = wrong.empty();
   r.validation_error = fmt::format("{} killed at {:.4f} s; afterwards {}", fault.victim(), r.killed_after_s,
-                                   probe.empty() ? "a new process could still push and pop through it" : probe);
+                                   !probe.empty() ? probe
+                                   : by_name ? "a replacement that attached to the run by name could still push and pop through it"
+                                             : "a new process could still push and pop through it");
   for (const auto& w : wrong) r.validation_error += "; WRONG: " + w;
 }
 

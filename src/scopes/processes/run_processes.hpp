@@ -3,7 +3,9 @@
 // (harness/sides.hpp, run.cpp), with the control block, the wait state and (for our
 // rings) the transport in one shared-memory segment. The segment is unlinked as soon as
 // it is built: the sides inherit the mapping by fork, so /dev/shm holds nothing of a run
-// that is under way, whatever then dies. A side that dies stops the run at once; the row says which side,
+// that is under way, whatever then dies. (In a crash run of a transport whose sides
+// watch each other it keeps its name until the dead side's replacement has attached by
+// it; if the conductor dies first, the next run or `ringlab clean` removes it.) A side that dies stops the run at once; the row says which side,
 // how it died and that the run is invalid.
 #pragma once
 #include <fmt/core.h>
@@ -176,7 +178,10 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   Transport& q = build_transport(transport, cfg.capacity, base + at_ring, stream_options_of(cfg));
   const net_sides net(parse_net_path(cfg.net));
   seg.mark_ready();
-  seg.unlink();
+  // In a crash run of a transport whose sides watch each other, the dead side's
+  // replacement attaches by name (probe_after_fault): the name stays until it has.
+  const bool named_until_probe = ledgered && requires(void* m) { Transport::attach(m); };
+  if (!named_until_probe) seg.unlink();
 
   std::vector<producer_state> producers;
   std::vector<consumer_state> consumers;
@@ -241,7 +246,13 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   if (fault.armed()) {
     const crash_ledger* kept = ledger ? &*ledger : nullptr;
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}, kept, crash_guarantee_of<Transport>()};
-    if (killed) report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0, kept);
+    const run_by_name by_name{&seg, seg.name(), at_registry, at_ledger, at_ring, cfg.producers, cfg.consumers,
+                              killed ? fault.victim_index() : 0, ledgered};
+    if (killed)
+      report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0, kept,
+                                       named_until_probe ? &by_name : nullptr);
+    report.by_name = killed && named_until_probe;
+    seg.unlink();
     transport.reset();
     report.left_in_shm = shm_names_left(shm_before);
     report.fill(r, producers, consumers);

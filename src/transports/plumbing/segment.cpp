@@ -143,6 +143,12 @@ void segment::unlink() noexcept {
   linked_ = false;
 }
 
+void segment::unmap_inherited() noexcept {
+  if (base_) ::munmap(base_, bytes_);
+  base_ = nullptr;
+  creator_ = linked_ = false;
+}
+
 std::string shm_entry::describe() const {
   if (!ours) return fmt::format("{} ({} bytes): not a ringlab segment of this layout; left alone", name, bytes);
   return fmt::format("{} ({} bytes): created by pid {}, {}", name, bytes, creator_pid,

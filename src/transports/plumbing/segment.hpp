@@ -2,8 +2,9 @@
 // header — magic, layout version, size, creator pid and that process's start time —
 // whose version is written last, as the ready flag; then the run's shared state. Created
 // O_EXCL under a unique name (/ringlab-<pid>-<n>), unlinked as soon as every side has
-// mapped it and on every exit path before that, so /dev/shm keeps nothing of a run once
-// it is under way. A segment named like ours whose creator is gone is stale: the next run
+// mapped it (in a crash run of a transport whose sides watch each other, once the dead
+// side's replacement has attached to it by name) and on every exit path before that. A
+// segment named like ours whose creator is gone is stale: the next run
 // removes it (and `ringlab clean`); one whose header is not ours (magic, version) is
 // refused with a message and never mapped as ours.
 #pragma once
@@ -48,6 +49,8 @@ class segment {
   const std::string& name() const noexcept { return name_; }
   void mark_ready() noexcept;  // the creator, once the shared state is built
   void unlink() noexcept;      // the creator, once every side has mapped it
+  // In a forked child: unmap the mapping it inherited, leaving the name to the parent.
+  void unmap_inherited() noexcept;
 
  private:
   std::string name_;

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -37,16 +38,42 @@ void side_registry::destroy() noexcept {
   for (unsigned i = 0; i < sides_; ++i) ::pthread_mutex_destroy(&entries()[i].life);
 }
 
-void side_registry::join(unsigned index, const std::string& who) {
-  entry& e = entries()[index];
-  int err = ::pthread_mutex_lock(&e.life);
-  if (err == EOWNERDEAD) err = ::pthread_mutex_consistent(&e.life);  // the dead one's place
-  if (err != 0) throw std::runtime_error(fmt::format("side registry: {} could not take its life lock: {}", who, std::strerror(err)));
+void side_registry::claim(entry& e, const std::string& who) noexcept {
   e.pid = ::getpid();
   e.start_time = process_start_time(e.pid);
   std::memset(e.who, 0, name_bytes);
   std::memcpy(e.who, who.data(), std::min(who.size(), name_bytes - 1));
   e.state.store(alive, std::memory_order_release);
+}
+
+void side_registry::join(unsigned index, const std::string& who) {
+  entry& e = entries()[index];
+  int err = ::pthread_mutex_lock(&e.life);
+  if (err == EOWNERDEAD) err = ::pthread_mutex_consistent(&e.life);  // the dead one's place
+  if (err != 0) throw std::runtime_error(fmt::format("side registry: {} could not take its life lock: {}", who, std::strerror(err)));
+  claim(e, who);
+}
+
+void side_registry::take_over(unsigned index, const std::string& who) {
+  if (index >= sides_)
+    throw std::runtime_error(fmt::format("side registry: {} names side {}, and this run has {} sides; nothing taken over",
+                                         who, index, sides_));
+  entry& e = entries()[index];
+  const std::uint32_t seen = e.state.load(std::memory_order_acquire);
+  if (seen == empty)
+    throw std::runtime_error(fmt::format("side registry: side {} never joined; there is no dead side to replace", index));
+  if (seen == left)
+    throw std::runtime_error(fmt::format("side registry: {} left when its work was done; there is no dead side to replace", e.who));
+  int err = ::pthread_mutex_trylock(&e.life);
+  if (err == EBUSY)
+    throw std::runtime_error(fmt::format("side registry: {} (pid {}) is alive and holds its place; not taken over", e.who, e.pid));
+  if (err == EOWNERDEAD) err = ::pthread_mutex_consistent(&e.life);
+  else if (err == 0 && seen != dead) {  // free, yet no one found it dead: it was leaving
+    ::pthread_mutex_unlock(&e.life);
+    throw std::runtime_error(fmt::format("side registry: {} let go of its place without dying; not taken over", e.who));
+  }
+  if (err != 0) throw std::runtime_error(fmt::format("side registry: {} could not take {}'s place: {}", who, e.who, std::strerror(err)));
+  claim(e, who);
 }
 
 void side_registry::leave(unsigned index) noexcept {

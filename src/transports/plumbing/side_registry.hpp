@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 
 namespace ringlab::ipc {
@@ -23,11 +24,18 @@ class side_registry {
   static std::size_t bytes(unsigned sides);
   // The conductor builds it in `memory` before forking; destroyed by the conductor too.
   static side_registry* build(void* memory, unsigned sides);
+  // The registry built in `memory` (mapped again, by name: a replacement's view).
+  static side_registry& at(void* memory) noexcept { return *std::launder(static_cast<side_registry*>(memory)); }
   void destroy() noexcept;
 
   // In a side's process (the thread that runs it): hold entry `index`'s life lock, as
   // `who` ("producer 0"). A lock left by a dead holder is taken over (a replacement).
   void join(unsigned index, const std::string& who);
+  // A replacement, as `who`: take entry `index`'s place only if the side there died (its
+  // life lock abandoned, or found so by a survivor). Throws std::runtime_error with one
+  // line, taking nothing, when there is no such side, it never joined, it left, or it
+  // lives (its lock is held: whatever its recorded pid now names, the lock is the truth).
+  void take_over(unsigned index, const std::string& who);
   // Its work done: the others will not take its absence for a death.
   void leave(unsigned index) noexcept;
   // "" while every other joined side lives (or left); otherwise who died and how it showed.
@@ -46,6 +54,7 @@ class side_registry {
   static constexpr std::size_t entries_offset = 64;
   entry* entries() noexcept { return reinterpret_cast<entry*>(reinterpret_cast<std::byte*>(this) + entries_offset); }
   std::string obituary(const entry& e, const char* how) const;
+  static void claim(entry& e, const std::string& who) noexcept;  // its lock held: record this process as `who`
   unsigned sides_ = 0;
 };
 

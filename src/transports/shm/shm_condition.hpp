@@ -90,6 +90,12 @@ class shm_condition {
     build(capacity, own_memory_.get());
   }
   shm_condition(std::size_t capacity, void* block) { build(checked(capacity), static_cast<std::byte*>(block)); }
+  // A replacement's view of one built in `block` (mapped again, by name): it destroys nothing.
+  static shm_condition attach(void* block) {
+    shm_condition view;
+    view.block_ = static_cast<std::byte*>(block);
+    return view;
+  }
   shm_condition(shm_condition&& other) noexcept
       : own_memory_(std::move(other.own_memory_)),
         block_(std::exchange(other.block_, nullptr)),
@@ -276,6 +282,7 @@ class shm_condition {
     void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{false_sharing_range}); }
   };
   std::unique_ptr<std::byte, aligned_delete> own_memory_;  // only when built from a capacity alone
+  shm_condition() = default;  // attach's
   std::byte* block_ = nullptr;
   bool initialised_ = false;
 };

@@ -49,6 +49,12 @@ class shm_event {
     slot_ = ::new (own_memory_.get()) slot(1);
   }
   shm_event(std::size_t capacity, void* block) : slot_(::new (block) slot(checked(capacity))) {}
+  // A replacement's view of one built in `block` (mapped again, by name).
+  static shm_event attach(void* block) {
+    shm_event view;
+    view.slot_ = std::launder(static_cast<slot*>(block));
+    return view;
+  }
   shm_event(shm_event&& other) noexcept
       : own_memory_(std::move(other.own_memory_)), slot_(std::exchange(other.slot_, nullptr)) {}
   shm_event& operator=(shm_event&&) = delete;
@@ -75,6 +81,7 @@ class shm_event {
     void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{alignof(slot)}); }
   };
   std::unique_ptr<std::byte, aligned_delete> own_memory_;  // only when built from a capacity alone
+  shm_event() = default;  // attach's
   slot* slot_ = nullptr;
 };
 

@@ -71,6 +71,12 @@ class shm_semaphore_robust {
     build(capacity, own_memory_.get());
   }
   shm_semaphore_robust(std::size_t capacity, void* block) { build(checked(capacity), static_cast<std::byte*>(block)); }
+  // A replacement's view of one built in `block` (mapped again, by name): it destroys nothing.
+  static shm_semaphore_robust attach(void* block) {
+    shm_semaphore_robust view;
+    view.block_ = static_cast<std::byte*>(block);
+    return view;
+  }
   shm_semaphore_robust(shm_semaphore_robust&& other) noexcept
       : own_memory_(std::move(other.own_memory_)),
         block_(std::exchange(other.block_, nullptr)),
@@ -207,6 +213,7 @@ class shm_semaphore_robust {
     void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{false_sharing_range}); }
   };
   std::unique_ptr<std::byte, aligned_delete> own_memory_;  // only when built from a capacity alone
+  shm_semaphore_robust() = default;  // attach's
   std::byte* block_ = nullptr;
   bool initialised_ = false;
 };
