@@ -493,6 +493,37 @@ class Processes(unittest.TestCase):
         self.assertEqual(r.stdout.split(), [], "a side outlived the run")
         self.assertEqual(ringlab_segments(), before)
 
+    def test_a_crash_runs_named_segment_is_never_left_behind_for_long(self):
+        # A crash run of a watched transport keeps its segment's name until the dead side's
+        # replacement has attached by it (src/scopes/processes/run_processes.hpp). Ctrl-C
+        # before the kill leaves nothing; a conductor SIGKILLed meanwhile leaves the name,
+        # and `ringlab clean` removes it (its creator is gone). The control that the name is
+        # there at all: the segment is seen while the run goes on (a run without --kill
+        # unlinks it before its sides start: test_a_process_run_writes_scope_...).
+        before = set(ringlab_segments())
+        for stop in (signal.SIGINT, signal.SIGKILL):
+            with self.subTest(stop=stop), tempfile.TemporaryDirectory() as d:
+                p = subprocess.Popen([RINGLAB, "run", "--queue", "shm_spsc", "--kill", "producer", "--kill-after", "20",
+                                      "--duration", "30", "--no-guards", "--out", os.path.join(d, "r.csv")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                named = set()
+                for _ in range(100):  # bounded: 10 s
+                    time.sleep(0.1)
+                    named = set(ringlab_segments()) - before
+                    if named:
+                        break
+                p.send_signal(stop)
+                p.communicate(timeout=15)
+                self.assertEqual(len(named), 1, "the crash run's segment was never seen by its name")
+                if stop == signal.SIGINT:
+                    self.assertEqual(p.returncode, 130)
+                else:
+                    self.assertEqual(set(ringlab_segments()) - before, named, "a killed conductor leaves its name")
+                    r = ringlab("clean")
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn("gone (stale): removed", r.stdout)
+                self.assertEqual(set(ringlab_segments()) - before, set())
+
     def test_clean_removes_a_stale_segment_and_keeps_a_foreign_one(self):
         # Ours (src/transports/plumbing/segment.hpp: magic, size, creator pid and start time, layout
         # version 1) from a creator that is gone; and one under our prefix that is not ours.

@@ -673,11 +673,14 @@ TEST(Replacement, AttachesByNameAndTakesOnlyADeadSidesPlace) {
   registry.destroy();
 }
 
-// Negative controls: a transport that swallows the probe's item is not "recovered"; a
+// Negative controls: a transport that swallows the probe's item is not "recovered" (and
+// its row is invalid if it declares what a death leaves); a
 // survivor stuck inside its transport (deaf to close) is "hung" and the row invalid.
 template <class T>
 struct probe_swallowing_ring : mpmc_ring<T> {
   using mpmc_ring<T>::mpmc_ring;
+  explicit probe_swallowing_ring(mpmc_ring<T>&& view) : mpmc_ring<T>(std::move(view)) {}
+  static probe_swallowing_ring attach(void* memory) { return probe_swallowing_ring(mpmc_ring<T>::attach(memory)); }
   bool try_push(const T& item) {
     if (tag_sequence(tag_of(item)) == (1u << 30)) return true;  // the probe's item: "pushed", gone
     return mpmc_ring<T>::try_push(item);
@@ -783,6 +786,17 @@ TEST(Crash, NegativeControlsATransportThatLosesTheProbeOrHangsASurvivor) {
   EXPECT_TRUE(lost.valid) << lost.validation_error;
   EXPECT_EQ(lost.outcome, "failed-clean");
   EXPECT_NE(lost.validation_error.find("never came out"), std::string::npos) << lost.validation_error;
+  // Watched, it declares what a death leaves: then a replacement that cannot take over
+  // (here attached by name) makes the row invalid.
+  c.queue = "swallowing, declared";
+  const run_result broken =
+      ipc::run_processes_typed<ipc::between_processes<ipc::watched_ring<probe_swallowing_ring<tag>>>, park, tag>(c, context());
+  EXPECT_FALSE(broken.valid);
+  EXPECT_EQ(broken.outcome, "failed-clean");
+  EXPECT_NE(broken.validation_error.find("the dead side left the transport wedged); WRONG: it declares exactly-once after a "
+                                         "producer's death, yet no replacement could take over"),
+            std::string::npos)
+      << broken.validation_error;
 
   c.queue = "deaf";
   c.wait = "spin";

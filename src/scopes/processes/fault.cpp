@@ -129,6 +129,10 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
     wrong.push_back("left in /dev/shm: " + names);
   }
   const bool probed = probe.rfind(not_probed_prefix, 0) != 0;
+  // A transport that declares what a death leaves promises a replacement can take over.
+  if (probed && !probe.empty() && declared != delivery::undeclared)
+    wrong.push_back(fmt::format("it declares {} after a {}'s death, yet no replacement could take over", r.crash_guarantee,
+                                consumer_died ? "consumer" : "producer"));
   r.outcome = survivors_without_results ? "hung" : !probed ? "not-probed" : probe.empty() ? "recovered" : "failed-clean";
   r.valid = wrong.empty();
   r.validation_error = fmt::format("{} killed at {:.4f} s; afterwards {}", fault.victim(), r.killed_after_s,
