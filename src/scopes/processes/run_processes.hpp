@@ -5,8 +5,9 @@
 // it is built: the sides inherit the mapping by fork, so /dev/shm holds nothing of a run
 // that is under way, whatever then dies. (In a crash run of a transport whose sides
 // watch each other it keeps its name until the dead side's replacement has attached by
-// it; if the conductor dies first, the next run or `ringlab clean` removes it.) A side that dies stops the run at once; the row says which side,
-// how it died and that the run is invalid.
+// it; if the conductor dies first, the next run or `ringlab clean` removes it.) A side
+// that dies stops the run at once; the row says which side, how it died and that the run
+// is invalid.
 #pragma once
 #include <fmt/core.h>
 #include <linux/futex.h>

@@ -68,7 +68,7 @@ void side_registry::take_over(unsigned index, const std::string& who) {
   if (err == EBUSY)
     throw std::runtime_error(fmt::format("side registry: {} (pid {}) is alive and holds its place; not taken over", e.who, e.pid));
   if (err == EOWNERDEAD) err = ::pthread_mutex_consistent(&e.life);
-  else if (err == 0 && seen != dead) {  // free, yet no one found it dead: it was leaving
+  else if (err == 0 && e.state.load(std::memory_order_acquire) != dead) {  // free, not found dead: it was leaving
     ::pthread_mutex_unlock(&e.life);
     throw std::runtime_error(fmt::format("side registry: {} let go of its place without dying; not taken over", e.who));
   }
