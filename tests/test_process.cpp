@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -624,6 +626,62 @@ TEST(SideRegistry, AKilledOrVanishedSideIsDeadAndALeftOneIsNot) {
   fresh.leave(0);
   fresh.destroy();
   ::munmap(memory, ipc::side_registry::bytes(4));
+}
+
+// A dead side's pid handed to a stranger (clone3's set_tid recycles it at once, as a busy
+// machine would in time): the pid is alive, yet the survivor still finds the side dead,
+// names it with the start time it had, and a replacement may take its place. The control:
+// the trap is set (the pid answers kill(pid, 0), with another start time); a liveness
+// check by pid would call the dead side alive and refuse the replacement.
+TEST(SideRegistry, ADeadSidesPidGivenToAStrangerDoesNotHideTheDeath) {
+  if (::geteuid() != 0) GTEST_SKIP() << "not root: clone3 may not choose a pid (CI runs as root)";
+  void* memory = ::mmap(nullptr, ipc::side_registry::bytes(2), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  ipc::side_registry& registry = *ipc::side_registry::build(memory, 2);
+  registry.join(1, "consumer 0");  // us
+  pid_t stranger = -1, dead = -1;
+  // The freed pid may be taken first (EEXIST): the next attempt's side joins the dead one's place.
+  for (int attempt = 0; attempt < 20 && stranger <= 0; ++attempt) {
+    int joined[2];
+    ASSERT_EQ(::pipe(joined), 0);
+    dead = ::fork();
+    if (dead == 0) {
+      registry.join(0, "producer 0");
+      (void)!::write(joined[1], "j", 1);
+      ::pause();
+      ::_exit(0);
+    }
+    char c;
+    (void)!::read(joined[0], &c, 1);
+    ::close(joined[0]);
+    ::close(joined[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // start times are in 10 ms ticks
+    ::kill(dead, SIGKILL);
+    ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+    clone_args args{};
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<std::uint64_t>(&dead);
+    args.set_tid_size = 1;
+    stranger = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+    if (stranger == 0) {  // no fork handlers ran here (TSan's neither): system calls only
+      ::syscall(SYS_pause);
+      ::syscall(SYS_exit_group, 0);
+    }
+    ASSERT_TRUE(stranger > 0 || errno == EEXIST) << std::strerror(errno);
+  }
+  ASSERT_EQ(stranger, dead) << "no free pid to recycle in 20 attempts";
+  EXPECT_EQ(::kill(dead, 0), 0) << "the control: the dead side's pid names a live process";
+  const std::string obituary = registry.dead_other_than(1);
+  EXPECT_NE(obituary.find("producer 0 (pid " + std::to_string(dead) + ", started at tick "), std::string::npos) << obituary;
+  EXPECT_EQ(obituary.find("tick " + std::to_string(ipc::process_start_time(stranger)) + ")"), std::string::npos)
+      << "the stranger's start time is not the dead side's: " << obituary;
+  EXPECT_NO_THROW(registry.take_over(0, "replacement")) << "the stranger does not hold the dead side's place";
+  ::kill(stranger, SIGKILL);
+  ::waitpid(stranger, nullptr, 0);
+  registry.leave(0);
+  registry.leave(1);
+  registry.destroy();
+  ::munmap(memory, ipc::side_registry::bytes(2));
 }
 
 // After a kill the replacement attaches to the run by name (probe_after_fault with

@@ -101,8 +101,10 @@ harness::run_result run_split_typed(const harness::run_config& cfg, const harnes
     const auto records = children.collect(cfg.drain_timeout_s);
     for (unsigned p = 0; p < cfg.producers; ++p) load(fmt::format("producer {}", p), records[p], producers[p]);
     for (const auto& lost : children.lost()) problems.push_back(fmt::format("side process {} {}", lost.who, lost.how));
+    // This half's own reason goes even when the conductor's loss came first: a side here
+    // failed (a listener), its side there then stopped, and the conductor waits for why.
     if (problems.empty() && link.lost().empty()) link.send_records(records);
-    else if (link.lost().empty()) link.report_lost(joined(problems));
+    else if (!problems.empty()) link.report_lost(joined(problems));
     link.stop_following();
     if (!link.lost().empty()) throw std::runtime_error(link.lost());
     if (!problems.empty()) throw std::runtime_error(joined(problems));
