@@ -911,6 +911,32 @@ TEST(Crash, AKilledConsumersLedgerLetsTheRowCountLostAndDoubledItems) {
   EXPECT_TRUE(std::isnan(u.items_lost)) << u.items_lost;
   EXPECT_EQ(u.crash_guarantee, "");
 }
+
+// A kernel transport that declares what a death leaves is held to it the same way:
+// posix_mq's messages outlive a dead sender (all arrive: exactly once), and a dead
+// receiver takes at most the one it held. Its survivor is told by no one (the conductor
+// stops it); the replacement inherits the descriptor. The pipe, which declares nothing,
+// is the control: no ledger, nothing counted (and its ends die with the side).
+TEST(Crash, AKernelTransportThatDeclaresAGuaranteeIsHeldToIt) {
+  for (const char* fault : {"kill-producer", "kill-consumer"}) {
+    run_config c = fault_run("posix_mq", fault);
+    c.capacity = 8;  // within the default msg_max (10)
+    c.fault_at = "random";
+    c.fault_after_s = 0.05;
+    c.wait = "spin";
+    const run_result r = named("posix_mq").run(c, context());
+    SCOPED_TRACE(describe(r));
+    EXPECT_TRUE(r.valid) << r.validation_error;
+    EXPECT_EQ(r.outcome, "recovered") << r.validation_error;
+    EXPECT_EQ(r.crash_guarantee, fault == std::string("kill-producer") ? "exactly-once" : "at-most-once");
+    EXPECT_EQ(r.items_lost, fault == std::string("kill-producer") ? 0.0 : r.items_lost) << "a dead sender's messages arrive";
+    EXPECT_LE(r.items_lost, 1.0);
+    EXPECT_EQ(r.items_doubled, 0.0);
+  }
+  const run_result pipe = named("pipe").run(fault_run("pipe", "kill-producer"), context());
+  EXPECT_TRUE(std::isnan(pipe.items_lost)) << pipe.items_lost;
+  EXPECT_EQ(pipe.crash_guarantee, "");
+}
 #endif
 
 TEST(Segments, NotOursIsRefusedAndKept) {

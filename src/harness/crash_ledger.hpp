@@ -1,5 +1,5 @@
 // What each side had done when it died, kept where its death cannot take it: in the run's
-// shared memory (scope process, a kill armed, a transport whose sides watch each other).
+// shared memory (scope process, a kill armed, a transport that declares a crash guarantee).
 // A producer stores how many of its pushes completed, after each one; a consumer, per
 // producer, how many items it finished (took and tallied), after each one; the
 // replacement that takes over after the kill (the probe) what it took out. The item a

@@ -223,8 +223,8 @@ inline void wait_for_start(control_block& ctl, const clock_source& clock, thread
 // Hot loops keep what they touch per item in locals (the schedule, the sampling mask,
 // the current producer's tally): state behind a pointer would be written back to memory
 // before every release store inside the queue, which costs more than a fast queue.
-// Ledgered (crash runs of transports that watch their peers only, so that no other loop
-// pays a store per item): each side also stores its counts in the crash ledger.
+// Ledgered (crash runs of transports that declare a crash guarantee only, so that no other
+// loop pays a store per item): each side also stores its counts in the crash ledger.
 template <class Item, bool Ledgered = false, class Endpoint, class W>
 void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_state& me, const side_plan& plan,
                   const clock_source& clock, const Item& prototype) {

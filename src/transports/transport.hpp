@@ -104,15 +104,21 @@ enum class delivery { undeclared, exactly_once, at_most_once };
 struct crash_guarantee {
   delivery producer_dies = delivery::undeclared, consumer_dies = delivery::undeclared;
 };
-// Ours in shared memory: a push publishes a whole item or nothing (a dead producer's
-// half-written slot is never published, or is dropped by the replacement's repair); a pop
-// takes the item out before the consumer finishes it, so a dead consumer's item is gone.
+// Ours in shared memory and posix_mq: a push publishes a whole item or nothing (a dead
+// producer's half-written slot is never published, or is dropped by the replacement's
+// repair; a message is in the kernel whole or not at all); a pop takes the item out before
+// the consumer finishes it, so a dead consumer's item is gone.
 inline constexpr crash_guarantee published_items_once{delivery::exactly_once, delivery::at_most_once};
 template <class T>
 constexpr crash_guarantee crash_guarantee_of() {
   if constexpr (requires { T::after_crash; }) return T::after_crash;
   else return {};
 }
+// A transport that declares a guarantee is held to it: its crash runs keep a ledger (each
+// side's counts in the run's segment, harness/crash_ledger.hpp), and only its sides pay
+// for one, in the ledgered loop.
+template <class T>
+inline constexpr bool keeps_crash_ledger = crash_guarantee_of<T>().producer_dies != delivery::undeclared;
 inline const char* to_string(delivery d) {
   return d == delivery::exactly_once ? "exactly-once" : d == delivery::at_most_once ? "at-most-once" : "";
 }

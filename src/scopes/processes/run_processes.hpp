@@ -112,9 +112,9 @@ struct side_wiring {
       auto&& end = producer_endpoint(q);
       {
         side_membership member(registry, p, fmt::format("producer {}", p));
-        // A ledger exists only where the sides watch each other: only they compile the ledgered loop.
+        // A ledger exists only for a transport that declares a crash guarantee: only it compiles the ledgered loop.
         if (producers[p].published_ledger)
-          harness::run_producer<Item, watches_peers<Transport>>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+          harness::run_producer<Item, keeps_crash_ledger<Transport>>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
         else
           harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
       }
@@ -134,7 +134,7 @@ struct side_wiring {
       {
         side_membership member(registry, static_cast<unsigned>(producers.size()) + c, fmt::format("consumer {}", c));
         if (consumers[c].finished_ledger)
-          harness::run_consumer<Item, watches_peers<Transport>>(end, ws, ctl, consumers[c], sides, *ctx.clock);
+          harness::run_consumer<Item, keeps_crash_ledger<Transport>>(end, ws, ctl, consumers[c], sides, *ctx.clock);
         else
           harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
       }
@@ -158,9 +158,10 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   const pin_plan plan = plan_pinning(*ctx.topo, parse_pin(cfg.pin, *ctx.topo), cfg.producers, cfg.consumers);
 
   // The segment: control block | wait state | side registry (watched transports) | crash
-  // ledger (watched transports in a crash run) | the transport's bytes, each on its own lines.
+  // ledger (a crash run of a transport that declares a guarantee) | the transport's bytes,
+  // each on its own lines.
   const unsigned side_count = cfg.producers + cfg.consumers;
-  const bool ledgered = watches_peers<Transport> && cfg.fault != "none";
+  const bool ledgered = keeps_crash_ledger<Transport> && cfg.fault != "none";
   const std::size_t at_ws = round_up_lines(sizeof(control_block));
   const std::size_t at_registry = at_ws + round_up_lines(sizeof(wait_state<SW>));
   const std::size_t at_ledger = at_registry + round_up_lines(run_registry::bytes(watches_peers<Transport>, side_count));
@@ -181,7 +182,7 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   seg.mark_ready();
   // In a crash run of a transport whose sides watch each other, the dead side's
   // replacement attaches by name (probe_after_fault): the name stays until it has.
-  const bool named_until_probe = ledgered && requires(void* m) { Transport::attach(m); };
+  const bool named_until_probe = ledgered && watches_peers<Transport> && requires(void* m) { Transport::attach(m); };
   if (!named_until_probe) seg.unlink();
 
   std::vector<producer_state> producers;

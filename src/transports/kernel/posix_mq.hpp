@@ -9,7 +9,8 @@
 // dies. One descriptor serves both directions, so any number of sides can share it.
 // A dead peer is NOT noticeable through it: a message queue has no EOF and no EPIPE (a
 // queue outlives its users), so this transport never throws ipc::peer_lost; the harness
-// learns of a dead side from the side's exit alone.
+// learns of a dead side from the side's exit alone. What a death leaves is declared
+// (after_crash) and each crash run counts it (the crash ledger).
 // Limits (per IPC namespace, and per user): mq_maxmsg <= /proc/sys/fs/mqueue/msg_max
 // (10 by default), mq_msgsize <= msgsize_max, and all of a user's queues together within
 // RLIMIT_MSGQUEUE bytes. Root may exceed msg_max silently (CAP_SYS_RESOURCE); we check the
@@ -66,6 +67,9 @@ class posix_mq {
   // A queue in the kernel: one total order; a side stalled in a system call holds its lock.
   static constexpr queue_properties properties{.exact_capacity = true, .lock_free = false, .blocks_natively = true};
   static constexpr std::size_t block_bytes(std::size_t) { return 0; }  // nothing of it in the segment
+  // A message is in the kernel whole or not at all, and outlives a dead sender; a receiver
+  // owns it once mq_receive returns. A replacement inherits the descriptor (the probe).
+  static constexpr crash_guarantee after_crash = published_items_once;
 
   explicit posix_mq(std::size_t capacity) : posix_mq(capacity, nullptr) {}
   posix_mq(std::size_t capacity, void*) : capacity_(capacity) {
