@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/queue.hpp>
 #include <ringlab/wait.hpp>
 
@@ -65,7 +66,9 @@ class handoff_slot {
     if (!state_.compare_exchange_strong(expected, writing, std::memory_order_acquire, std::memory_order_relaxed))
       return false;
     value_ = item;
+    crash_point<T>::at(crash_site::push_written);  // the slot claimed for writing: release_dead_claim
     state_.store(full, std::memory_order_release);
+    crash_point<T>::at(crash_site::push_published);
     return true;
   }
 
@@ -74,7 +77,9 @@ class handoff_slot {
     if (!state_.compare_exchange_strong(expected, reading, std::memory_order_acquire, std::memory_order_relaxed))
       return false;
     item = value_;
+    crash_point<T>::at(crash_site::pop_read);  // the slot claimed for reading: release_dead_claim
     state_.store(empty, std::memory_order_release);
+    crash_point<T>::at(crash_site::pop_released);
     return true;
   }
 

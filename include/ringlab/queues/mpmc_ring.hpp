@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/detail/ring_block.hpp>
 #include <ringlab/queue.hpp>
 
@@ -82,7 +83,9 @@ class mpmc_ring {
       if (lag == 0) {
         if (c.tail.compare_exchange_weak(position, next(position), std::memory_order_relaxed)) {
           slot.value = item;
+          crash_point<T>::at(crash_site::push_written);  // claimed, unpublished: the cell blocks its readers
           slot.sequence.store(static_cast<Index>(position + 1), std::memory_order_release);
+          crash_point<T>::at(crash_site::push_published);
           return true;
         }
       } else if (lag < 0) {
@@ -103,8 +106,10 @@ class mpmc_ring {
       if (lag == 0) {
         if (c.head.compare_exchange_weak(position, next(position), std::memory_order_relaxed)) {
           item = slot.value;
+          crash_point<T>::at(crash_site::pop_read);  // claimed, not handed on: the cell blocks its writers
           // Hand the cell to the next lap: its position there is this one plus 2^k.
           slot.sequence.store(static_cast<Index>(position + c.slot_mask + 1), std::memory_order_release);
+          crash_point<T>::at(crash_site::pop_released);
           return true;
         }
       } else if (lag < 0) {

@@ -28,6 +28,7 @@
 #include <new>
 #include <stdexcept>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/detail/ring_block.hpp>
 #include <ringlab/flag_word.hpp>
 #include <ringlab/queue.hpp>
@@ -218,7 +219,9 @@ class spsc_ring {
       if (next == c.head.load(std::memory_order_acquire)) return false;
     }
     slots_[tail] = item;
+    crash_point<T>::at(crash_site::push_written);
     c.tail.store(next, std::memory_order_release);
+    crash_point<T>::at(crash_site::push_published);
     return true;
   }
 
@@ -234,9 +237,11 @@ class spsc_ring {
       if (head == c.tail.load(std::memory_order_acquire)) return false;
     }
     item = slots_[head];
+    crash_point<T>::at(crash_site::pop_read);
     std::size_t next = head + 1;
     if (next == c.consumer_slot_count) next = 0;
     c.head.store(next, std::memory_order_release);
+    crash_point<T>::at(crash_site::pop_released);
     return true;
   }
 
@@ -272,8 +277,10 @@ class spsc_ring {
       slots::flag(slots_, tail).store(flag_word<T>::of(const_cast<T&>(item)), std::memory_order_release);
     } else {
       into = item;
+      crash_point<T>::at(crash_site::push_written);
       slots::flag(slots_, tail).store(1, std::memory_order_release);
     }
+    crash_point<T>::at(crash_site::push_published);  // its place not yet moved on: adopt_producer
     c.tail.store(slots::next(tail, c.producer_end), std::memory_order_relaxed);
     return true;
   }
@@ -293,7 +300,9 @@ class spsc_ring {
     } else {
       item = from;
     }
+    crash_point<T>::at(crash_site::pop_read);
     flag.store(0, std::memory_order_release);  // the slot goes back to the producer
+    crash_point<T>::at(crash_site::pop_released);  // its place not yet moved on: adopt_consumer
     c.head.store(slots::next(head, c.consumer_end), std::memory_order_relaxed);
     return true;
   }

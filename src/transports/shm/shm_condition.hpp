@@ -42,6 +42,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/queue.hpp>
 
 #include "transports/plumbing/robust_lock.hpp"
@@ -203,14 +204,18 @@ class shm_condition {
     header& hd = h();
     const std::uint64_t n = hd.pushed.load(std::memory_order_relaxed);
     slots()[n % hd.capacity] = item;
+    crash_point<T>::at(crash_site::push_written);  // a death here or below: EOWNERDEAD to the next locker
     hd.pushed.store(n + 1, std::memory_order_release);
+    crash_point<T>::at(crash_site::push_published);
     signal(hd.not_empty);
   }
   void take(T& item) {
     header& hd = h();
     const std::uint64_t n = hd.popped.load(std::memory_order_relaxed);
     item = slots()[n % hd.capacity];
+    crash_point<T>::at(crash_site::pop_read);
     hd.popped.store(n + 1, std::memory_order_release);
+    crash_point<T>::at(crash_site::pop_released);
     signal(hd.not_full);
   }
 

@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/queue.hpp>
 
 #include "transports/plumbing/robust_lock.hpp"
@@ -169,7 +170,9 @@ class shm_semaphore_robust {
       return false;
     }
     slots()[n % hd.capacity] = item;
+    crash_point<T>::at(crash_site::push_written);  // a death here or below: EOWNERDEAD to the next locker
     hd.pushed.store(n + 1, std::memory_order_release);
+    crash_point<T>::at(crash_site::push_published);
     const bool wake = hd.full_waiters != 0;
     unlock();
     if (wake) ::sem_post(&hd.full);
@@ -186,7 +189,9 @@ class shm_semaphore_robust {
       return false;
     }
     item = slots()[n % hd.capacity];
+    crash_point<T>::at(crash_site::pop_read);
     hd.popped.store(n + 1, std::memory_order_release);
+    crash_point<T>::at(crash_site::pop_released);
     const bool wake = hd.empty_waiters != 0;
     unlock();
     if (wake) ::sem_post(&hd.empty);

@@ -1,0 +1,308 @@
+// Kills at a chosen step of a push or a pop (ringlab/crash_point.hpp), for each of our
+// shared-memory transports, 1P1C: the victim dies on its (n+1)-th pass of the site. The
+// survivor learns of it by itself (side registry) and waits, idle. A new process takes
+// the dead side's place, repairs (adopt_*), and carries on its part of the run. Checked
+// per run, against what the site means:
+//   producer died at push_written: that item never arrives; at push_published: it
+//   arrives once. Either way the replacement goes on from the next item, and every other
+//   item arrives exactly once, in order.
+//   consumer died at pop_released: that item is lost, and it alone; at pop_read: lost
+//   where the claim took it out (mpmc_ring, the hand-off), redelivered once where the
+//   slot still held it (spsc_ring, the robust locks' rings).
+// Controls: the victim died at the site, on the pass chosen; and for the transports whose
+// repair is their own code (not the kernel's EOWNERDEAD), the same kills without adopt_*
+// leave a run that fails. Seeded: RINGLAB_TEST_SEED replays one.
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <ringlab/crash_point.hpp>
+#include <ringlab/queues/mpmc_ring.hpp>
+#include <ringlab/queues/spsc_ring.hpp>
+
+namespace {
+struct crash_item {  // this test's own item type: only its operations can die at a site
+  std::uint64_t seq = 0;
+};
+struct armed_site {  // per process: armed in the victim after fork
+  bool on = false;
+  ringlab::crash_site site{};
+  std::uint64_t passes_left = 0;
+  std::atomic<int>* died_here = nullptr;
+};
+armed_site armed;
+}  // namespace
+
+template <>
+struct ringlab::crash_point<crash_item> {
+  static void at(crash_site site) noexcept {
+    if (!armed.on || site != armed.site || armed.passes_left-- != 0) return;
+    armed.died_here->store(1);
+    ::raise(SIGKILL);
+  }
+};
+
+#include "transports/plumbing/side_registry.hpp"
+#include "transports/shm/shm_condition.hpp"
+#include "transports/shm/shm_event.hpp"
+#include "transports/shm/shm_semaphore_robust.hpp"
+
+namespace ringlab::ipc {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr unsigned max_items = 512;
+
+// What the sides share besides the transport: counts, each item's arrivals, the hand-shakes.
+struct board {
+  std::atomic<std::uint64_t> completed[2];  // pushes (0) and pops (1) that returned, stored after each
+  std::atomic<std::uint32_t> arrivals[max_items];
+  std::atomic<int> out_of_order;  // items that came before one already seen, or were no item of the run
+  std::atomic<int> died_here, survivor_found_dead, repaired, producer_done;
+};
+
+enum exit_code { ok = 0, stuck = 3, no_replacement = 4, refused = 5 };
+
+// Waits until `op` succeeds: a failed attempt yields, and (a survivor, before the repair)
+// looks at the registry. A death found: idle until the replacement has repaired.
+template <class Op>
+bool until(board& b, bool survivor, std::chrono::milliseconds patience, Op&& op) {
+  auto last_progress = clock_type::now();
+  while (!op()) {
+    if (survivor && !b.repaired.load() && peer_watch::look_if_due()) {
+      b.survivor_found_dead.store(1);
+      for (auto t0 = clock_type::now(); !b.repaired.load(); std::this_thread::sleep_for(std::chrono::microseconds(50)))
+        if (clock_type::now() - t0 > std::chrono::seconds(5)) ::_exit(no_replacement);
+      last_progress = clock_type::now();
+    }
+    if (clock_type::now() - last_progress > patience) return false;
+    ::sched_yield();
+  }
+  return true;
+}
+
+template <class Q>
+void produce(Q& q, board& b, std::uint64_t from, std::uint64_t items, bool survivor, std::chrono::milliseconds patience) {
+  for (std::uint64_t seq = from; seq < items; ++seq) {
+    if (!until(b, survivor, patience, [&] { return q.try_push(crash_item{seq}); })) ::_exit(stuck);
+    b.completed[0].store(seq + 1);
+  }
+  b.producer_done.store(1);
+}
+
+// Pops until the producer is done and the ring empty; each consumer process checks its own order.
+template <class Q>
+void consume(Q& q, board& b, bool survivor, std::chrono::milliseconds patience) {
+  std::uint64_t last = 0;
+  bool any = false;
+  auto take = [&](crash_item& item) {
+    if (!q.try_pop(item)) return false;
+    if (item.seq >= max_items || (any && item.seq <= last)) b.out_of_order.fetch_add(1);
+    else b.arrivals[item.seq].fetch_add(1);
+    last = item.seq, any = true;
+    b.completed[1].store(b.completed[1].load() + 1);
+    return true;
+  };
+  for (crash_item item;;) {
+    const bool done = b.producer_done.load();  // before the attempt: a failed one after it means empty
+    if (take(item)) continue;
+    if (done) return;
+    if (!until(b, survivor, patience, [&] { return take(item) || b.producer_done.load(); })) ::_exit(stuck);
+  }
+}
+
+bool is_push(crash_site s) { return s == crash_site::push_written || s == crash_site::push_published; }
+const char* name_of(crash_site s) {
+  switch (s) {
+    case crash_site::push_written: return "push_written";
+    case crash_site::push_published: return "push_published";
+    case crash_site::pop_read: return "pop_read";
+    case crash_site::pop_released: return "pop_released";
+  }
+  return "?";
+}
+
+// Waits for `pid` until `deadline`; SIGKILLs it past that. Its wait status, or -1 if it had to be killed.
+int reap(pid_t pid, clock_type::time_point deadline) {
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (clock_type::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return status;
+}
+
+std::string exited(const char* who, int status) {
+  if (status == -1) return std::string(who) + " hung (killed after the deadline)";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == ok) return "";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == stuck) return std::string(who) + " stuck: no progress for its patience";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == no_replacement) return std::string(who) + " waited 5 s for a replacement";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == refused) return std::string(who) + ": the registry refused it the dead side's place";
+  return std::string(who) + " ended with status " + std::to_string(status);
+}
+
+template <class Q>
+struct killed_run {
+  std::size_t capacity;
+  crash_site site;
+  std::uint64_t passes;     // the victim dies on pass passes + 1 of the site
+  bool repair = true;       // the replacement calls adopt_* (false: the control)
+  bool pop_read_loses = false;
+  std::chrono::milliseconds patience{5000};
+
+  // "" when every check held; else the first that did not.
+  std::string operator()() const {
+    const std::uint64_t items = 3 * capacity + 40;
+    const std::size_t at_registry = 4096, at_ring = 8192, bytes = at_ring + Q::block_bytes(capacity);
+    static_assert(sizeof(board) <= 4096);
+    void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return "mmap failed";
+    auto* base = static_cast<std::byte*>(memory);
+    board& b = *::new (base) board{};
+    side_registry& registry = *side_registry::build(base + at_registry, 2);
+    std::string failure = run(b, registry, base + at_ring, items);
+    registry.destroy();
+    ::munmap(memory, bytes);
+    return failure;
+  }
+
+ private:
+  std::string run(board& b, side_registry& registry, void* ring, std::uint64_t items) const {
+    Q built(capacity, ring);
+    const unsigned victim = is_push(site) ? 0 : 1;  // registry index and role: 0 producer, 1 consumer
+    pid_t sides[2];
+    for (unsigned side = 0; side < 2; ++side) {
+      sides[side] = ::fork();
+      if (sides[side] != 0) continue;
+      {
+        side_membership member(&registry, side, side == 0 ? "producer 0" : "consumer 0");
+        if (side == victim) armed = {true, site, passes, &b.died_here};
+        Q q = Q::attach(ring);
+        if (side == 0) produce(q, b, 0, items, side != victim, patience);
+        else consume(q, b, side != victim, patience);
+      }
+      ::_exit(ok);
+    }
+    const auto deadline = clock_type::now() + patience + std::chrono::seconds(5);
+    const int victim_status = reap(sides[victim], deadline);
+    std::string failure;
+    if (!(victim_status != -1 && WIFSIGNALED(victim_status) && WTERMSIG(victim_status) == SIGKILL && b.died_here.load()))
+      failure = "the victim did not die at the site";
+    else if (b.completed[victim].load() != passes)
+      failure = "the victim died after " + std::to_string(b.completed[victim].load()) + " operations, not " +
+                std::to_string(passes);
+    for (auto t0 = clock_type::now(); failure.empty() && !b.survivor_found_dead.load();
+         std::this_thread::sleep_for(std::chrono::microseconds(100)))
+      if (clock_type::now() - t0 > std::chrono::seconds(5)) failure = "the survivor did not learn of the death by itself";
+    pid_t replacement = -1;
+    if (failure.empty()) {
+      replacement = ::fork();
+      if (replacement == 0) {
+        try {
+          registry.take_over(victim, "replacement");
+        } catch (...) {
+          ::_exit(refused);
+        }
+        Q q = Q::attach(ring);
+        if (repair && victim == 0) q.adopt_producer();
+        if (repair && victim == 1) q.adopt_consumer();
+        b.repaired.store(1);
+        if (victim == 0) produce(q, b, passes + 1, items, false, patience);  // the item in doubt is not pushed again
+        else consume(q, b, false, patience);
+        registry.leave(victim);
+        ::_exit(ok);
+      }
+    }
+    const int survivor_status = reap(sides[1 - victim], deadline);
+    const int replacement_status = replacement > 0 ? reap(replacement, deadline) : 0;
+    if (!failure.empty()) return failure;
+    if (auto e = exited(victim == 0 ? "the consumer (survivor)" : "the producer (survivor)", survivor_status); !e.empty()) return e;
+    if (auto e = exited("the replacement", replacement_status); !e.empty()) return e;
+    if (b.out_of_order.load()) return std::to_string(b.out_of_order.load()) + " items out of order";
+    // The item the victim was handling when it died: passes (its count of finished operations).
+    const bool in_doubt_arrives = site == crash_site::push_published || (site == crash_site::pop_read && !pop_read_loses);
+    for (std::uint64_t seq = 0; seq < items; ++seq) {
+      const std::uint32_t want = seq == passes && !in_doubt_arrives ? 0 : 1, got = b.arrivals[seq].load();
+      if (got != want)
+        return "item " + std::to_string(seq) + " arrived " + std::to_string(got) + " times, not " + std::to_string(want) +
+               (seq == passes ? " (the victim's)" : "");
+    }
+    return "";
+  }
+};
+
+std::uint64_t test_seed() {
+  if (const char* s = std::getenv("RINGLAB_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  return std::random_device{}();
+}
+
+constexpr crash_site every_site[] = {crash_site::push_written, crash_site::push_published, crash_site::pop_read,
+                                     crash_site::pop_released};
+
+// Every site, capacity and a few passes: each run's checks hold.
+template <class Q>
+void every_site_holds(const char* name, std::initializer_list<std::size_t> capacities, bool pop_read_loses) {
+  const std::uint64_t seed = test_seed();
+  SCOPED_TRACE(std::string(name) + ", RINGLAB_TEST_SEED=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (const crash_site site : every_site)
+    for (const std::size_t capacity : capacities)
+      for (int repetition = 0; repetition < 3; ++repetition) {
+        const std::uint64_t passes = rng() % ((3 * capacity + 40) / 2);
+        killed_run<Q> run{capacity, site, passes};
+        run.pop_read_loses = pop_read_loses;
+        EXPECT_EQ(run(), "") << name_of(site) << ", capacity " << capacity << ", died on pass " << passes + 1;
+      }
+}
+
+// The control: the same kills with no repair leave a run that fails (a blocked cell, a
+// claim never let go, a place a slot behind), at some site.
+template <class Q>
+void fails_without_repair(const char* name, std::size_t capacity, bool pop_read_loses) {
+  std::string failures;
+  for (const crash_site site : every_site) {
+    killed_run<Q> run{capacity, site, 5, false, pop_read_loses, std::chrono::milliseconds(300)};
+    if (const std::string e = run(); !e.empty()) failures += std::string(name_of(site)) + ": " + e + "; ";
+  }
+  EXPECT_NE(failures, "") << name << ": without adopt_* every kill still held (the test would prove nothing)";
+  ::testing::Test::RecordProperty(std::string(name) + "_without_repair", failures);
+}
+
+#if !defined(__SANITIZE_THREAD__)  // forks and kills: about states a death leaves, not races
+TEST(CrashPoints, SpscRingInSharedMemoryCarriesOnAfterADeathAtEachStep) {
+  every_site_holds<spsc_ring<crash_item>>("spsc_ring", {1, 2, 3, 64}, false);
+  fails_without_repair<spsc_ring<crash_item>>("spsc_ring", 64, false);
+}
+TEST(CrashPoints, MpmcRingInSharedMemoryCarriesOnAfterADeathAtEachStep) {
+  every_site_holds<mpmc_ring<crash_item>>("mpmc_ring", {1, 2, 3, 64}, true);
+  fails_without_repair<mpmc_ring<crash_item>>("mpmc_ring", 64, true);
+}
+TEST(CrashPoints, ShmEventCarriesOnAfterADeathAtEachStep) {
+  every_site_holds<shm_event<crash_item>>("shm_event", {1}, true);
+  fails_without_repair<shm_event<crash_item>>("shm_event", 1, true);
+}
+// Their repair is the kernel's: a lock whose owner died comes back EOWNERDEAD, and the
+// counts are stored after the slot (ShmSync's tests hold the lock's recovery to a control).
+TEST(CrashPoints, TheRobustLocksCarryOnAfterADeathAtEachStep) {
+  every_site_holds<shm_condition<crash_item>>("shm_condition", {1, 2, 3, 64}, false);
+  every_site_holds<shm_semaphore_robust<crash_item>>("shm_semaphore.robust", {1, 2, 3, 64}, false);
+}
+#endif
+
+}  // namespace
+}  // namespace ringlab::ipc
