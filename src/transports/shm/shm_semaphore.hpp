@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <ringlab/crash_point.hpp>
 #include <ringlab/queue.hpp>
 
 #include "transports/transport.hpp"
@@ -154,7 +155,9 @@ class shm_semaphore {
     std::size_t tail = hd.head + hd.count;
     if (tail >= hd.capacity) tail -= hd.capacity;
     slots()[tail] = item;
+    crash_point<T>::at(crash_site::push_written);  // a death here or below leaves the mutex taken
     ++hd.count;
+    crash_point<T>::at(crash_site::push_published);
     ::sem_post(&hd.mutex);
     ::sem_post(&hd.full);
     return true;
@@ -170,8 +173,10 @@ class shm_semaphore {
       return false;
     }
     item = slots()[hd.head];
+    crash_point<T>::at(crash_site::pop_read);
     if (++hd.head == hd.capacity) hd.head = 0;
     --hd.count;
+    crash_point<T>::at(crash_site::pop_released);
     ::sem_post(&hd.mutex);
     ::sem_post(&hd.empty);
     return true;
