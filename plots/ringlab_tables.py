@@ -111,7 +111,7 @@ def campaign_table(csv_path):
     for column in ("fault", "survivor_detect_ns", "outcome", "items_lost", "items_doubled", "crash_guarantee", "valid"):
         if column not in frame.columns:
             raise stats.DataError(f"{csv_path}: no column '{column}' (not a kill campaign's CSV?)")
-    frame = frame[frame["fault"].isin(["kill-producer", "kill-consumer"])]
+    frame = frame[frame["fault"].isin(["kill-producer", "kill-consumer", "kill-producer-carry-on", "kill-consumer-carry-on"])]
     # Several shapes: each its own row (with two producers, the consumers learn of one's
     # death only when they next wait: the other keeps them busy).
     if {"producers", "consumers"} <= set(frame.columns) and len(frame.groupby(["producers", "consumers"])) > 1:

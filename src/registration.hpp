@@ -79,6 +79,7 @@ bool register_queue(const char* name, const char* description, check_function ch
       constexpr ipc::crash_guarantee g = ipc::crash_guarantee_of<typename Q::transport>();
       if (g.producer_dies != ipc::delivery::undeclared)
         entry.after_crash = fmt::format("{}/{}", ipc::to_string(g.producer_dies), ipc::to_string(g.consumer_dies));
+      entry.carries_on = ipc::can_carry_on<typename Q::transport>;
     }
     if constexpr (!ipc::is_process_transport<Q>)
       if (Q::properties.bounded)

@@ -60,6 +60,7 @@ struct queue_entry {
   // What a kill leaves, as the transport declares it and crash runs check: "exactly-once/
   // at-most-once" (a producer dies / a consumer dies); empty: not declared.
   std::string after_crash = {};
+  bool carries_on = false;  // a crash run's replacement can carry on (--carry-on; ipc::can_carry_on)
 };
 
 class registry {

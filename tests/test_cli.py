@@ -74,6 +74,10 @@ class BadInput(unittest.TestCase):
         (["--queue", "shm_mpmc", "--native", "--payload", "64"], ["--native --payload 64", "8-byte items"]),
         (["--queue", "shm_mpmc", "--pattern", "pingpong", "--kill", "producer"], ["--kill", "pingpong"]),
         (["--queue", "shm_mpmc", "--kill-at-random"], ["--kill-at-random", "--kill"]),
+        (["--queue", "shm_mpmc", "--carry-on"], ["--carry-on", "--kill"]),
+        (["--queue", "pipe", "--kill", "producer", "--carry-on"], ["--carry-on: pipe", "these can: ", "shm_spsc"]),
+        (["--queue", "shm_mpmc", "--producers", "2", "--kill", "consumer", "--carry-on"],
+         ["--carry-on with 2 producers", "one of each"]),
     ]
 
     def test_each_is_one_line_a_nonzero_exit_and_no_file(self):

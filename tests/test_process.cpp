@@ -891,6 +891,27 @@ TEST(Crash, TheCountAfterAKillFindsLostAndDoubledItems) {
   EXPECT_EQ(count({10, 5}, {10, 7}, 0), counts(0, 2)) << "the control: producer 1 lives";
 }
 
+// A carried-on run's count: every item once, but the one in doubt (the dead producer's
+// uncounted last push, or the item the dead consumer held), which may come once or never.
+TEST(Crash, ACarriedOnRunAllowsOnlyTheItemInDoubtToBeMissing) {
+  auto tally_of = [](std::initializer_list<std::uint64_t> sequences) {
+    delivery_tally t(1);
+    for (std::uint64_t s : sequences) delivery_tally::add(t.by_producer[0], s, true);
+    return t;
+  };
+  const auto all = count_carried_on({6}, {tally_of({0, 1, 2, 3, 4, 5})}, 0, 3);
+  EXPECT_TRUE(all.held && all.doubt_arrived && all.lost == 0);
+  const auto without = count_carried_on({6}, {tally_of({0, 1, 2, 4, 5})}, 0, 3);
+  EXPECT_TRUE(without.held && !without.doubt_arrived && without.lost == 1);
+  EXPECT_TRUE(count_carried_on({6}, {tally_of({0, 1}), tally_of({2, 3, 4, 5})}, 0, 3).held) << "counted over tallies";
+  // The controls: another item missing, the one in doubt twice, one item doubled.
+  EXPECT_FALSE(count_carried_on({6}, {tally_of({0, 1, 2, 3, 5})}, 0, 3).held);
+  EXPECT_FALSE(count_carried_on({6}, {tally_of({0, 1, 2, 3, 3, 4, 5})}, 0, 3).held);
+  const auto doubled = count_carried_on({6}, {tally_of({0, 1, 2, 4, 4, 5})}, 0, 3);
+  EXPECT_FALSE(doubled.held);
+  EXPECT_NE(doubled.problem, "");
+}
+
 // A kill with a ledger: the row counts lost and doubled items and names the guarantee it
 // held them to (its own counts, from the dead consumer's ledger, are the ground truth).
 #if !defined(__SANITIZE_THREAD__)

@@ -45,7 +45,7 @@ struct run_options {
               service_ns = "0", work_ns = "0", producer_work_ns = "0", net = "loopback", batch = "1", port = "0", connect;
   bool tcp_nodelay = false;
   bool no_latency = false;
-  bool raise_limits = false, kill_at_random = false;
+  bool raise_limits = false, kill_at_random = false, carry_on = false;
   bool native = false;
   std::string loop = "ringlab";
   harness::guard_options guards;
@@ -101,7 +101,7 @@ harness::run_config to_run_config(const run_options& o) {
   c.scope = o.scope;
   if (!o.kill.empty()) {
     if (o.kill != "producer" && o.kill != "consumer") throw usage_error(fmt::format("--kill {}: must be producer or consumer", o.kill));
-    c.fault = "kill-" + o.kill;
+    c.fault = "kill-" + o.kill + (o.carry_on ? "-carry-on" : "");
     c.fault_after_s = parse_number("--kill-after", o.kill_after, 1e-6, "must be a number of seconds > 0");
     c.fault_at = o.kill_at_random ? "random" : "fixed";
   }
@@ -206,6 +206,8 @@ runner add_run(CLI::App& app) {
   cmd->add_option("--kill-after", o->kill_after, "... this many seconds into the run (warm-up included)")->capture_default_str()->needs(kill);
   cmd->add_flag("--kill-at-random", o->kill_at_random, "... at a uniform random instant between a tenth of --kill-after and "
                 "--kill-after (the row says when: killed_after_s)")->needs(kill);
+  cmd->add_flag("--carry-on", o->carry_on, "... then a new process takes the dead side's place, repairs the transport and "
+                "carries on its part of the run (1P1C, our shared-memory transports)")->needs(kill);
   cmd->add_flag("--raise-limits", o->raise_limits, "As root, raise a kernel limit the transport needs (posix_mq: msg_max); recorded in the row");
   cmd->add_flag("--no-latency", o->no_latency, "Do not sample latency (to measure the harness's own cost)");
   cmd->add_flag("--native", o->native, "Run the queue's own API in a bare two-thread loop, no harness around it (1P1C, closed loop)");

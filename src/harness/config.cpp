@@ -124,8 +124,19 @@ void validate(const run_config& c) {
   if (sides_are_processes && (c.native || c.shape == pattern::pingpong) && c.fault != "none")
     bad(fmt::format("--kill: the crash suite kills a side of the stream, not of --native or --pattern pingpong ({})", c.queue));
   if (c.fault != "none") {
-    if (c.fault != "kill-producer" && c.fault != "kill-consumer")
-      bad(fmt::format("--kill {}: must be producer or consumer", c.fault));
+    if (c.fault != "kill-producer" && c.fault != "kill-consumer" && c.fault != "kill-producer-carry-on" &&
+        c.fault != "kill-consumer-carry-on")
+      bad(fmt::format("fault {}: must be kill-producer or kill-consumer, either one with -carry-on", c.fault));
+    if (c.carries_on() && !q->carries_on) {
+      std::string can;
+      for (const auto& e : registry::instance().entries())
+        if (e.carries_on) can += (can.empty() ? "" : ", ") + e.name;
+      bad(fmt::format("--carry-on: {} cannot carry on after a kill (these can: {})", c.queue, can.empty() ? "none built" : can));
+    }
+    if (c.carries_on() && (c.producers != 1 || c.consumers != 1))
+      bad(fmt::format("--carry-on with {} producers and {} consumers: one of each only (with more, survivors that never "
+                      "wait never stop for the repair, and a dead consumer's items are no prefix to rebuild its tally from)",
+                      c.producers, c.consumers));
     if (!sides_are_processes)
       bad(fmt::format("--kill: {} runs its sides as threads; only a process or host transport's side can be killed", c.queue));
     if (c.fault_at != "fixed" && c.fault_at != "random")

@@ -26,7 +26,7 @@ struct run_config {
   bool native = false;                  // mode native: the queue's own loop, no harness (native.hpp)
   bool author_loop = false;             // mode author: native, as atomic_queue's benchmark program loops (native.hpp)
   std::string scope;                    // thread | process: where the sides live; "" = the queue's own
-  std::string fault = "none";           // none | kill-producer | kill-consumer: the crash suite (scope process)
+  std::string fault = "none";           // none | kill-producer | kill-consumer (+ -carry-on): the crash suite (scope process)
   double fault_after_s = 0;             // when the side is killed, from the start of the run (warm-up included)
   std::string fault_at = "fixed";       // fixed: at fault_after_s; random: uniform in [fault_after_s / 10, fault_after_s]
   bool raise_limits = false;            // may raise the kernel limits a transport needs (root; recorded)
@@ -50,6 +50,9 @@ struct run_config {
     if (warmup_s >= 0) return warmup_s;
     return items ? 0.0 : std::min(0.2, 0.2 * duration_s);
   }
+  bool kills_consumer() const { return fault.rfind("kill-consumer", 0) == 0; }
+  // After the kill a replacement carries on the dead side's part of the run (--carry-on).
+  bool carries_on() const { return fault.ends_with("-carry-on"); }
 };
 
 // Throws std::invalid_argument naming the option and value for anything a run cannot

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "harness/validation.hpp"
@@ -83,6 +84,27 @@ inline crash_count count_after_crash(const std::vector<std::uint64_t>& published
     if (arrived[p] > may_arrive) n.doubled += arrived[p] - may_arrive;
   }
   return n;
+}
+
+// A run whose replacement carried on: every item of each producer must have arrived once
+// (validate_delivery, over the survivors' tallies and the replacement's), except the one
+// in doubt, which may have arrived once or never: a dead producer's uncounted last push
+// (the replacement went on after it), or the item a dead consumer held. Which of the two
+// held is `doubt_arrived`; if neither, `problem` says what is wrong with the first.
+struct carried_on_count {
+  bool held = false, doubt_arrived = false;
+  std::uint64_t lost = 0, doubled = 0;
+  std::string problem;
+};
+inline carried_on_count count_carried_on(const std::vector<std::uint64_t>& pushed, std::vector<delivery_tally> tallies,
+                                         unsigned doubt_producer, std::uint64_t doubt_sequence) {
+  const validation_result all = validate_delivery(pushed, tallies);
+  if (all.valid) return {true, true, 0, 0, ""};
+  delivery_tally doubt(static_cast<unsigned>(pushed.size()));  // the world in which it never arrived
+  delivery_tally::add(doubt.by_producer.at(doubt_producer), doubt_sequence, false);
+  tallies.push_back(doubt);
+  if (validate_delivery(pushed, tallies).valid) return {true, false, 1, 0, ""};
+  return {false, false, all.missing, all.duplicated, all.problem};
 }
 
 }  // namespace ringlab::harness

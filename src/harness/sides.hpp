@@ -147,6 +147,7 @@ struct alignas(false_sharing_range) producer_state {
   std::atomic<std::uint64_t>* published_ledger = nullptr;  // crash runs: where its count outlives it (crash_ledger.hpp)
   thread_outcome outcome;
   producer_latency_log log;
+  std::uint64_t first_sequence = 0;  // a replacement that carries on starts here (scopes/processes/carry_on.hpp)
   explicit producer_state(unsigned i) : id(i) {}
 };
 
@@ -241,6 +242,7 @@ void run_producer(Endpoint& q, wait_state<W>& ws, control_block& ctl, producer_s
   phase_looks looks(clock, open_loop);  // open loop: items are spaced out, look at every one
   std::uint64_t until_look = 1;
   std::uint64_t s = 0, waits = 0;
+  if constexpr (requires { Endpoint::resumes_midway; }) s = me.first_sequence;
   std::atomic<std::uint64_t>* const ledger = me.published_ledger;
   bool peer_alive = true;
   try {

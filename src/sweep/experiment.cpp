@@ -61,8 +61,9 @@ const std::map<std::string, parameter>& parameters() {
        }}},
       {"fault", {kind::text, [](point& p, const value& v) {
          const auto& t = std::get<std::string>(v);
-         if (t != "none" && t != "kill-producer" && t != "kill-consumer")
-           throw experiment_error("fault must be none, kill-producer or kill-consumer, not '" + t + "'");
+         if (t != "none" && t != "kill-producer" && t != "kill-consumer" && t != "kill-producer-carry-on" &&
+             t != "kill-consumer-carry-on")
+           throw experiment_error("fault must be none, kill-producer or kill-consumer (either with -carry-on), not '" + t + "'");
          p.config.fault = t;
        }}},
       {"fault_at", {kind::text, [](point& p, const value& v) {

@@ -119,6 +119,12 @@ constexpr crash_guarantee crash_guarantee_of() {
 // for one, in the ledgered loop.
 template <class T>
 inline constexpr bool keeps_crash_ledger = crash_guarantee_of<T>().producer_dies != delivery::undeclared;
+// A transport whose crash runs can carry on (--carry-on, scopes/processes/carry_on.hpp):
+// its sides watch each other (the registry holds their places), it declares what a death
+// leaves (the ledger gives the resume point), and a new user repairs what the dead one
+// left (adopt_*, or the kernel's EOWNERDEAD on its robust lock).
+template <class T>
+inline constexpr bool can_carry_on = watches_peers<T> && keeps_crash_ledger<T>;
 inline const char* to_string(delivery d) {
   return d == delivery::exactly_once ? "exactly-once" : d == delivery::at_most_once ? "at-most-once" : "";
 }

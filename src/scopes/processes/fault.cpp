@@ -14,8 +14,8 @@ namespace ringlab::ipc {
 
 fault_injector::fault_injector(const harness::run_config& cfg, const side_processes& sides, std::function<void()> stop_run)
     : sides_(sides), stop_run_(std::move(stop_run)), after_s_(cfg.fault_after_s) {
-  if (cfg.fault == "kill-producer") victim_index_ = 0, victim_ = "producer 0";
-  if (cfg.fault == "kill-consumer") victim_index_ = static_cast<int>(cfg.producers), victim_ = "consumer 0";
+  if (cfg.fault.rfind("kill-producer", 0) == 0) victim_index_ = 0, victim_ = "producer 0";
+  if (cfg.kills_consumer()) victim_index_ = static_cast<int>(cfg.producers), victim_ = "consumer 0";
   if (cfg.fault_at == "random") {  // the instant is in the row (killed_after_s): a kill is replayed with --kill-after
     std::mt19937_64 draw(std::random_device{}());
     after_s_ = std::uniform_real_distribution<double>(after_s_ / 10, after_s_)(draw);
@@ -73,6 +73,7 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   // last push or exit is unknown. No figure rather than a made-up one.
   r.drain_ns = NAN;
   std::vector<std::string> wrong;
+  std::string carried_on_said;
   for (const auto& l : lost) {
     if (l.who == fault.victim()) r.detect_ns = l.noticed_ns > killed ? static_cast<double>(l.noticed_ns - killed) : 0.0;
     else wrong.push_back(fmt::format("{} {}", l.who, l.how));
@@ -91,19 +92,40 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
                            : fmt::format("pidfd; no survivor noticed by itself (stopped after {} s)", fault_injector::grace_s);
 
   r.killed_after_s = fault.killed_after_s();
-  const bool consumer_died = cfg.fault == "kill-consumer";
+  const bool consumer_died = cfg.kills_consumer();
   std::vector<harness::delivery_tally> tallies;
   for (const auto& c : consumers)
     if (fmt::format("consumer {}", c.id) != fault.victim()) tallies.push_back(c.tally);
   if (ledger) tallies.push_back(ledger->drained_tally());  // the replacement's take, as one more consumer
+  const delivery declared = consumer_died ? guarantee.consumer_dies : guarantee.producer_dies;
+  r.crash_guarantee = to_string(declared);
+  if (carried_on && ledger) {
+    // Everything is counted: the replacement's record is the dead side's (a dead consumer's
+    // tally rebuilt from its ledger), and the ledger still holds what the dead side had done.
+    std::vector<harness::delivery_tally> all;
+    for (const auto& c : consumers) all.push_back(c.tally);
+    std::vector<std::uint64_t> pushed;
+    for (const auto& p : producers) pushed.push_back(p.pushed);
+    const std::uint64_t doubt = consumer_died ? ledger->finished(0)[0].load() : ledger->published(0)->load();
+    const auto n = harness::count_carried_on(pushed, all, 0, doubt);
+    r.items_lost = static_cast<double>(consumer_died ? n.lost : 0);  // a dead producer's item in doubt was never pushed whole
+    r.items_doubled = static_cast<double>(n.doubled);
+    r.throughput_items_per_s = NAN;  // two processes' rates in one window: no one side's
+    r.items_popped = 0;              // what arrived, the dead consumer's finished items included (its ledger)
+    for (const auto& t : all)
+      for (const auto& from : t.by_producer) r.items_popped += from.count;
+    if (!n.held)
+      wrong.push_back(fmt::format("declared {} after a {}'s death, and the replacement carried on, but: {}", to_string(declared),
+                                  consumer_died ? "consumer" : "producer", n.problem));
+    carried_on_said = fmt::format("a replacement took its place and carried on (item {} of producer 0, in doubt, {})", doubt,
+                                  n.doubt_arrived ? "arrived once" : consumer_died ? "was lost with it" : "was never published");
+  }
   // A survivor stopped as hung took its counts with it (the row is invalid for that): what
   // arrived is then not judged, where a stopped consumer's missing tally would read as
   // items lost and others doubled.
   const auto arrived = harness::validate_what_arrived(tallies, consumer_died);
-  if (!arrived.valid && !survivors_without_results) wrong.push_back("what arrived: " + arrived.problem);
-  const delivery declared = consumer_died ? guarantee.consumer_dies : guarantee.producer_dies;
-  r.crash_guarantee = to_string(declared);
-  if (ledger && !survivors_without_results && probe.empty()) {
+  if (!carried_on && !arrived.valid && !survivors_without_results) wrong.push_back("what arrived: " + arrived.problem);
+  if (!carried_on && ledger && !survivors_without_results && probe.empty()) {
     // Every count is known: survivors', the dead side's (ledger) and the replacement's.
     std::vector<std::uint64_t> published(producers.size()), got(producers.size(), 0);
     for (std::size_t p = 0; p < producers.size(); ++p)
@@ -123,6 +145,7 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
                                   consumer_died ? "consumer" : "producer", n.lost, n.doubled));
   }
   if (survivors_without_results) wrong.push_back(fmt::format("{} surviving side(s) never finished", survivors_without_results));
+  if (!replacement_failed.empty()) wrong.push_back("the replacement took the dead side's place, then: " + replacement_failed);
   if (!left_in_shm.empty()) {
     std::string names;
     for (const auto& n : left_in_shm) names += (names.empty() ? "" : " ") + n;
@@ -133,10 +156,15 @@ void fault_report::fill(harness::run_result& r, const std::vector<harness::produ
   if (probed && !probe.empty() && declared != delivery::undeclared)
     wrong.push_back(fmt::format("it declares {} after a {}'s death, yet no replacement could take over", r.crash_guarantee,
                                 consumer_died ? "consumer" : "producer"));
-  r.outcome = survivors_without_results ? "hung" : !probed ? "not-probed" : probe.empty() ? "recovered" : "failed-clean";
+  r.outcome = survivors_without_results ? "hung"
+              : carried_on               ? "carried-on"
+              : !probed                  ? "not-probed"
+              : probe.empty()            ? "recovered"
+                                         : "failed-clean";
   r.valid = wrong.empty();
   r.validation_error = fmt::format("{} killed at {:.4f} s; afterwards {}", fault.victim(), r.killed_after_s,
-                                   !probe.empty() ? probe
+                                   carried_on ? carried_on_said
+                                   : !probe.empty() ? probe
                                    : by_name ? "a replacement that attached to the run by name could still push and pop through it"
                                              : "a new process could still push and pop through it");
   for (const auto& w : wrong) r.validation_error += "; WRONG: " + w;

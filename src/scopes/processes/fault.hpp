@@ -82,6 +82,8 @@ struct fault_report {
   const harness::crash_ledger* ledger = nullptr;  // what the dead side had done, if kept
   crash_guarantee guarantee;                      // what the transport declares
   bool by_name = false;                           // the replacement attached to the run by name
+  bool carried_on = false;                        // the replacement ran the dead side's part to the end (--carry-on)
+  std::string replacement_failed = {};            // or why it did not, after it took the dead side's place
 
   void fill(harness::run_result& r, const std::vector<harness::producer_state>& producers,
             const std::vector<harness::consumer_state>& consumers) const;

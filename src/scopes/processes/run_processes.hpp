@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "harness/run.hpp"
+#include "scopes/processes/carry_on.hpp"
 #include "scopes/processes/fault.hpp"
 #include "transports/plumbing/net_path.hpp"
 #include "transports/plumbing/segment.hpp"
@@ -102,6 +103,7 @@ struct side_wiring {
   const harness::pin_plan& plan;
   const Item& prototype;
   side_registry* registry = nullptr;  // where the sides watch each other (watches_peers), else none
+  bool carry_on = false;              // a replacement carries on after the kill (can_carry_on transports only)
 
   void spawn_producer(side_processes& children, unsigned p, const side_net& net, unsigned consumers_to_wait_for) {
     children.spawn(fmt::format("producer {}", p), [&, p] {
@@ -113,7 +115,12 @@ struct side_wiring {
       {
         side_membership member(registry, p, fmt::format("producer {}", p));
         // A ledger exists only for a transport that declares a crash guarantee: only it compiles the ledgered loop.
-        if (producers[p].published_ledger)
+        if (carry_on) {
+          if constexpr (can_carry_on<Transport>) {
+            carrying_on<std::remove_reference_t<decltype(end)>> on{end, *registry, p, producers[p].outcome};
+            harness::run_producer<Item, true>(on, ws, ctl, producers[p], sides, *ctx.clock, prototype);
+          }
+        } else if (producers[p].published_ledger)
           harness::run_producer<Item, keeps_crash_ledger<Transport>>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
         else
           harness::run_producer<Item>(end, ws, ctl, producers[p], sides, *ctx.clock, prototype);
@@ -133,7 +140,13 @@ struct side_wiring {
       auto&& end = consumer_endpoint(q);
       {
         side_membership member(registry, static_cast<unsigned>(producers.size()) + c, fmt::format("consumer {}", c));
-        if (consumers[c].finished_ledger)
+        if (carry_on) {
+          if constexpr (can_carry_on<Transport>) {
+            const unsigned me = static_cast<unsigned>(producers.size()) + c;
+            carrying_on<std::remove_reference_t<decltype(end)>> on{end, *registry, me, consumers[c].outcome};
+            harness::run_consumer<Item, true>(on, ws, ctl, consumers[c], sides, *ctx.clock);
+          }
+        } else if (consumers[c].finished_ledger)
           harness::run_consumer<Item, keeps_crash_ledger<Transport>>(end, ws, ctl, consumers[c], sides, *ctx.clock);
         else
           harness::run_consumer<Item>(end, ws, ctl, consumers[c], sides, *ctx.clock);
@@ -141,6 +154,74 @@ struct side_wiring {
       leave(q, role::consumer);
       consumers[c].outcome.pu = harness::current_pu(*ctx.topo);
       return image_of(consumers[c]);
+    });
+  }
+  // A carry-on run (--carry-on): a standby, forked with the sides, takes the killed side's
+  // place once a survivor has found it dead and waits idle (side_registry), repairs the
+  // transport (adopt_*), and runs that side's loop from where it stopped: a producer from
+  // the item after the one in doubt (its ledger's count + 1), a consumer with the dead
+  // one's tally rebuilt from its ledger (one consumer: the items it finished are a prefix).
+  // Its record is the dead side's; empty if there was nothing to take over.
+  void spawn_replacement(side_processes& children, unsigned victim, const side_net& net, const harness::crash_ledger& ledger,
+                         unsigned consumers_to_wait_for) {
+    const bool producer_died = victim < producers.size();
+    const unsigned index = producer_died ? victim : victim - static_cast<unsigned>(producers.size());
+    children.spawn("replacement", [&, victim, producer_died, index]() -> std::vector<std::uint64_t> {
+      const std::string who = fmt::format("{} {} (replacement)", producer_died ? "producer" : "consumer", index);
+      for (;;) {  // until a survivor finds the victim dead, or the run ends without that
+        const auto v = registry->take_over_if_dead(victim, who);
+        if (v == side_registry::vacancy::taken) break;
+        if (v == side_registry::vacancy::gone || registry->others_left(victim) || ws.is_closed() ||
+            ctl.side_lost.load(std::memory_order_acquire))
+          return {};
+        ::usleep(100);
+      }
+      while (!registry->others_idle(victim))  // the survivors wait outside the transport: it is still
+        if (ws.is_closed()) return registry->leave(victim), std::vector<std::uint64_t>{};
+        else ::usleep(50);
+      harness::bind_this_thread(*ctx.topo, producer_died ? plan.producer_pu[index] : plan.consumer_pu[index]);
+      enter_side_net(net);
+      enter(q, producer_died ? role::producer : role::consumer, index);
+      if constexpr (requires { q.adopt_producer(); q.adopt_consumer(); })
+        producer_died ? (void)q.adopt_producer() : (void)q.adopt_consumer();
+      peer_watch::arm(*registry, victim);
+      std::atomic<std::uint64_t> own_count{0};
+      std::vector<std::atomic<std::uint64_t>> own_counts(producers.size());
+      std::vector<std::uint64_t> record;
+      if (producer_died) {
+        auto& me = producers[index];
+        me.log.touch();
+        me.first_sequence = ledger.published(index)->load(std::memory_order_acquire) + 1;  // past the one in doubt
+        me.published_ledger = &own_count;  // the run's ledger keeps the dead one's count, for the row
+        registry->repaired();
+        auto&& end = producer_endpoint(q);
+        carrying_on<std::remove_reference_t<decltype(end)>> on{end, *registry, victim, me.outcome};
+        harness::run_producer<Item, true>(on, ws, ctl, me, sides, *ctx.clock, prototype);
+        leave(q, role::producer);
+        me.outcome.pu = harness::current_pu(*ctx.topo);
+        record = image_of(me);
+      } else {
+        auto& me = consumers[index];
+        me.log.touch();
+        for (unsigned p = 0; p < producers.size(); ++p) {  // what the dead one finished: 0..n-1 of each producer
+          const std::uint64_t n = ledger.finished(index)[p].load(std::memory_order_acquire);
+          harness::producer_tally& t = me.tally.by_producer[p];
+          t.count = n, t.mixed_sum = 0, t.last_sequence = static_cast<std::int64_t>(n) - 1;
+          for (std::uint64_t seq = 0; seq < n; ++seq) t.mixed_sum += harness::mix64(seq);
+        }
+        me.finished_ledger = own_counts.data();
+        registry->repaired();
+        auto&& end = consumer_endpoint(q);
+        carrying_on<std::remove_reference_t<decltype(end)>> on{end, *registry, victim, me.outcome};
+        harness::run_consumer<Item, true>(on, ws, ctl, me, sides, *ctx.clock);
+        leave(q, role::consumer);
+        me.outcome.pu = harness::current_pu(*ctx.topo);
+        record = image_of(me);
+      }
+      peer_watch::disarm();
+      registry->leave(victim);
+      if (producer_died) stay_until_consumers_leave(ctl, consumers_to_wait_for);
+      return record;
     });
   }
   void stop_all() {
@@ -198,11 +279,19 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
 
   side_processes children;
   side_wiring<Transport, SW, Item> wiring{q, *ws, *ctl, producers, consumers, sides, ctx, plan, prototype, registry.get()};
+  const bool carry_on = can_carry_on<Transport> && ledgered && cfg.carries_on();  // validate() refused the others
+  wiring.carry_on = carry_on;
   for (unsigned p = 0; p < cfg.producers; ++p) wiring.spawn_producer(children, p, net.producers(), cfg.consumers);
   for (unsigned c = 0; c < cfg.consumers; ++c) wiring.spawn_consumer(children, c, net.consumers());
+  if constexpr (can_carry_on<Transport>)
+    if (carry_on) {
+      const unsigned victim = cfg.kills_consumer() ? cfg.producers : 0;
+      wiring.spawn_replacement(children, victim, victim ? net.consumers() : net.producers(), *ledger, cfg.consumers);
+    }
   auto stop_all = [&] { wiring.stop_all(); };
   enter(q, role::conductor, 0);
   fault_injector fault(cfg, children, [&] {
+    if (carry_on && registry.get()->repairs() > 0) return;  // the survivors noticed, and the run goes on
     ctl->side_lost.store(1, std::memory_order_release);
     stop_all();
   });
@@ -231,6 +320,13 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
   };
   for (unsigned p = 0; p < cfg.producers; ++p) load(fmt::format("producer {}", p), records[p], producers[p]);
   for (unsigned c = 0; c < cfg.consumers; ++c) load(fmt::format("consumer {}", c), records[cfg.producers + c], consumers[c]);
+  // The replacement's record is the dead side's (empty: it had nothing to take over).
+  std::string replacement_failed;
+  const bool took_over = carry_on && killed && records.size() > side_count && !records[side_count].empty();
+  if (took_over)
+    replacement_failed = fault.victim_index() < cfg.producers ? load_image(records[side_count], producers[0])
+                                                              : load_image(records[side_count], consumers[0]);
+  const bool carried_on = took_over && replacement_failed.empty();
   for (const auto& side : lost)
     if (!(killed && side.who == fault.victim()) && !killed_outside(lost, side.who, &fault))
       problems.insert(problems.begin(), fmt::format("side process {} {}; the run was stopped", side.who, side.how));
@@ -250,10 +346,13 @@ harness::run_result run_processes_typed(const harness::run_config& cfg, const ha
     fault_report report{fault, children.lost(), survivors_without_results, "not probed", {}, kept, crash_guarantee_of<Transport>()};
     const run_by_name by_name{&seg, seg.name(), at_registry, at_ledger, at_ring, cfg.producers, cfg.consumers,
                               killed ? fault.victim_index() : 0, ledgered};
-    if (killed)
+    if (carried_on) report.probe = "";  // the run itself went on through it
+    else if (killed)
       report.probe = probe_after_fault(q, prototype, fault.victim().rfind("producer", 0) == 0, kept,
                                        named_until_probe ? &by_name : nullptr);
-    report.by_name = killed && named_until_probe;
+    report.by_name = killed && named_until_probe && !carried_on;
+    report.carried_on = carried_on;
+    report.replacement_failed = replacement_failed;
     seg.unlink();
     transport.reset();
     report.left_in_shm = shm_names_left(shm_before);

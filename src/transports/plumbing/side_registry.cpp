@@ -76,6 +76,29 @@ void side_registry::take_over(unsigned index, const std::string& who) {
   claim(e, who);
 }
 
+side_registry::vacancy side_registry::take_over_if_dead(unsigned index, const std::string& who) {
+  // Only once a survivor has found it dead: that survivor then waits in await_repair, where
+  // the repair needs it (a side that had not noticed would go on using the transport).
+  const std::uint32_t seen = entries()[index].state.load(std::memory_order_acquire);
+  if (seen == left) return vacancy::gone;
+  if (seen == empty || seen == alive) return vacancy::alive;  // not joined yet, or not found dead
+  take_over(index, who);
+  return vacancy::taken;
+}
+
+bool side_registry::others_idle(unsigned index) const noexcept {
+  unsigned running = 0;
+  for (unsigned i = 0; i < sides_; ++i)
+    if (i != index && entries()[i].state.load(std::memory_order_acquire) == alive) ++running;
+  return idle_.load(std::memory_order_acquire) >= running;
+}
+
+bool side_registry::others_left(unsigned index) const noexcept {
+  for (unsigned i = 0; i < sides_; ++i)
+    if (i != index && entries()[i].state.load(std::memory_order_acquire) != left) return false;
+  return true;
+}
+
 void side_registry::leave(unsigned index) noexcept {
   entry& e = entries()[index];
   e.state.store(left, std::memory_order_release);  // before the unlock: a look then never sees a free lock as a death
@@ -95,10 +118,10 @@ std::string side_registry::dead_other_than(unsigned index) noexcept {
     if (seen != alive) continue;
     const int err = ::pthread_mutex_trylock(&e.life);
     if (err == EBUSY) continue;  // held: alive
-    if (err == EOWNERDEAD) {
-      e.state.store(dead, std::memory_order_release);
+    if (err == EOWNERDEAD) {  // the lock let go before the word says dead: a replacement may then take it at once
       ::pthread_mutex_consistent(&e.life);
       ::pthread_mutex_unlock(&e.life);
+      e.state.store(dead, std::memory_order_release);
       return obituary(e, "its life lock came back EOWNERDEAD");
     }
     if (err == 0) ::pthread_mutex_unlock(&e.life);  // it was leaving (state read before it said so)

@@ -8,6 +8,7 @@
 // on their failed attempts (transport.hpp's watched<W>), so the hot path never looks.
 #pragma once
 #include <pthread.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstddef>
@@ -42,6 +43,22 @@ class side_registry {
   std::string dead_other_than(unsigned index) noexcept;
   unsigned sides() const noexcept { return sides_; }
 
+  // A run whose replacement carries on (--carry-on): the survivors wait, idle (outside
+  // any operation on the transport), while the replacement repairs it; then they go on.
+  // The survivor's part: false if no repair came within `patience_ns`, or `stopped()`.
+  template <class Stopped>
+  bool await_repair(Stopped&& stopped, std::uint64_t patience_ns);
+  // The replacement's: take `index`'s place once a survivor has found that side dead
+  // (taken); `alive` until then (or until it joins); `gone` if it left (nothing to carry on).
+  enum class vacancy { taken, alive, gone };
+  vacancy take_over_if_dead(unsigned index, const std::string& who);
+  // Every side but `index` waits in await_repair or has left: the transport is still.
+  bool others_idle(unsigned index) const noexcept;
+  // Every side but `index` has left, its work done: nobody will find `index` dead now.
+  bool others_left(unsigned index) const noexcept;
+  void repaired() noexcept { repairs_.fetch_add(1, std::memory_order_acq_rel); }
+  std::uint32_t repairs() const noexcept { return repairs_.load(std::memory_order_acquire); }
+
  private:
   enum state : std::uint32_t { empty, alive, left, dead };
   struct entry {
@@ -53,10 +70,32 @@ class side_registry {
   };
   static constexpr std::size_t entries_offset = 64;
   entry* entries() noexcept { return reinterpret_cast<entry*>(reinterpret_cast<std::byte*>(this) + entries_offset); }
+  const entry* entries() const noexcept { return const_cast<side_registry*>(this)->entries(); }
   std::string obituary(const entry& e, const char* how) const;
   static void claim(entry& e, const std::string& who) noexcept;  // its lock held: record this process as `who`
   unsigned sides_ = 0;
+  std::atomic<std::uint32_t> idle_{0};     // survivors in await_repair
+  std::atomic<std::uint32_t> repairs_{0};  // repairs done by replacements that carry on
 };
+
+template <class Stopped>
+bool side_registry::await_repair(Stopped&& stopped, std::uint64_t patience_ns) {
+  const std::uint32_t seen = repairs();
+  idle_.fetch_add(1, std::memory_order_acq_rel);
+  timespec start{}, now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &start);
+  bool came = false;
+  for (;;) {  // a poll every 0.1 ms: a survivor waits here once per death, not per item
+    if ((came = repairs() != seen) || stopped()) break;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto waited = static_cast<std::uint64_t>((now.tv_sec - start.tv_sec) * 1'000'000'000ll + (now.tv_nsec - start.tv_nsec));
+    if (waited > patience_ns) break;
+    const timespec tick{0, 100'000};
+    ::nanosleep(&tick, nullptr);
+  }
+  idle_.fetch_sub(1, std::memory_order_acq_rel);
+  return came;
+}
 
 // The conductor's registry for one run: built in the run's segment when its transport
 // watches its peers (else none), destroyed with the run.
